@@ -1,0 +1,45 @@
+# Two commands on a fresh machine:  make demo   and   make test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+KB     := build/demo-kb
+export OMP_WAIT_POLICY ?= PASSIVE
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# torch==2.13.0 first: it is the CPU wheel; any other torch spec pulls CUDA builds.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dense]"
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.installed
+	rm -rf $(KB)
+	$(BIN)/srmkb ingest examples/nimbus --kb $(KB)
+	$(BIN)/srmkb stats --kb $(KB)
+	@for q in "my wifi is really slow in the bedroom" \
+	          "the light on the router keeps flashing red" \
+	          "how can I get my money back"; do \
+	  echo; echo "Q: $$q"; $(BIN)/srmkb search "$$q" --kb $(KB) -k 3 --quiet; done
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src connectors tests benchmarks
+	$(BIN)/mypy src
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/eval_sets.py
+	$(BIN)/python benchmarks/bm25_speed.py
+
+clean:
+	rm -rf build $(VENV)

@@ -1,0 +1,98 @@
+"""Run ``srmkb eval`` on every shared BEIR set in each mode; write JSON and a table.
+
+    python benchmarks/eval_sets.py [--sets covidfaq scifact ...] [--modes bm25 hybrid]
+
+Each (set, mode) runs the real command line, so the figures are what a user gets. The
+dense and hybrid runs of a set share one base (``--kb``), so the corpus is embedded
+once. Results go to ``benchmarks/results/eval-<date>.json`` and the table to
+``benchmarks/results/eval-latest.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parent.parent / "shared" / "data" / "beir"
+ENGLISH = ["covidfaq", "cranfield", "banking77", "hint3-sofmattress", "scifact"]
+# Peer figures from ../shared/data/beir/BASELINES.md (nDCG@10, same model for dense).
+PEERS = {
+    "covidfaq": {"rank-bm25": 0.630, "bm25s": 0.617, "dense": 0.811, "rrf": 0.761},
+    "cranfield": {"rank-bm25": 0.337, "bm25s": 0.352, "dense": 0.382, "rrf": 0.407},
+    "banking77": {"rank-bm25": 0.919, "bm25s": 0.915, "dense": 0.905, "rrf": 0.937},
+    "hint3-sofmattress": {"rank-bm25": 0.802, "bm25s": 0.802, "dense": 0.823, "rrf": 0.818},
+    "scifact": {"rank-bm25": 0.652, "bm25s": 0.662, "dense": 0.645, "rrf": 0.690},
+}
+
+
+def run_eval(folder: Path, mode: str, kb: Path | None) -> dict[str, object]:
+    cmd = [sys.executable, "-m", "srmkb.cli", "eval", str(folder), "--mode", mode, "--json", "-q"]
+    if kb is not None:
+        cmd += ["--kb", str(kb)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=ENGLISH)
+    parser.add_argument("--modes", nargs="+", default=["bm25", "dense", "hybrid"])
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="srmkb-bench-") as tmp:
+        for name in args.sets:
+            for mode in args.modes:
+                kb = None if mode == "bm25" else Path(tmp) / f"{name}-dense"
+                result = run_eval(SHARED / name, mode, kb)
+                print(json.dumps(result), flush=True)
+                rows.append(result)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
+    ).stdout.strip()
+    record = {
+        "suite": "eval",
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": commit,
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "python": platform.python_version(),
+        "command": "python benchmarks/eval_sets.py " + " ".join(sys.argv[1:]),
+        "results": rows,
+    }
+    out_dir = HERE / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    (out_dir / f"eval-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
+    (out_dir / "eval-latest.md").write_text(table(rows, commit))
+    print(table(rows, commit))
+
+
+def table(rows: list[dict[str, object]], commit: str) -> str:
+    by = {(r["set"], r["mode"]): r for r in rows}
+    sets = list(dict.fromkeys(str(r["set"]) for r in rows))
+    lines = [
+        f"nDCG@10 per shared set (srmkb {commit}; peers from BASELINES.md, same model).",
+        "",
+        "| set | rank-bm25 | bm25s | srmkb bm25 | dense (peer) | srmkb dense | naive RRF | srmkb hybrid | hybrid − best single | hybrid p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in sets:
+        peer = PEERS.get(s, {})
+        get = lambda m, key="ndcg@10": by.get((s, m), {}).get(key)  # noqa: E731
+        b, d, h = get("bm25"), get("dense"), get("hybrid")
+        margin = f"{h - max(b, d):+.4f}" if None not in (b, d, h) else "–"
+        lat = by.get((s, "hybrid"), {}).get("latency_ms", {}).get("p50", "–")
+        cells = [s, peer.get("rank-bm25"), peer.get("bm25s"), b, peer.get("dense"), d, peer.get("rrf"), h, margin, lat]
+        lines.append("| " + " | ".join("–" if c is None else str(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Connectors: read sources into :class:`srmkb.Document` values, reporting bad input.
+
+A connector is a small class with ``accepts(path)`` and ``read(path)``; ``read`` yields
+documents and :class:`srmkb.IngestError` values for what it could not read, and never
+raises for bad input, so one broken file or line costs only itself. Connectors know
+nothing about indexes. :func:`read_paths` walks files and folders and picks the
+connector for each file.
+"""
+
+from __future__ import annotations
+
+from ._base import Connector, read_paths, registered_connectors
+from .jsonl import JsonlConnector
+
+__all__ = ["Connector", "JsonlConnector", "read_paths", "registered_connectors"]

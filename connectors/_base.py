@@ -1,0 +1,54 @@
+"""The connector protocol and the dispatcher over files and folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from srmkb.documents import Document, IngestError
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """Reads one kind of source file into documents."""
+
+    name: str
+
+    def accepts(self, path: Path) -> bool:
+        """Whether this connector reads ``path`` (by suffix and, where needed, content)."""
+        ...
+
+    def read(self, path: Path) -> Iterator[Document | IngestError]:
+        """Yield the file's documents, and an :class:`IngestError` for each bad part."""
+        ...
+
+
+def registered_connectors() -> list[Connector]:
+    """The connectors ``srmkb ingest`` tries, most specific first."""
+    from .jsonl import JsonlConnector
+
+    return [JsonlConnector()]
+
+
+def read_paths(
+    paths: Iterable[str | Path], connectors: list[Connector] | None = None
+) -> Iterator[Document | IngestError]:
+    """Documents from every file under ``paths``, each read by the first connector that
+    accepts it. Missing paths and files no connector reads are reported, not raised."""
+    chosen = connectors if connectors is not None else registered_connectors()
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            yield IngestError(str(path), "no such file or directory")
+            continue
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if file.name.startswith("."):
+                continue
+            connector = next((c for c in chosen if c.accepts(file)), None)
+            if connector is None:
+                if not path.is_dir():  # a file named explicitly must be readable
+                    yield IngestError(str(file), "no connector reads this kind of file")
+                continue
+            yield from connector.read(file)

@@ -1,0 +1,59 @@
+"""srmkb: one knowledge base for service resolution, searched with hybrid BM25 + dense retrieval.
+
+Quickstart::
+
+    from srmkb import Document, KnowledgeBase
+
+    kb = KnowledgeBase("kb")
+    kb.upsert([Document(id="reset", title="Reset your password", text="Open Settings…")])
+    for hit in kb.search("forgot my password"):
+        print(hit.title, hit.score)
+"""
+
+from __future__ import annotations
+
+import os as _os
+
+# Spinning OpenMP workers made queries 10–100× slower on shared cores; this must be set
+# before torch or faiss load their OpenMP runtime. A value set by the user wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from ._version import __version__  # noqa: E402
+from .analysis import Analyzer, SnowballAnalyzer, analyzer_for  # noqa: E402
+from .documents import Document, Hit, IngestError, Passage, Section, SyncReport  # noqa: E402
+from .embedders import Embedder, HashingEmbedder, SentenceTransformerEmbedder, configure_threads  # noqa: E402
+from .errors import (  # noqa: E402
+    DocumentExistsError,
+    FilterError,
+    InputError,
+    MissingDependencyError,
+    ModelMismatchError,
+    SrmkbError,
+    StorageError,
+)
+from .kb import KnowledgeBase  # noqa: E402
+
+__all__ = [
+    "Analyzer",
+    "Document",
+    "DocumentExistsError",
+    "Embedder",
+    "FilterError",
+    "HashingEmbedder",
+    "Hit",
+    "IngestError",
+    "InputError",
+    "KnowledgeBase",
+    "MissingDependencyError",
+    "ModelMismatchError",
+    "Passage",
+    "Section",
+    "SentenceTransformerEmbedder",
+    "SnowballAnalyzer",
+    "SrmkbError",
+    "StorageError",
+    "SyncReport",
+    "__version__",
+    "analyzer_for",
+    "configure_threads",
+]

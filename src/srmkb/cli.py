@@ -1,0 +1,230 @@
+"""The ``srmkb`` command line: ingest, search, eval, stats.
+
+Human-readable output by default, ``--json`` for machines; progress bars go to stderr
+(``--quiet`` silences them), so ``--json`` output on stdout stays clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from . import __version__
+from .documents import Document, IngestError, SyncReport
+from .errors import SrmkbError
+
+EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "quiet", False) or getattr(args, "json", False):
+        _silence_model_loading()
+    try:
+        return int(args.run(args))
+    except SrmkbError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": str(exc), "type": type(exc).__name__}))
+        else:
+            print(f"srmkb: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("srmkb: interrupted; committed batches are kept", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="srmkb", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"srmkb {__version__}")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("ingest", help="add documents from files or folders to a base")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--kb", required=True, help="knowledge-base directory (created if absent)")
+    p.add_argument("--sync", action="store_true", help="also delete documents no longer in PATH")
+    p.add_argument("--model", help="embedding model for a new base (default: minilm)")
+    p.add_argument("--no-dense", action="store_true", help="build a BM25-only base")
+    p.add_argument("--batch-size", type=int, default=256)
+    common(p)
+    p.set_defaults(run=_ingest)
+
+    p = sub.add_parser("search", help="search a base")
+    p.add_argument("query")
+    p.add_argument("--kb", required=True)
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid")
+    p.add_argument("--audience", choices=("customer", "agent"), default="customer")
+    p.add_argument(
+        "--filter", action="append", default=[], metavar="KEY=VALUE",
+        help="metadata filter; repeat for several (same key: any of); >=, <= for ranges",
+    )
+    common(p)
+    p.set_defaults(run=_search)
+
+    p = sub.add_parser("eval", help="evaluate retrieval on a BEIR-layout folder")
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid")
+    p.add_argument("--model", default="minilm")
+    p.add_argument("--kb", help="build (or reuse) the base here instead of a temporary folder")
+    p.add_argument("--split", default="test")
+    common(p)
+    p.set_defaults(run=_eval)
+
+    p = sub.add_parser("stats", help="describe a base")
+    p.add_argument("--kb", required=True)
+    common(p)
+    p.set_defaults(run=_stats)
+    return parser
+
+
+def _silence_model_loading() -> None:
+    """The CLI owns its process, so it may quiet third-party loading bars."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
+
+
+def _progress(total: int | None, desc: str, quiet: bool):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="doc", disable=quiet, file=sys.stderr, leave=False)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from .connectors import read_paths
+
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(args.kb, model=args.model, dense=not args.no_dense)
+    errors: list[IngestError] = []
+
+    def documents() -> Iterator[Document]:
+        for item in read_paths(args.paths):
+            if isinstance(item, IngestError):
+                errors.append(item)
+            else:
+                yield item
+
+    with _progress(None, "ingest", args.quiet) as bar:
+        if args.sync:
+            sources = [str(Path(p).resolve()) for p in args.paths if Path(p).exists()]
+            report = kb.sync(documents(), sources=sources, batch_size=args.batch_size, progress=bar.update)
+        else:
+            report = kb.upsert(documents(), batch_size=args.batch_size, progress=bar.update)
+    report = report + SyncReport(errors=tuple(errors))
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        data = report.to_json()
+        print(
+            f"{data['added']} added, {data['updated']} updated, {data['deleted']} deleted,"
+            f" {data['unchanged']} unchanged, {len(errors)} errors  ({args.kb})"
+        )
+        for err in errors:
+            where = f"{err.path}:{err.line}" if err.line else err.path
+            print(f"  error: {where}: {err.error}", file=sys.stderr)
+    return EXIT_PARTIAL if errors else EXIT_OK
+
+
+def _search(args: argparse.Namespace) -> int:
+    from .filters import parse_cli
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(args.kb, create=False)
+    hits = kb.search(
+        args.query, k=args.k, mode=args.mode, filters=parse_cli(args.filter) or None,
+        audience=args.audience,
+    )
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], ensure_ascii=False))
+        return EXIT_OK
+    if not hits:
+        print("no results")
+    for rank, hit in enumerate(hits, start=1):
+        where = f" > {hit.section}" if hit.section else ""
+        print(f"{rank:2}. [{hit.score:.3f}] {hit.title}{where}")
+        if hit.url:
+            print(f"    {hit.url}")
+        print(f"    {hit.snippet[:200]}")
+    return EXIT_OK
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .evaluation import evaluate_run, load_beir
+    from .kb import KnowledgeBase
+
+    data = load_beir(args.folder, split=args.split)
+    with tempfile.TemporaryDirectory(prefix="srmkb-eval-") as tmp:
+        path = Path(args.kb) if args.kb else Path(tmp) / "kb"
+        kb = KnowledgeBase(path, model=args.model, dense=args.mode != "bm25")
+        start = time.perf_counter()
+        with _progress(len(data.corpus), f"index {data.name}", args.quiet) as bar:
+            kb.upsert(data.corpus, progress=bar.update)
+        index_seconds = time.perf_counter() - start
+        run: dict[str, list[str]] = {}
+        latencies = []
+        for qid, text in data.queries.items():
+            t0 = time.perf_counter()
+            ranked = kb.rank_documents(text, 100, mode=args.mode, audience="agent")
+            latencies.append((time.perf_counter() - t0) * 1000)
+            run[qid] = [doc for doc, _ in ranked]
+        kb.close()
+    metrics = evaluate_run(run, data.qrels)
+    result = {
+        "set": data.name,
+        "mode": args.mode,
+        "model": kb.model_id,
+        **{k: round(v, 4) for k, v in metrics.items()},
+        "latency_ms": {
+            "p50": round(float(np.percentile(latencies, 50)), 3),
+            "p95": round(float(np.percentile(latencies, 95)), 3),
+        },
+        "index_seconds": round(index_seconds, 3),
+        "n_docs": len(data.corpus),
+        "n_queries": len(data.queries),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{data.name} {args.mode}: nDCG@10 {result['ndcg@10']:.4f}  MRR@10 {result['mrr@10']:.4f}"
+            f"  recall@100 {result['recall@100']:.4f}  p50 {result['latency_ms']['p50']} ms"
+            f"  ({result['n_docs']} docs, {result['n_queries']} queries, indexed in"
+            f" {result['index_seconds']:.1f} s)"
+        )
+    return EXIT_OK
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(args.kb, create=False)
+    stats = kb.stats()
+    if args.json:
+        print(json.dumps(stats))
+    else:
+        for key, value in stats.items():
+            print(f"{key:15} {value}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""The records that flow through srmkb: documents in, passages indexed, hits out.
+
+All are frozen dataclasses: a value once built never changes under a caller's feet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+from .errors import InputError
+
+Visibility = Literal["public", "internal"]
+VISIBILITIES: tuple[str, ...] = ("public", "internal")
+
+# JSON-compatible metadata values: what can be stored, filtered and returned unchanged.
+JSONScalar = Union[str, int, float, bool, None]
+JSONValue = Union[JSONScalar, list["JSONValue"], dict[str, "JSONValue"]]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a document: its heading path, text and where it lives.
+
+    Connectors that know a document's structure (HTML headings, PDF outline) hand it over
+    as sections, so each passage can cite ``url#anchor`` or its page.
+    """
+
+    text: str
+    heading: tuple[str, ...] = ()
+    anchor: str = ""
+    page: int | None = None
+    visibility: Visibility | None = None  # None: inherit the document's
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "text": self.text,
+            "heading": list(self.heading),
+            "anchor": self.anchor,
+            "page": self.page,
+            "visibility": self.visibility,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSONValue]) -> Section:
+        heading = data.get("heading") or ()
+        if isinstance(heading, str):
+            heading = (heading,)
+        page = data.get("page")
+        vis = data.get("visibility")
+        return cls(
+            text=str(data.get("text") or ""),
+            heading=tuple(str(h) for h in heading),  # type: ignore[union-attr]
+            anchor=str(data.get("anchor") or ""),
+            page=int(page) if isinstance(page, (int, float, str)) and str(page) else None,
+            visibility=_check_visibility(vis) if vis is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class Document:
+    """A unit of knowledge as a connector or a caller hands it in.
+
+    ``id`` is the caller's stable identifier; re-adding a document with the same id and
+    content is a no-op, with other content an update. ``visibility="internal"`` keeps the
+    document away from customers. ``sections`` is optional: without it ``text`` is split
+    at Markdown-style headings and paragraphs.
+    """
+
+    id: str
+    text: str = ""
+    title: str = ""
+    url: str = ""
+    visibility: Visibility = "public"
+    language: str | None = None
+    metadata: Mapping[str, JSONValue] = field(default_factory=dict)
+    sections: tuple[Section, ...] = ()
+    updated_at: str | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id.strip():
+            raise InputError(f"document id must be a non-empty string, got {self.id!r}")
+        if not isinstance(self.text, str):
+            raise InputError(f"document {self.id!r}: text must be a string")
+        if not (self.text.strip() or self.title.strip() or any(s.text.strip() for s in self.sections)):
+            raise InputError(f"document {self.id!r} has no text and no title")
+        _check_visibility(self.visibility, self.id)
+        if not isinstance(self.metadata, Mapping):
+            raise InputError(f"document {self.id!r}: metadata must be an object")
+
+    @property
+    def full_text(self) -> str:
+        """The document's text, from its sections when it has them."""
+        if self.sections:
+            return "\n\n".join(s.text for s in self.sections)
+        return self.text
+
+    def content_hash(self) -> str:
+        """A digest of everything that is indexed or returned; equal hashes skip re-indexing.
+
+        ``source`` (where the document was read from) is left out: moving a file is not
+        a change of content.
+        """
+        data = self.to_json()
+        del data["source"]
+        payload = json.dumps(data, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "text": self.text,
+            "url": self.url,
+            "visibility": self.visibility,
+            "language": self.language,
+            "metadata": dict(self.metadata),
+            "sections": [s.to_json() for s in self.sections],
+            "updated_at": self.updated_at,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JSONValue]) -> Document:
+        """Build a document from a JSON object (the JSONL ingest format)."""
+        if not isinstance(data, Mapping):
+            raise InputError("a document must be a JSON object")
+        doc_id = data.get("id", data.get("_id"))
+        if isinstance(doc_id, (int, float)) and not isinstance(doc_id, bool):
+            doc_id = str(doc_id)
+        if not isinstance(doc_id, str):
+            raise InputError("document has no 'id' (or '_id') string")
+        metadata = data.get("metadata")
+        metadata = {} if metadata is None else metadata
+        if not isinstance(metadata, Mapping):
+            raise InputError(f"document {doc_id!r}: 'metadata' must be an object")
+        sections = data.get("sections")
+        sections = [] if sections is None else sections
+        if not isinstance(sections, list):
+            raise InputError(f"document {doc_id!r}: 'sections' must be a list")
+        return cls(
+            id=doc_id,
+            text=_str_field(data, "text", doc_id),
+            title=_str_field(data, "title", doc_id),
+            url=_str_field(data, "url", doc_id),
+            visibility=_check_visibility(data.get("visibility") or "public", doc_id),
+            language=(str(data["language"]) if data.get("language") else None),
+            metadata=dict(metadata),
+            sections=tuple(Section.from_json(s) for s in sections),  # type: ignore[arg-type]
+            updated_at=(str(data["updated_at"]) if data.get("updated_at") else None),
+            source=_str_field(data, "source", doc_id),
+        )
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable piece of a document: what the indexes hold and hits point to."""
+
+    id: str
+    document_id: str
+    text: str
+    title: str = ""
+    section: str = ""
+    url: str = ""
+    page: int | None = None
+    visibility: Visibility = "public"
+    language: str = "en"
+    position: int = 0
+
+    @property
+    def indexed_text(self) -> str:
+        """The text the retrievers see: title and section heading give the passage context."""
+        head = " — ".join(p for p in (self.title, self.section) if p)
+        return f"{head}\n{self.text}" if head else self.text
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a passage, its document and how it scored.
+
+    ``score`` is the fused score used for ranking (higher is better); ``scores`` holds each
+    retriever's own score (``bm25``, ``dense``) where it saw the passage.
+    """
+
+    document_id: str
+    passage_id: str
+    title: str
+    section: str
+    url: str
+    score: float
+    snippet: str
+    scores: Mapping[str, float]
+    page: int | None = None
+    visibility: Visibility = "public"
+    language: str = "en"
+    metadata: Mapping[str, JSONValue] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "document_id": self.document_id,
+            "passage_id": self.passage_id,
+            "title": self.title,
+            "section": self.section,
+            "url": self.url,
+            "page": self.page,
+            "score": round(float(self.score), 6),
+            "scores": {k: round(float(v), 6) for k, v in self.scores.items()},
+            "snippet": self.snippet,
+            "visibility": self.visibility,
+            "language": self.language,
+            "metadata": dict(self.metadata),
+        }
+
+
+@dataclass(frozen=True)
+class IngestError:
+    """A file, line or document that could not be ingested, and why."""
+
+    path: str
+    error: str
+    line: int | None = None
+
+    def to_json(self) -> dict[str, JSONValue]:
+        out: dict[str, JSONValue] = {"path": self.path, "error": self.error}
+        if self.line is not None:
+            out["line"] = self.line
+        return out
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What an ingest changed: document ids per outcome and the errors met."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    errors: tuple[IngestError, ...] = ()
+
+    def __add__(self, other: SyncReport) -> SyncReport:
+        return SyncReport(
+            self.added + other.added,
+            self.updated + other.updated,
+            self.deleted + other.deleted,
+            self.unchanged + other.unchanged,
+            self.errors + other.errors,
+        )
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "deleted": len(self.deleted),
+            "unchanged": len(self.unchanged),
+            "errors": [e.to_json() for e in self.errors],
+        }
+
+
+def _check_visibility(value: object, doc_id: str | None = None) -> Visibility:
+    if value not in VISIBILITIES:
+        who = f"document {doc_id!r}: " if doc_id else ""
+        raise InputError(f"{who}visibility must be 'public' or 'internal', got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _str_field(data: Mapping[str, JSONValue], key: str, doc_id: str) -> str:
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"document {doc_id!r}: {key!r} must be a string")
+    return value

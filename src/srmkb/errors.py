@@ -1,0 +1,60 @@
+"""Errors raised by srmkb.
+
+Every error derives from :class:`SrmkbError`, so ``except SrmkbError`` catches them all.
+A subclass exists only where a caller would act differently::
+
+    SrmkbError
+    ├── InputError               a bad input file, line or document; fix the input
+    │   └── DocumentExistsError  ``add`` of an id already in the base; use ``upsert``
+    ├── FilterError              a malformed search filter
+    ├── IndexError_              the base directory is missing, corrupt or of another format
+    │   └── ModelMismatchError   the base was built with another embedding model
+    └── MissingDependencyError   an optional extra is not installed; the message names it
+"""
+
+from __future__ import annotations
+
+
+class SrmkbError(Exception):
+    """Base class of every error srmkb raises."""
+
+
+class InputError(SrmkbError, ValueError):
+    """A bad input: a missing or malformed file, line or document field."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
+        self.reason = message
+
+
+class DocumentExistsError(InputError):
+    """``add`` was given a document id that the base already holds."""
+
+
+class FilterError(SrmkbError, ValueError):
+    """A search filter that cannot be understood."""
+
+
+class StorageError(SrmkbError):
+    """The knowledge-base directory is missing, corrupt or written by an unknown format."""
+
+
+class ModelMismatchError(StorageError):
+    """The base was built with a different embedding model than the one asked for."""
+
+
+class MissingDependencyError(SrmkbError, ImportError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"{package} is required for this feature: pip install 'srmkb[{extra}]'"
+        )
+        self.package = package
+        self.extra = extra
+

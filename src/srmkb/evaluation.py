@@ -1,0 +1,109 @@
+"""Retrieval evaluation on BEIR-layout folders: loading and the standard metrics.
+
+Metrics follow trec_eval as BEIR reports them: nDCG@10 with linear gains
+(``rel / log2(rank + 1)``), MRR@10 (first relevant result within 10), recall@100.
+Documents with relevance 0 in the qrels count as not relevant.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .documents import Document
+from .errors import InputError
+
+Qrels = dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class BeirSet:
+    """A BEIR-layout data set: corpus, queries and test relevance judgements."""
+
+    name: str
+    corpus: list[Document]
+    queries: dict[str, str]
+    qrels: Qrels
+
+
+def load_beir(folder: str | Path, *, split: str = "test") -> BeirSet:
+    """Load ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv``.
+
+    Only queries that have judgements are kept, as BEIR does.
+    """
+    folder = Path(folder)
+    for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv"):
+        if not (folder / name).is_file():
+            raise InputError(f"not a BEIR folder: {name} is missing", path=str(folder))
+    # An empty document can never be retrieved; BEIR sets have a few (cranfield: one).
+    corpus = [
+        Document.from_json(obj)
+        for obj in _read_jsonl(folder / "corpus.jsonl")
+        if str(obj.get("text") or "").strip() or str(obj.get("title") or "").strip()
+    ]
+    qrels: Qrels = {}
+    with open(folder / "qrels" / f"{split}.tsv", encoding="utf-8") as handle:
+        reader = csv.reader(handle, delimiter="\t")
+        for i, row in enumerate(reader, start=1):
+            if i == 1 and row and row[0] == "query-id":
+                continue
+            if len(row) < 3:
+                continue
+            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    queries = {
+        str(obj["_id"]): str(obj["text"])
+        for obj in _read_jsonl(folder / "queries.jsonl")
+        if str(obj["_id"]) in qrels
+    }
+    qrels = {q: rel for q, rel in qrels.items() if q in queries}
+    return BeirSet(folder.name, corpus, queries, qrels)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, object]]:
+    out = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"malformed JSON: {exc.msg}", path=str(path), line=number) from exc
+    return out
+
+
+def ndcg_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int = 10) -> float:
+    dcg = sum(
+        relevant.get(doc, 0) / math.log2(rank + 2) for rank, doc in enumerate(ranked[:k])
+    )
+    ideal = sorted((r for r in relevant.values() if r > 0), reverse=True)[:k]
+    idcg = sum(rel / math.log2(rank + 2) for rank, rel in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+def mrr_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int = 10) -> float:
+    for rank, doc in enumerate(ranked[:k]):
+        if relevant.get(doc, 0) > 0:
+            return 1.0 / (rank + 1)
+    return 0.0
+
+
+def recall_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int = 100) -> float:
+    wanted = {d for d, r in relevant.items() if r > 0}
+    if not wanted:
+        return 0.0
+    return len(wanted.intersection(ranked[:k])) / len(wanted)
+
+
+def evaluate_run(run: Mapping[str, Sequence[str]], qrels: Qrels) -> dict[str, float]:
+    """Mean nDCG@10, MRR@10 and recall@100 of ranked document ids per query."""
+    n = len(qrels) or 1
+    return {
+        "ndcg@10": sum(ndcg_at(run.get(q, []), rel) for q, rel in qrels.items()) / n,
+        "mrr@10": sum(mrr_at(run.get(q, []), rel) for q, rel in qrels.items()) / n,
+        "recall@100": sum(recall_at(run.get(q, []), rel) for q, rel in qrels.items()) / n,
+    }

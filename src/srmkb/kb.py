@@ -1,0 +1,603 @@
+"""The knowledge base: one object to add documents to and search.
+
+A :class:`KnowledgeBase` is a directory. Writes are batched into immutable segments and
+committed atomically through the SQLite catalog; reads use an immutable snapshot, so
+many threads can search while one writes and each sees one consistent state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from . import filters as _filters
+from ._version import __version__
+from .analysis import analyzer_for
+from .chunking import DEFAULT_MAX_WORDS, chunk_document
+from .dense import DenseIndex, _top_k
+from .documents import Document, Hit, Passage, SyncReport
+from .embedders import MODEL_IDS, Embedder, load_embedder
+from .errors import DocumentExistsError, InputError, ModelMismatchError, SrmkbError, StorageError
+from .fusion import fuse
+from .lexical import BM25Params, LexicalIndex
+from .persistence import (
+    CATALOG,
+    FORMAT_VERSION,
+    SEGMENTS,
+    Manifest,
+    read_manifest,
+    remove_orphans,
+    write_lock,
+    write_manifest,
+)
+from .segments import Segment, merge_segments
+from .store import (
+    Catalog,
+    bump_generation,
+    delete_documents,
+    insert_document,
+    insert_passages,
+    insert_segment,
+    move_passages,
+)
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "bm25", "dense"]
+Audience = Literal["customer", "agent"]
+MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
+AUDIENCES: tuple[str, ...] = ("customer", "agent")
+
+# Each retriever contributes this many candidates (at least) to the hybrid fusion.
+_CANDIDATES = 100
+# Tiered merging: segments whose sizes share a power of _MERGE_FACTOR form a tier; a
+# tier holding _MERGE_FACTOR segments is merged into one. Segments over half deleted are
+# rewritten. This keeps the segment count logarithmic in the base size.
+_MERGE_FACTOR = 8
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """An immutable view of one committed generation."""
+
+    generation: int
+    segments: tuple[Segment, ...]
+    live: np.ndarray
+    internal: np.ndarray
+    passage_ids: np.ndarray
+    document_ids: np.ndarray
+    lexical: LexicalIndex
+    dense: DenseIndex | None
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.live.shape[0])
+
+
+class KnowledgeBase:
+    """A searchable knowledge base stored in a directory.
+
+    ``KnowledgeBase(path)`` opens the base at ``path``, creating it when absent.
+    ``model`` names the embedding model (``"minilm"``, the default for new bases, or
+    ``"hashing"``) or is an :class:`Embedder`; ``dense=False`` builds a BM25-only base.
+    Opening an existing base with another model raises :class:`ModelMismatchError`.
+    ``dense_index`` is a faiss factory string: ``"Flat"`` (exact, the default) or, for
+    large bases, ``"HNSW32"``.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        model: str | Embedder | None = None,
+        dense: bool = True,
+        dense_index: str = "Flat",
+        max_words: int = DEFAULT_MAX_WORDS,
+        create: bool = True,
+        threads: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self._threads = threads
+        self._embedder: Embedder | None = model if not isinstance(model, (str, type(None))) else None
+        self._model_name = model if isinstance(model, str) else None
+        exists = (self.path / "manifest.json").exists()
+        if exists:
+            self.manifest = read_manifest(self.path)
+            self._check_model(model)
+        elif not create:
+            raise StorageError(f"no knowledge base at {self.path}; create it with srmkb ingest")
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            (self.path / SEGMENTS).mkdir(exist_ok=True)
+            model_id, dim = None, None
+            if dense:
+                embedder = self._get_embedder(model or "minilm")
+                model_id, dim = embedder.model_id, embedder.dimension
+            self.manifest = Manifest(
+                format_version=FORMAT_VERSION,
+                srmkb_version=__version__,
+                model_id=model_id,
+                dimension=dim,
+                dense_index=dense_index,
+                max_words=max_words,
+            )
+        self._catalog = Catalog(self.path / CATALOG)
+        self._params = BM25Params(self.manifest.bm25_k1, self.manifest.bm25_b)
+        self._lock = threading.RLock()
+        self._loaded: dict[str, Segment] = {}
+        self._filter_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        if not exists:
+            self._write_manifest()
+        with write_lock(self.path, blocking=False) as got:
+            if got:
+                remove_orphans(self.path, {s[0] for s in self._catalog.segments()})
+        self._snapshot = self._load_snapshot()
+
+    # -- model -------------------------------------------------------------------------
+
+    @property
+    def model_id(self) -> str | None:
+        """The embedding model of the base, or None for a BM25-only base."""
+        return self.manifest.model_id
+
+    def _check_model(self, model: str | Embedder | None) -> None:
+        stored = self.manifest.model_id
+        if model is None or stored is None:
+            return
+        if isinstance(model, str):
+            wanted = MODEL_IDS.get(model, model)
+        else:
+            wanted = model.model_id
+        if wanted != stored:
+            raise ModelMismatchError(
+                f"{self.path} was built with embedding model {stored!r}, not {wanted!r}:"
+                " open it without a model (or with that one), or ingest into a new base"
+            )
+
+    def _get_embedder(self, model: str | Embedder | None = None) -> Embedder:
+        if self._embedder is None:
+            name = model if isinstance(model, str) else self._model_name
+            if name is None:
+                name = self.manifest.model_id
+            if name is None:
+                raise SrmkbError("this base has no dense index (it was built with dense=False)")
+            self._embedder = load_embedder(name, threads=self._threads)
+        return self._embedder
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model, loaded on first use."""
+        return self._get_embedder()
+
+    # -- snapshot ----------------------------------------------------------------------
+
+    def _load_snapshot(self) -> _Snapshot:
+        rows = self._catalog.segments()
+        factory = self.manifest.dense_index if self.manifest.model_id else None
+        segments = []
+        for seg_id, n, _ in rows:
+            seg = self._loaded.get(seg_id)
+            if seg is None:
+                directory = self.path / SEGMENTS / seg_id
+                if not directory.is_dir():
+                    raise StorageError(f"{self.path}: segment {seg_id} is missing; the base is damaged")
+                seg = Segment.load(directory, dense_factory=factory)
+                if seg.n_passages != n:
+                    raise StorageError(f"{directory}: holds {seg.n_passages} rows, catalog says {n}")
+                self._loaded[seg_id] = seg
+            segments.append(seg)
+        self._loaded = {s.id: s for s in segments}
+        if segments:
+            live = ~np.concatenate([deleted for _, _, deleted in rows])
+            internal = np.concatenate([np.asarray(s.internal) for s in segments])
+            pids = np.concatenate([np.asarray(s.passage_ids) for s in segments])
+            dids = np.concatenate([np.asarray(s.document_ids) for s in segments])
+        else:
+            live = np.zeros(0, dtype=bool)
+            internal = np.zeros(0, dtype=bool)
+            pids = dids = np.zeros(0, dtype=str)
+        dense = None
+        if factory is not None and all(s.dense is not None for s in segments):
+            dense = DenseIndex([s.dense for s in segments], live)  # type: ignore[misc]
+        self._filter_cache.clear()
+        return _Snapshot(
+            generation=self._catalog.generation(),
+            segments=tuple(segments),
+            live=live,
+            internal=internal,
+            passage_ids=pids,
+            document_ids=dids,
+            lexical=LexicalIndex([s.lexical for s in segments], live, self._params),
+            dense=dense,
+        )
+
+    def refresh(self) -> bool:
+        """Pick up commits made by another process; returns whether anything changed."""
+        if self._catalog.generation() == self._snapshot.generation:
+            return False
+        with self._lock:
+            self._snapshot = self._load_snapshot()
+        return True
+
+    # -- writing -----------------------------------------------------------------------
+
+    def add(self, documents: Iterable[Document], **kwargs: object) -> SyncReport:
+        """Add new documents; an id already in the base raises :class:`DocumentExistsError`.
+
+        Use :meth:`upsert` to add or replace.
+        """
+        docs = list(documents)
+        existing = self._catalog.content_hashes([d.id for d in docs])
+        if existing:
+            first = sorted(existing)[0]
+            raise DocumentExistsError(
+                f"document {first!r} is already in the base ({len(existing)} such ids); use upsert"
+            )
+        return self.upsert(docs, **kwargs)  # type: ignore[arg-type]
+
+    def upsert(
+        self,
+        documents: Iterable[Document],
+        *,
+        batch_size: int = 256,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Add documents, replacing those whose id exists with other content.
+
+        Documents are committed in batches of ``batch_size``: an interrupted upsert keeps
+        every batch committed before the interruption, and running it again finishes the
+        rest (unchanged documents are recognised by content hash and cost nothing).
+        """
+        report = SyncReport()
+        with self._lock, write_lock(self.path):
+            batch: list[Document] = []
+            for doc in documents:
+                batch.append(doc)
+                if len(batch) >= batch_size:
+                    report += self._commit(batch, progress)
+                    batch = []
+            if batch:
+                report += self._commit(batch, progress)
+            self._maybe_merge()
+            self._write_manifest()
+        return report
+
+    def delete(self, ids: Iterable[str]) -> SyncReport:
+        """Delete documents by id; ids not in the base are ignored."""
+        ids = list(ids)
+        with self._lock, write_lock(self.path):
+            with self._catalog.transaction() as db:
+                removed = delete_documents(db, ids)
+                bump_generation(db)
+            self._snapshot = self._load_snapshot()
+            self._maybe_merge()
+            self._write_manifest()
+        return SyncReport(deleted=tuple(removed))
+
+    def sync(
+        self,
+        documents: Iterable[Document],
+        *,
+        sources: Sequence[str],
+        batch_size: int = 256,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Make the documents from ``sources`` mirror ``documents``.
+
+        Upserts every document, then deletes documents whose ``source`` is one of
+        ``sources`` (or lies under one of them) and that were not seen.
+        """
+        seen: set[str] = set()
+
+        def tracked() -> Iterable[Document]:
+            for doc in documents:
+                seen.add(doc.id)
+                yield doc
+
+        report = self.upsert(tracked(), batch_size=batch_size, progress=progress)
+        stale = [d for d in self._catalog.document_ids(source_prefixes=sources) if d not in seen]
+        if stale:
+            report += self.delete(stale)
+        return report
+
+    def _commit(self, batch: list[Document], progress: Progress | None) -> SyncReport:
+        unique: dict[str, Document] = {}
+        for doc in batch:
+            unique[doc.id] = doc  # the last occurrence of an id wins
+        hashes = {d.id: d.content_hash() for d in unique.values()}
+        existing = self._catalog.content_hashes(list(unique))
+        unchanged = tuple(i for i in unique if existing.get(i) == hashes[i])
+        changed = [d for d in unique.values() if existing.get(d.id) != hashes[d.id]]
+        if not changed:
+            if progress:
+                progress(len(batch))
+            return SyncReport(unchanged=unchanged)
+        passages: list[Passage] = []
+        languages: dict[str, str] = {}
+        for doc in changed:
+            language = doc.language or "en"
+            languages[doc.id] = language
+            passages.extend(chunk_document(doc, language=language, max_words=self.manifest.max_words))
+        tokens = [analyzer_for(p.language).analyze(p.indexed_text) for p in passages]
+        vectors = None
+        if self.manifest.model_id is not None:
+            vectors = self.embedder.embed_documents([p.indexed_text for p in passages])
+        segment = Segment.build(passages, tokens, vectors, factory=self.manifest.dense_index)
+        segment.write(self.path / SEGMENTS, self.manifest.dense_index)
+        updated = tuple(d.id for d in changed if d.id in existing)
+        with self._catalog.transaction() as db:
+            versions = dict(
+                db.execute(
+                    f"SELECT id, version FROM documents WHERE id IN ({','.join('?' * len(updated))})",
+                    updated,
+                ).fetchall()
+            ) if updated else {}
+            delete_documents(db, updated)
+            for doc in changed:
+                insert_document(db, doc, hashes[doc.id], languages[doc.id], versions.get(doc.id, 0) + 1)
+            insert_passages(db, segment.id, passages)
+            insert_segment(db, segment.id, segment.n_passages)
+            bump_generation(db)
+        self._loaded[segment.id] = segment
+        self._snapshot = self._load_snapshot()
+        if progress:
+            progress(len(batch))
+        added = tuple(d.id for d in changed if d.id not in existing)
+        return SyncReport(added=added, updated=updated, unchanged=unchanged)
+
+    def _maybe_merge(self) -> None:
+        while True:
+            plan = self._merge_plan()
+            if not plan:
+                return
+            self._merge(plan)
+
+    def _merge_plan(self) -> list[str]:
+        tiers: dict[int, list[str]] = {}
+        for seg_id, n, deleted in self._catalog.segments():
+            alive = n - int(deleted.sum())
+            if alive == 0 or deleted.sum() > n / 2:
+                return [seg_id]
+            tier = int(np.log(max(alive, 1)) / np.log(_MERGE_FACTOR))
+            tiers.setdefault(tier, []).append(seg_id)
+        for tier in sorted(tiers):
+            if len(tiers[tier]) >= _MERGE_FACTOR:
+                return tiers[tier]
+        return []
+
+    def optimize(self) -> None:
+        """Merge every segment into one and drop deleted rows (like Lucene's forceMerge)."""
+        with self._lock, write_lock(self.path):
+            ids = [s[0] for s in self._catalog.segments()]
+            if len(ids) > 1 or any(s[2].any() for s in self._catalog.segments()):
+                self._merge(ids)
+            self._write_manifest()
+
+    def _merge(self, seg_ids: list[str]) -> None:
+        deleted = {s[0]: s[2] for s in self._catalog.segments()}
+        parts = [(self._loaded[i], ~deleted[i]) for i in seg_ids]
+        alive = sum(int(k.sum()) for _, k in parts)
+        with self._catalog.transaction() as db:
+            if alive == 0:
+                db.executemany("DELETE FROM segments WHERE id = ?", [(i,) for i in seg_ids])
+            else:
+                merged, pids = merge_segments(parts, factory=self.manifest.dense_index)
+                merged.write(self.path / SEGMENTS, self.manifest.dense_index)
+                self._loaded[merged.id] = merged
+                move_passages(db, merged.id, pids, seg_ids)
+                insert_segment(db, merged.id, merged.n_passages)
+            bump_generation(db)
+        self._snapshot = self._load_snapshot()
+        remove_orphans(self.path, set(self._loaded))
+
+    def _write_manifest(self) -> None:
+        self.manifest.counts = {**self._catalog.counts(), "segments": len(self._snapshot.segments) if hasattr(self, "_snapshot") else 0}
+        self.manifest.srmkb_version = __version__
+        write_manifest(self.path, self.manifest)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, document_id: str) -> Document | None:
+        """The stored document with this id, or None."""
+        stored = self._catalog.get_document(document_id)
+        return stored.document if stored else None
+
+    def __len__(self) -> int:
+        return self._catalog.counts()["documents"]
+
+    def __contains__(self, document_id: object) -> bool:
+        return isinstance(document_id, str) and self._catalog.get_document(document_id) is not None
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        mode: Mode = "hybrid",
+        filters: _filters.Filters | None = None,
+        audience: Audience = "customer",
+    ) -> list[Hit]:
+        """The ``k`` best passages for ``query``, best first.
+
+        ``audience="customer"`` (the default: least privilege) sees public passages only;
+        ``"agent"`` sees internal ones too. ``filters`` (see :mod:`srmkb.filters`) and the
+        audience are applied inside both retrievers, before the top ``k`` is taken.
+        """
+        snap = self._snapshot
+        rows, fused, parts = self._rank(snap, query, k, mode, filters, audience)
+        return self._hits(snap, rows, fused, parts)
+
+    def rank_documents(
+        self,
+        query: str,
+        k: int = 100,
+        *,
+        mode: Mode = "hybrid",
+        filters: _filters.Filters | None = None,
+        audience: Audience = "customer",
+    ) -> list[tuple[str, float]]:
+        """Documents ranked by their best passage: (document id, score), best first."""
+        snap = self._snapshot
+        rows, fused, _ = self._rank(snap, query, max(k * 4, _CANDIDATES), mode, filters, audience)
+        out: dict[str, float] = {}
+        for row, score in zip(rows.tolist(), fused.tolist()):
+            doc = str(snap.document_ids[row])
+            if doc not in out:
+                out[doc] = score
+                if len(out) >= k:
+                    break
+        return list(out.items())
+
+    def _allowed(
+        self, snap: _Snapshot, filters: _filters.Filters | None, audience: str
+    ) -> np.ndarray:
+        if audience not in AUDIENCES:
+            raise InputError(f"audience must be one of {AUDIENCES}, got {audience!r}")
+        allowed = snap.live & ~snap.internal if audience == "customer" else snap.live
+        if filters:
+            allowed = allowed & self._filter_mask(snap, filters)
+        return allowed
+
+    def _filter_mask(self, snap: _Snapshot, filters: _filters.Filters) -> np.ndarray:
+        _filters.validate(filters)
+        key = f"{snap.generation}:{_filters.cache_key(filters)}"
+        cached = self._filter_cache.get(key)
+        if cached is not None:
+            return cached
+        wanted = [
+            doc_id
+            for doc_id, fields in self._catalog.documents_for_filter()
+            if _filters.matches(fields, filters)
+        ]
+        mask = np.isin(snap.document_ids, np.array(wanted, dtype=str)) if wanted else np.zeros(snap.n_rows, bool)
+        self._filter_cache[key] = mask
+        while len(self._filter_cache) > 64:
+            self._filter_cache.popitem(last=False)
+        return mask
+
+    def _rank(
+        self,
+        snap: _Snapshot,
+        query: str,
+        k: int,
+        mode: str,
+        filters: _filters.Filters | None,
+        audience: str,
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        if mode not in MODES:
+            raise InputError(f"mode must be one of {MODES}, got {mode!r}")
+        if not isinstance(query, str):
+            raise InputError("query must be a string")
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), {}
+        if snap.n_rows == 0 or not query.strip():
+            return empty
+        if mode != "bm25" and snap.dense is None:
+            raise SrmkbError(f"{self.path} has no dense index; search it with mode='bm25'")
+        allowed = self._allowed(snap, filters, audience)
+        if not allowed.any():
+            return empty
+        n_cand = max(k, _CANDIDATES)
+        bm25 = mass = None
+        if mode != "dense":
+            bm25, mass = snap.lexical.scores(analyzer_for("en").analyze(query))
+            bm25[~allowed] = 0.0
+        if mode == "bm25":
+            assert bm25 is not None
+            rows = np.flatnonzero(bm25 > 0)
+            top = rows[_top_k(bm25[rows], k)]
+            return top, bm25[top], {"bm25": bm25[top]}
+        assert snap.dense is not None
+        qvec = self.embedder.embed_query(query)
+        d_rows, d_scores = snap.dense.search(qvec, n_cand, allowed)
+        if mode == "dense":
+            return d_rows[:k], d_scores[:k], {"dense": d_scores[:k]}
+        assert bm25 is not None and mass is not None
+        matched = np.flatnonzero(bm25 > 0)
+        l_rows = matched[_top_k(bm25[matched], n_cand)]
+        cand = np.union1d(l_rows, d_rows)
+        cand_bm25 = bm25[cand]
+        cand_dense = snap.dense.scores_of(qvec, cand)
+        fused = fuse(cand_bm25, cand_dense, mass)
+        order = _top_k(fused, k)
+        top = cand[order]
+        return top, fused[order], {"bm25": cand_bm25[order], "dense": cand_dense[order]}
+
+    def _hits(
+        self, snap: _Snapshot, rows: np.ndarray, scores: np.ndarray, parts: dict[str, np.ndarray]
+    ) -> list[Hit]:
+        pids = [str(snap.passage_ids[r]) for r in rows.tolist()]
+        records = self._catalog.passages(pids)
+        hits = []
+        for i, pid in enumerate(pids):
+            rec = records.get(pid)
+            if rec is None:  # deleted by a commit newer than this snapshot
+                continue
+            hits.append(
+                Hit(
+                    document_id=rec.document_id,
+                    passage_id=pid,
+                    title=rec.title,
+                    section=rec.section,
+                    url=rec.url,
+                    score=float(scores[i]),
+                    snippet=_snippet(rec.text),
+                    scores={name: float(v[i]) for name, v in parts.items()},
+                    page=rec.page,
+                    visibility=rec.visibility,  # type: ignore[arg-type]
+                    language=rec.language,
+                    metadata=rec.metadata,  # type: ignore[arg-type]
+                )
+            )
+        return hits
+
+    def passage_text(self, passage_id: str) -> str | None:
+        """The full text of a passage (hits carry a shortened snippet)."""
+        rec = self._catalog.passages([passage_id]).get(passage_id)
+        return rec.text if rec else None
+
+    def stats(self) -> dict[str, object]:
+        """Counts, model, format and size on disk."""
+        size = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        return {
+            "path": str(self.path),
+            **self._catalog.counts(),
+            "segments": len(self._snapshot.segments),
+            "languages": self._catalog.languages(),
+            "model": self.manifest.model_id,
+            "dimension": self.manifest.dimension,
+            "dense_index": self.manifest.dense_index if self.manifest.model_id else None,
+            "format_version": self.manifest.format_version,
+            "srmkb_version": __version__,
+            "size_bytes": size,
+        }
+
+    def close(self) -> None:
+        self._catalog.close()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KnowledgeBase({str(self.path)!r}, model={self.manifest.model_id!r})"
+
+
+def _snippet(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit] + "…"

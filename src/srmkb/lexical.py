@@ -1,0 +1,220 @@
+"""BM25 over immutable segments, scored with a few NumPy operations per query term.
+
+Each segment stores, per term, its postings (passage rows and term frequencies) in CSC
+layout, plus each passage's length. Segments never change once written; deletions are
+a mask kept by the caller, and corpus statistics (passage count, document frequency,
+average length) are computed over live passages at query time, as Lucene does. That is
+what makes incremental add, update and delete possible without rebuilding the index.
+
+Variant: Lucene's BM25 (Robertson–Spärck Jones idf with +1 inside the log, so idf is
+never negative), ``k1 = 1.2``, ``b = 0.75``::
+
+    idf(t)      = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
+    score(q, d) = Σ_t∈q  qtf(t) · idf(t) · tf(t,d) / (tf(t,d) + k1 · (1 - b + b · |d| / avgdl))
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+_FILES = ("terms", "indptr", "rows", "tf", "length")
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    k1: float = 1.2
+    b: float = 0.75
+
+
+class LexicalSegment:
+    """The postings of one immutable segment."""
+
+    def __init__(
+        self,
+        terms: np.ndarray,
+        indptr: np.ndarray,
+        rows: np.ndarray,
+        tf: np.ndarray,
+        length: np.ndarray,
+    ) -> None:
+        self.terms = terms  # sorted unique terms (unicode array)
+        self.indptr = indptr  # int64, len(terms) + 1
+        self.rows = rows  # int32 passage rows, grouped by term
+        self.tf = tf  # float32 term frequencies, aligned with rows
+        self.length = length  # float32 passage lengths in terms
+        self._lookup: dict[str, int] | None = None
+
+    @property
+    def n_passages(self) -> int:
+        return int(self.length.shape[0])
+
+    @classmethod
+    def build(cls, token_lists: Sequence[Sequence[str]]) -> LexicalSegment:
+        """Index analysed passages; row ``i`` of the segment is ``token_lists[i]``."""
+        n = len(token_lists)
+        lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=n)
+        vocab: dict[str, int] = {}
+        flat = [vocab.setdefault(tok, len(vocab)) for toks in token_lists for tok in toks]
+        term_ids = np.asarray(flat, dtype=np.int64)
+        doc_rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        # Sort terms alphabetically so segments can be searched with searchsorted.
+        words = np.array(list(vocab), dtype=str) if vocab else np.array([], dtype="<U1")
+        order = np.argsort(words, kind="stable")
+        rank = np.empty(len(words), dtype=np.int64)
+        rank[order] = np.arange(len(words))
+        keys = rank[term_ids] * max(n, 1) + doc_rows
+        uniq, counts = np.unique(keys, return_counts=True)
+        term_of = uniq // max(n, 1)
+        rows = (uniq % max(n, 1)).astype(np.int32)
+        indptr = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term_of, minlength=len(words)), out=indptr[1:])
+        return cls(
+            terms=words[order],
+            indptr=indptr,
+            rows=rows,
+            tf=counts.astype(np.float32),
+            length=lengths.astype(np.float32),
+        )
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Rows and term frequencies of ``term``, or None when the segment lacks it."""
+        if self._lookup is not None:
+            i = self._lookup.get(term)
+            if i is None:
+                return None
+        else:
+            i = int(np.searchsorted(self.terms, term))
+            if i >= len(self.terms) or self.terms[i] != term:
+                return None
+        start, end = int(self.indptr[i]), int(self.indptr[i + 1])
+        return self.rows[start:end], self.tf[start:end]
+
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[LexicalSegment, np.ndarray]]) -> LexicalSegment:
+        """Merge segments, keeping the rows each mask selects, without re-analysing text.
+
+        Works on the postings arrays directly: a unified vocabulary, rows renumbered,
+        postings of dropped rows removed.
+        """
+        vocab = np.unique(np.concatenate([np.asarray(seg.terms) for seg, _ in parts]))
+        term_ids, rows, tfs, lengths = [], [], [], []
+        base = 0
+        for seg, keep in parts:
+            keep = np.asarray(keep, dtype=bool)
+            new_row = np.full(seg.n_passages, -1, dtype=np.int64)
+            new_row[keep] = base + np.arange(int(keep.sum()))
+            to_vocab = np.searchsorted(vocab, np.asarray(seg.terms))
+            per_posting = np.repeat(to_vocab, np.diff(np.asarray(seg.indptr)))
+            mapped = new_row[np.asarray(seg.rows)]
+            alive = mapped >= 0
+            term_ids.append(per_posting[alive])
+            rows.append(mapped[alive])
+            tfs.append(np.asarray(seg.tf)[alive])
+            lengths.append(np.asarray(seg.length)[keep])
+            base += int(keep.sum())
+        t = np.concatenate(term_ids)
+        r = np.concatenate(rows)
+        order = np.lexsort((r, t))
+        t, r = t[order], r[order]
+        tf = np.concatenate(tfs)[order]
+        used = np.bincount(t, minlength=len(vocab))
+        # Drop terms whose every posting belonged to a deleted row.
+        present = used > 0
+        indptr = np.zeros(int(present.sum()) + 1, dtype=np.int64)
+        np.cumsum(used[present], out=indptr[1:])
+        return cls(
+            terms=vocab[present],
+            indptr=indptr,
+            rows=r.astype(np.int32),
+            tf=tf.astype(np.float32),
+            length=np.concatenate(lengths).astype(np.float32),
+        )
+
+    def save(self, directory: Path) -> None:
+        arrays = (self.terms, self.indptr, self.rows, self.tf, self.length)
+        for name, array in zip(_FILES, arrays):
+            np.save(directory / f"lexical_{name}.npy", array, allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path, *, mmap: bool = True) -> LexicalSegment:
+        mode = "r" if mmap else None
+        arrays = [
+            np.load(directory / f"lexical_{name}.npy", mmap_mode=mode, allow_pickle=False)
+            for name in _FILES
+        ]
+        return cls(*arrays)
+
+
+class LexicalIndex:
+    """A read-only view over segments and a live mask: the query side of BM25.
+
+    Corpus statistics are computed once per view, not per query; a writer builds a new
+    view after each commit.
+    """
+
+    def __init__(
+        self,
+        segments: Sequence[LexicalSegment],
+        live: np.ndarray,
+        params: BM25Params = BM25Params(),
+    ) -> None:
+        self.segments = list(segments)
+        self.offsets = np.cumsum([0] + [s.n_passages for s in self.segments])[:-1].tolist()
+        self.live = live
+        self.params = params
+        if self.segments:
+            self.lengths = np.concatenate([np.asarray(s.length) for s in self.segments])
+        else:
+            self.lengths = np.zeros(0, dtype=np.float32)
+        if self.lengths.shape[0] != live.shape[0]:
+            raise ValueError("live mask and segments disagree on the number of rows")
+        self._stats: dict[str, tuple[np.ndarray, int, float]] = {}
+        self._stats["*"] = self._make_stats(live)
+
+    def _make_stats(self, mask: np.ndarray) -> tuple[np.ndarray, int, float]:
+        n_docs = int(np.count_nonzero(mask))
+        avgdl = float(self.lengths[mask].sum()) / n_docs if n_docs else 1.0
+        return mask, n_docs, max(avgdl, 1e-9)
+
+    def set_stats_group(self, name: str, mask: np.ndarray) -> None:
+        """Register a group of rows (a language, say) whose statistics score its rows."""
+        self._stats[name] = self._make_stats(mask & self.live)
+
+    def scores(self, query_terms: Sequence[str], *, group: str = "*") -> tuple[np.ndarray, float]:
+        """BM25 score of every row (0 where no term matches or the row is deleted).
+
+        Also returns the query's idf mass, Σ qtf · idf: the score a passage would approach
+        if it held every query term many times, so ``score / mass`` lies in [0, 1) and
+        says how much of the query a passage covers.
+        """
+        scores = np.zeros(self.live.shape[0], dtype=np.float32)
+        mask, n_docs, avgdl = self._stats[group]
+        mass = 0.0
+        if not query_terms or n_docs == 0:
+            return scores, mass
+        k1, b = self.params.k1, self.params.b
+        for term, qtf in Counter(query_terms).items():
+            gathered: list[tuple[np.ndarray, np.ndarray]] = []
+            df = 0
+            for segment, offset in zip(self.segments, self.offsets):
+                hit = segment.postings(term)
+                if hit is None:
+                    continue
+                rows = hit[0] + offset
+                keep = mask[rows]
+                df += int(np.count_nonzero(keep))
+                gathered.append((rows[keep], hit[1][keep]))
+            if df == 0:
+                continue
+            idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+            mass += qtf * float(idf)
+            weight = np.float32(qtf * idf)
+            for rows, tf in gathered:
+                norm = k1 * (1.0 - b + b * self.lengths[rows] / avgdl)
+                scores[rows] += weight * tf / (tf + norm)
+        return scores, mass

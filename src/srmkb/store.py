@@ -1,0 +1,339 @@
+"""The catalog: documents, passages and live segments in one SQLite file.
+
+SQLite is the commit point of a base. Segment files are written first under fresh
+names; one transaction then records the documents, their passages, the segment and
+the rows it deletes elsewhere. A crash before that transaction leaves unreferenced
+files, removed on the next open; a crash after it leaves a complete commit. So
+``kill -9`` at any moment leaves the last committed state loadable and whole.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .documents import Document, Passage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    url TEXT NOT NULL,
+    visibility TEXT NOT NULL,
+    language TEXT NOT NULL,
+    updated_at TEXT,
+    source TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    body TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    indexed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
+CREATE TABLE IF NOT EXISTS passages (
+    id TEXT PRIMARY KEY,
+    document_id TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    section TEXT NOT NULL,
+    url TEXT NOT NULL,
+    page INTEGER,
+    visibility TEXT NOT NULL,
+    language TEXT NOT NULL,
+    position INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_document ON passages(document_id);
+CREATE INDEX IF NOT EXISTS passages_segment ON passages(segment, row);
+CREATE TABLE IF NOT EXISTS segments (
+    id TEXT PRIMARY KEY,
+    n_passages INTEGER NOT NULL,
+    deleted BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """What the catalog knows of a document; ``document`` rebuilds the original."""
+
+    id: str
+    content_hash: str
+    version: int
+    document: Document
+
+
+@dataclass(frozen=True)
+class PassageRecord:
+    id: str
+    document_id: str
+    text: str
+    section: str
+    url: str
+    page: int | None
+    visibility: str
+    language: str
+    title: str
+    metadata: dict[str, object]
+    version: int
+
+
+class Catalog:
+    """Thread-safe access to ``catalog.sqlite``; writes go through :meth:`transaction`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._conn().executescript(SCHEMA)  # idempotent; executescript commits by itself
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    transaction = _write
+
+    # -- reads -------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        row = self._conn().execute("SELECT value FROM state WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        conn = self._conn()
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for doc_id, digest in conn.execute(
+                f"SELECT id, content_hash FROM documents WHERE id IN ({marks})", chunk
+            ):
+                out[doc_id] = digest
+        return out
+
+    def document_ids(self, *, source_prefixes: Sequence[str] | None = None) -> list[str]:
+        conn = self._conn()
+        if source_prefixes is None:
+            return [r[0] for r in conn.execute("SELECT id FROM documents ORDER BY id")]
+        ids: set[str] = set()
+        for prefix in source_prefixes:
+            rows = conn.execute(
+                "SELECT id FROM documents WHERE source = ? OR substr(source, 1, ?) = ?",
+                (prefix, len(prefix) + 1, prefix.rstrip("/") + "/"),
+            )
+            ids.update(r[0] for r in rows)
+        return sorted(ids)
+
+    def get_document(self, doc_id: str) -> StoredDocument | None:
+        row = self._conn().execute(
+            "SELECT id, content_hash, version, body FROM documents WHERE id = ?", (doc_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredDocument(row[0], row[1], row[2], Document.from_json(json.loads(row[3])))
+
+    def documents_for_filter(self) -> list[tuple[str, dict[str, object]]]:
+        """Every document's id and filterable fields (metadata plus top-level fields)."""
+        out = []
+        for doc_id, meta, lang, vis, updated, source, url in self._conn().execute(
+            "SELECT id, metadata, language, visibility, updated_at, source, url FROM documents"
+        ):
+            fields: dict[str, object] = json.loads(meta)
+            fields.update(
+                {
+                    "id": doc_id,
+                    "language": lang,
+                    "visibility": vis,
+                    "updated_at": updated,
+                    "source": source,
+                    "url": url,
+                }
+            )
+            out.append((doc_id, fields))
+        return out
+
+    def passages(self, ids: Sequence[str]) -> dict[str, PassageRecord]:
+        out: dict[str, PassageRecord] = {}
+        conn = self._conn()
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                "SELECT p.id, p.document_id, p.text, p.section, p.url, p.page, p.visibility,"
+                " p.language, d.title, d.metadata, d.version FROM passages p"
+                f" JOIN documents d ON d.id = p.document_id WHERE p.id IN ({marks})",
+                chunk,
+            )
+            for r in rows:
+                out[r[0]] = PassageRecord(
+                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]), r[10]
+                )
+        return out
+
+    def segments(self) -> list[tuple[str, int, np.ndarray]]:
+        """Live segments in creation order: (id, passages, deleted-row mask)."""
+        out = []
+        for seg_id, n, blob in self._conn().execute(
+            "SELECT id, n_passages, deleted FROM segments ORDER BY created_at, id"
+        ):
+            bits = np.frombuffer(blob, dtype=np.uint8)
+            deleted = np.unpackbits(bits, count=n, bitorder="little").astype(bool)
+            out.append((seg_id, int(n), deleted))
+        return out
+
+    def counts(self) -> dict[str, int]:
+        conn = self._conn()
+        return {
+            "documents": conn.execute("SELECT count(*) FROM documents").fetchone()[0],
+            "passages": conn.execute("SELECT count(*) FROM passages").fetchone()[0],
+            "internal_documents": conn.execute(
+                "SELECT count(*) FROM documents WHERE visibility='internal'"
+            ).fetchone()[0],
+        }
+
+    def languages(self) -> dict[str, int]:
+        rows = self._conn().execute(
+            "SELECT language, count(*) FROM documents GROUP BY language ORDER BY 2 DESC"
+        )
+        return {lang: n for lang, n in rows}
+
+
+# -- writes (inside a transaction) -------------------------------------------------------
+
+
+def bump_generation(db: sqlite3.Connection) -> None:
+    db.execute(
+        "INSERT INTO state(key, value) VALUES('generation', '1') ON CONFLICT(key)"
+        " DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def insert_segment(db: sqlite3.Connection, seg_id: str, n_passages: int) -> None:
+    empty = np.packbits(np.zeros(n_passages, dtype=bool), bitorder="little").tobytes()
+    db.execute(
+        "INSERT INTO segments(id, n_passages, deleted, created_at) VALUES(?, ?, ?, ?)",
+        (seg_id, n_passages, empty, time.time()),
+    )
+
+
+def delete_documents(db: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
+    """Remove documents and mark their passages' rows deleted; returns the ids removed."""
+    removed = []
+    touched: dict[str, list[int]] = {}
+    for doc_id in ids:
+        rows = db.execute(
+            "SELECT segment, row FROM passages WHERE document_id = ?", (doc_id,)
+        ).fetchall()
+        for seg, row in rows:
+            touched.setdefault(seg, []).append(row)
+        cur = db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        if cur.rowcount:
+            removed.append(doc_id)
+        db.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
+    for seg, rows in touched.items():
+        mark_deleted(db, seg, rows)
+    return removed
+
+
+def mark_deleted(db: sqlite3.Connection, seg_id: str, rows: Sequence[int]) -> None:
+    n, blob = db.execute(
+        "SELECT n_passages, deleted FROM segments WHERE id = ?", (seg_id,)
+    ).fetchone()
+    mask = np.unpackbits(np.frombuffer(blob, np.uint8), count=n, bitorder="little").astype(bool)
+    mask[np.asarray(rows, dtype=np.int64)] = True
+    packed = np.packbits(mask, bitorder="little").tobytes()
+    db.execute("UPDATE segments SET deleted = ? WHERE id = ?", (packed, seg_id))
+
+
+def insert_document(
+    db: sqlite3.Connection, doc: Document, digest: str, language: str, version: int
+) -> None:
+    db.execute(
+        "INSERT INTO documents(id, content_hash, title, url, visibility, language, updated_at,"
+        " source, metadata, body, version, indexed_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            doc.id,
+            digest,
+            doc.title,
+            doc.url,
+            doc.visibility,
+            language,
+            doc.updated_at,
+            doc.source,
+            json.dumps(dict(doc.metadata), ensure_ascii=False),
+            json.dumps(doc.to_json(), ensure_ascii=False),
+            version,
+            time.time(),
+        ),
+    )
+
+
+def insert_passages(db: sqlite3.Connection, seg_id: str, passages: Sequence[Passage]) -> None:
+    db.executemany(
+        "INSERT INTO passages(id, document_id, segment, row, text, section, url, page,"
+        " visibility, language, position) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                p.id,
+                p.document_id,
+                seg_id,
+                row,
+                p.text,
+                p.section,
+                p.url,
+                p.page,
+                p.visibility,
+                p.language,
+                p.position,
+            )
+            for row, p in enumerate(passages)
+        ],
+    )
+
+
+def move_passages(
+    db: sqlite3.Connection, new_segment: str, passage_ids: Sequence[str], old_segments: Sequence[str]
+) -> None:
+    """Point merged passages at their new segment and drop the old segments."""
+    db.executemany(
+        "UPDATE passages SET segment = ?, row = ? WHERE id = ?",
+        [(new_segment, row, pid) for row, pid in enumerate(passage_ids)],
+    )
+    db.executemany("DELETE FROM segments WHERE id = ?", [(s,) for s in old_segments])
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

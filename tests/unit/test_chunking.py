@@ -1,0 +1,65 @@
+from srmkb.chunking import chunk_document
+from srmkb.documents import Document, Section
+
+
+def test_short_document_is_one_passage_with_stable_id():
+    doc = Document(id="d1", title="T", text="One short answer.")
+    [p] = chunk_document(doc)
+    assert p.id == "d1#0" and p.text == "One short answer." and p.title == "T"
+    assert p.indexed_text == "T\nOne short answer."
+
+
+def test_markdown_headings_become_sections_with_paths():
+    text = "Intro line.\n\n# Install\n\nStep text.\n\n## Network\n\nCable text.\n\n# Use\n\nUse text."
+    passages = chunk_document(Document(id="d", title="Guide", text=text), max_words=8)
+    assert [(p.section, p.text) for p in passages] == [
+        ("", "Intro line."),
+        ("Install", "Step text."),
+        ("Install > Network", "Cable text."),
+        ("Use", "Use text."),
+    ]
+    assert [p.id for p in passages] == ["d#0", "d#1", "d#2", "d#3"]
+
+
+def test_paragraphs_are_packed_up_to_max_words():
+    paras = [" ".join(f"w{i}_{j}" for j in range(10)) for i in range(5)]
+    passages = chunk_document(Document(id="d", text="\n\n".join(paras)), max_words=25)
+    assert [len(p.text.split()) for p in passages] == [20, 20, 10]
+
+
+def test_long_paragraph_splits_by_lines_then_sentences_then_words():
+    line = " ".join(["word"] * 30)
+    passages = chunk_document(Document(id="d", text=line), max_words=8)
+    assert [len(p.text.split()) for p in passages] == [8, 8, 8, 6]
+    assert sum(len(p.text.split()) for p in passages) == 30
+
+
+def test_chunking_is_deterministic():
+    doc = Document(id="d", text="A.\n\nB.\n\n# H\n\nC.")
+    assert chunk_document(doc) == chunk_document(doc)
+
+
+def test_sections_carry_anchor_page_and_visibility():
+    doc = Document(
+        id="d",
+        url="https://x/faq.html",
+        sections=(
+            Section(text="Public part.", heading=("Q1",), anchor="q1"),
+            Section(text="Agent note.", heading=("Notes",), page=3, visibility="internal"),
+        ),
+    )
+    a, b = chunk_document(doc)
+    assert a.url == "https://x/faq.html#q1" and a.visibility == "public"
+    assert b.url == "https://x/faq.html#page=3" and b.page == 3 and b.visibility == "internal"
+
+
+def test_internal_document_never_has_public_passages():
+    doc = Document(
+        id="d", visibility="internal", sections=(Section(text="x", visibility="public"),)
+    )
+    assert chunk_document(doc)[0].visibility == "internal"
+
+
+def test_title_only_document_is_indexed_by_title():
+    [p] = chunk_document(Document(id="d", title="Only a title"))
+    assert "Only a title" in p.indexed_text
