@@ -1,0 +1,111 @@
+"""End-to-end tests of each ``srmkb`` command, run as a user would run them."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..conftest import ROOT, shared_path
+
+EXAMPLES = ROOT / "examples" / "nimbus"
+
+
+def srmkb(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "srmkb.cli", *args], capture_output=True, text=True, timeout=600
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"srmkb {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "kb"
+    out = srmkb("ingest", str(EXAMPLES), "--kb", str(path), "--model", "hashing", "--json", "-q")
+    report = json.loads(out.stdout)
+    assert report == {"added": 17, "updated": 0, "deleted": 0, "unchanged": 0, "errors": []}
+    return path
+
+
+def test_search_json(kb):
+    out = srmkb("search", "flashing red light", "--kb", str(kb), "-k", "3", "--json")
+    hits = json.loads(out.stdout)
+    assert len(hits) == 3 and hits[0]["document_id"] == "faq-blinking-red"
+    for key in ("document_id", "passage_id", "title", "section", "url", "score", "snippet", "scores"):
+        assert key in hits[0]
+
+
+def test_search_audience_and_filters(kb):
+    def ids(*extra):
+        out = srmkb("search", "refund after 30 days exception", "--kb", str(kb), "--json", *extra)
+        return [h["document_id"] for h in json.loads(out.stdout)]
+
+    assert "int-refund-exceptions" not in ids()
+    assert ids("--audience", "agent")[0] == "int-refund-exceptions"
+    assert set(ids("--filter", "category=billing")) <= {"faq-refund", "faq-warranty", "faq-subscription"}
+    recent = ids("--filter", "updated_at>=2026-06-01", "--audience", "agent")
+    assert set(recent) == {"int-outage-playbook", "faq-subscription"}
+
+
+def test_search_human_output_and_sections(kb):
+    out = srmkb("search", "hold the reset button with a paper clip", "--kb", str(kb), "-k", "1")
+    assert "Factory reset a Nimbus router > Steps" in out.stdout
+    assert "https://help.nimbus.example/articles/factory-reset" in out.stdout
+
+
+def test_reingest_is_unchanged_and_sync_deletes(kb, tmp_path):
+    out = srmkb("ingest", str(EXAMPLES), "--kb", str(kb), "--json", "-q")
+    assert json.loads(out.stdout)["unchanged"] == 17
+    src = tmp_path / "src"
+    src.mkdir()
+    lines = (EXAMPLES / "faq.jsonl").read_text().splitlines()
+    (src / "faq.jsonl").write_text("\n".join(lines) + "\n")
+    base = tmp_path / "kb2"
+    srmkb("ingest", str(src), "--kb", str(base), "--model", "hashing", "-q")
+    edited = json.loads(lines[0])
+    edited["text"] += " Passwords must have 12 characters."
+    (src / "faq.jsonl").write_text("\n".join([json.dumps(edited), *lines[1:-1]]) + "\n")
+    out = srmkb("ingest", str(src), "--kb", str(base), "--sync", "--json", "-q")
+    assert json.loads(out.stdout) == {"added": 0, "updated": 1, "deleted": 1, "unchanged": 10, "errors": []}
+
+
+def test_malformed_line_is_reported_and_loses_nothing(kb, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "ok1", "text": "fine"}\n{"id": "broken", \n{"id": "ok2"}\n')
+    out = srmkb("ingest", str(bad), str(tmp_path / "missing.jsonl"), "--kb", str(kb), "--json", "-q", check=False)
+    assert out.returncode == 3
+    report = json.loads(out.stdout)
+    assert report["added"] == 1
+    errors = {(Path(e["path"]).name, e.get("line")) for e in report["errors"]}
+    assert errors == {("bad.jsonl", 2), ("bad.jsonl", 3), ("missing.jsonl", None)}
+    stats = json.loads(srmkb("stats", "--kb", str(kb), "--json").stdout)
+    assert stats["documents"] == 18
+
+
+def test_stats_json(kb):
+    stats = json.loads(srmkb("stats", "--kb", str(kb), "--json").stdout)
+    for key in ("documents", "passages", "model", "format_version", "size_bytes"):
+        assert key in stats
+    assert stats["model"] == "srmkb/hashing-256"
+
+
+def test_errors_are_clear(tmp_path):
+    out = srmkb("search", "x", "--kb", str(tmp_path / "none"), check=False)
+    assert out.returncode == 1 and "no knowledge base" in out.stderr
+    out = srmkb("search", "x", "--kb", str(tmp_path / "none"), "--json", check=False)
+    assert json.loads(out.stdout)["type"] == "StorageError"
+
+
+def test_eval_bm25_json():
+    folder = shared_path("data", "beir", "hint3-sofmattress")
+    out = srmkb("eval", str(folder), "--mode", "bm25", "--json", "-q")
+    result = json.loads(out.stdout)
+    for key in ("ndcg@10", "mrr@10", "recall@100", "latency_ms", "index_seconds", "n_docs", "n_queries"):
+        assert key in result
+    assert result["model"] is None  # --mode bm25 builds no dense index
+    assert result["n_docs"] == 21 and result["n_queries"] == 253
+    assert result["ndcg@10"] > 0.83  # BASELINES.md: bm25s 0.802 without stemming
+    assert set(result["latency_ms"]) == {"p50", "p95"}

@@ -1,0 +1,91 @@
+"""kill -9 during ingest and merge leaves the last commit whole; re-running completes it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from srmkb import KnowledgeBase
+
+from ..conftest import shared_path
+
+
+def _check_consistent(path, corpus_ids=None):
+    kb = KnowledgeBase(path)
+    snap = kb._snapshot
+    counts = kb._catalog.counts()
+    # Every live row is a catalogued passage and every catalogued passage a live row.
+    live_pids = set(snap.passage_ids[snap.live].tolist())
+    rows = kb._catalog._conn().execute("SELECT id, document_id FROM passages").fetchall()
+    assert len(live_pids) == int(snap.live.sum()) == counts["passages"]
+    assert live_pids == {pid for pid, _ in rows}
+    # Every document has its passages, all of them.
+    docs = {d for (d,) in kb._catalog._conn().execute("SELECT id FROM documents")}
+    assert docs == {doc for _, doc in rows}
+    if corpus_ids is not None:
+        assert docs <= corpus_ids
+    # And the base answers queries.
+    if counts["documents"]:
+        assert kb.search("cell", k=3, mode="bm25")
+    kb.close()
+    return counts["documents"]
+
+
+@pytest.mark.parametrize("delay", [0.8, 1.6, 2.4, 3.5])
+def test_kill_during_ingest_then_rerun(tmp_path, delay):
+    corpus = shared_path("data", "beir", "scifact", "corpus.jsonl")
+    ids = set()
+    with open(corpus) as handle:
+        for line in handle:
+            ids.add(json.loads(line)["_id"])
+    path = tmp_path / "kb"
+    cmd = [sys.executable, "-m", "srmkb.cli", "ingest", str(corpus), "--kb", str(path),
+           "--model", "hashing", "--batch-size", "64", "--json", "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(delay)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    if (path / "manifest.json").exists():
+        committed = _check_consistent(path, ids)
+    else:
+        committed = 0
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    report = json.loads(done.stdout)
+    assert report["unchanged"] == committed
+    assert report["added"] + report["unchanged"] == len(ids)
+    assert report["updated"] == 0 and report["errors"] == []
+    assert _check_consistent(path, ids) == len(ids)
+
+
+def test_kill_during_optimize(tmp_path):
+    corpus = shared_path("data", "beir", "scifact", "corpus.jsonl")
+    path = tmp_path / "kb"
+    subprocess.run([sys.executable, "-m", "srmkb.cli", "ingest", str(corpus), "--kb", str(path),
+                    "--model", "hashing", "--batch-size", "500", "-q"], check=True)
+    kb = KnowledgeBase(path)
+    kb.delete([str(i) for i in list(kb._catalog.document_ids())[::3]])
+    expected = [h.passage_id for h in kb.search("cancer cells", k=10, mode="bm25")]
+    n_docs = len(kb)
+    kb.close()
+    code = f"from srmkb import KnowledgeBase; KnowledgeBase({str(path)!r}).optimize()"
+    for delay in (0.3, 0.6, 1.0):
+        proc = subprocess.Popen([sys.executable, "-c", code])
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert _check_consistent(path) == n_docs
+        kb = KnowledgeBase(path)
+        assert [h.passage_id for h in kb.search("cancer cells", k=10, mode="bm25")] == expected
+        kb.close()
+    kb = KnowledgeBase(path)
+    kb.optimize()
+    assert len(kb._snapshot.segments) == 1 and np.all(kb._snapshot.live)
+    # Files of dead segments are gone.
+    assert {p.name for p in (path / "segments").iterdir()} == {kb._snapshot.segments[0].id}

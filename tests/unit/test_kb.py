@@ -1,0 +1,192 @@
+"""KnowledgeBase behaviour with the deterministic hashing embedder."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from srmkb import (
+    Document,
+    DocumentExistsError,
+    HashingEmbedder,
+    InputError,
+    KnowledgeBase,
+    ModelMismatchError,
+    SrmkbError,
+    StorageError,
+)
+
+DOCS = [
+    Document(id="wifi", title="Change the Wi-Fi password", text="Open Network, then Wi-Fi settings, edit the password and save."),
+    Document(id="refund", title="Refunds", text="Return the device within 30 days for a full refund.", metadata={"category": "billing"}),
+    Document(id="reset", title="Factory reset", text="Hold the reset button for ten seconds until the light blinks.", metadata={"category": "troubleshooting"}),
+    Document(id="secret", title="Refund exceptions", text="Team leads may approve a refund after 30 days.", visibility="internal", metadata={"category": "billing"}),
+]
+
+
+@pytest.fixture
+def kb(tmp_path):
+    base = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    base.upsert(DOCS)
+    yield base
+    base.close()
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
+def test_search_finds_the_right_document(kb, mode):
+    hits = kb.search("how do I change my wifi password", mode=mode)
+    assert hits[0].document_id == "wifi"
+    hit = hits[0]
+    assert hit.passage_id == "wifi#0" and hit.title == "Change the Wi-Fi password"
+    assert set(hit.scores) == ({"bm25", "dense"} if mode == "hybrid" else {mode})
+
+
+def test_customer_never_sees_internal_documents(kb):
+    for mode in ("hybrid", "bm25", "dense"):
+        quoted = "Team leads may approve a refund after 30 days"
+        assert all(h.document_id != "secret" for h in kb.search(quoted, k=10, mode=mode))
+        agent = kb.search(quoted, k=10, mode=mode, audience="agent")
+        assert agent[0].document_id == "secret" and agent[0].visibility == "internal"
+
+
+def test_filters(kb):
+    hits = kb.search("refund", filters={"category": "billing"}, audience="agent")
+    assert {h.document_id for h in hits} == {"refund", "secret"}
+    assert kb.search("refund", filters={"category": "nope"}) == []
+
+
+def test_upsert_is_idempotent_and_costs_no_embedding(kb):
+    embedder = kb.embedder
+    before = embedder.calls
+    report = kb.upsert(DOCS)
+    assert report.unchanged == tuple(d.id for d in DOCS) and not report.added
+    assert embedder.calls == before
+
+
+def test_update_replaces_passages_and_bumps_version(kb):
+    new = Document(id="reset", title="Factory reset", text="Press the pinhole button for 15 seconds.")
+    report = kb.upsert([new])
+    assert report.updated == ("reset",)
+    assert kb.get("reset") == new
+    hits = kb.search("hold the reset button ten seconds", k=10, mode="bm25")
+    assert all("ten seconds" not in h.snippet for h in hits)
+    assert kb.search("pinhole", mode="bm25")[0].document_id == "reset"
+    assert kb._catalog.get_document("reset").version == 2
+
+
+def test_add_refuses_existing_ids(kb):
+    with pytest.raises(DocumentExistsError, match="wifi"):
+        kb.add([DOCS[0]])
+
+
+def test_delete(kb):
+    assert kb.delete(["refund", "unknown"]).deleted == ("refund",)
+    assert "refund" not in kb and len(kb) == 3
+    assert all(h.document_id != "refund" for h in kb.search("refund 30 days", audience="agent"))
+
+
+def test_reopen_does_not_embed_and_keeps_results(kb, tmp_path):
+    expected = [h.passage_id for h in kb.search("reset light blinks")]
+    kb.close()
+    reopened = KnowledgeBase(tmp_path / "kb")
+    assert reopened._embedder is None  # nothing loaded or embedded to open
+    assert [h.passage_id for h in reopened.search("reset light blinks", mode="bm25")][0] == "reset#0"
+    assert [h.passage_id for h in reopened.search("reset light blinks")] == expected
+    assert reopened.embedder.calls == 1  # the query only
+
+
+def test_model_mismatch_names_both_models(kb, tmp_path):
+    kb.close()
+    with pytest.raises(ModelMismatchError, match="srmkb/hashing-256.*all-MiniLM-L6-v2"):
+        KnowledgeBase(tmp_path / "kb", model="minilm")
+
+
+def test_open_missing_base_is_a_clear_error(tmp_path):
+    with pytest.raises(StorageError, match="no knowledge base"):
+        KnowledgeBase(tmp_path / "nothing", create=False)
+
+
+def test_bm25_only_base(tmp_path):
+    base = KnowledgeBase(tmp_path / "lex", dense=False)
+    base.upsert(DOCS)
+    assert base.search("refund", mode="bm25")[0].document_id == "refund"
+    with pytest.raises(SrmkbError, match="no dense index"):
+        base.search("refund")
+    assert base.stats()["model"] is None
+
+
+def test_bad_arguments(kb):
+    with pytest.raises(InputError):
+        kb.search("x", mode="magic")
+    with pytest.raises(InputError):
+        kb.search("x", audience="everyone")
+    with pytest.raises(InputError):
+        kb.search("x", k=0)
+    assert kb.search("   ") == []
+
+
+def test_many_small_commits_merge_and_keep_results(tmp_path):
+    base = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    docs = [Document(id=f"d{i}", text=f"document number {i} about topic {i % 7}") for i in range(60)]
+    for doc in docs:
+        base.upsert([doc])
+    # Tiered merging: at most 7 segments per size tier (1-7, 8-63 passages here).
+    assert len(base._snapshot.segments) <= 14
+    base.delete([f"d{i}" for i in range(0, 60, 2)])
+    before = [(h.passage_id, round(h.score, 4)) for h in base.search("topic 3", k=20)]
+    assert all(int(p[1:].split("#")[0]) % 2 == 1 for p, _ in before)
+    base.optimize()
+    assert len(base._snapshot.segments) == 1
+    assert base._snapshot.live.all() and base._snapshot.n_rows == 30
+    assert [(h.passage_id, round(h.score, 4)) for h in base.search("topic 3", k=20)] == before
+
+
+def test_readers_see_consistent_state_while_writer_ingests(tmp_path):
+    base = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    base.upsert([Document(id="anchor", text="anchor text about routers")])
+    errors = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                hits = base.search("anchor routers", k=5, mode="bm25")
+                assert hits and hits[0].document_id == "anchor"
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for i in range(30):
+        base.upsert([Document(id=f"n{i}", text=f"filler {i} about modems")])
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(base) == 31
+
+
+def test_refresh_sees_other_writers(tmp_path):
+    a = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    b = KnowledgeBase(tmp_path / "kb")
+    a.upsert(DOCS[:1])
+    assert b.search("wifi password", mode="bm25") == []
+    assert b.refresh() is True
+    assert b.search("wifi password", mode="bm25")[0].document_id == "wifi"
+
+
+def test_stats(kb):
+    stats = kb.stats()
+    assert stats["documents"] == 4 and stats["passages"] == 4 and stats["internal_documents"] == 1
+    assert stats["model"] == "srmkb/hashing-256" and stats["format_version"] == 1
+    assert stats["size_bytes"] > 0
+
+
+def test_rank_documents_groups_passages(tmp_path):
+    base = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder(), max_words=8)
+    base.upsert([Document(id="long", text=" ".join(f"router setting {i}." for i in range(40))),
+                 Document(id="short", text="modem cable")])
+    ranked = base.rank_documents("router setting", 10)
+    assert [d for d, _ in ranked] == ["long", "short"]  # many passages, one entry each
+    assert np.isfinite(ranked[0][1])
