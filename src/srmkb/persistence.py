@@ -80,6 +80,7 @@ def atomic_write(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a base is shared like any data file
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
