@@ -32,6 +32,7 @@ class JsonlConnector:
             return
         with handle:
             number = 0
+            yielded = False
             try:
                 for number, line in enumerate(handle, start=1):
                     if not line.strip():
@@ -40,11 +41,17 @@ class JsonlConnector:
                         data = json.loads(line)
                         doc = Document.from_json(data)
                     except json.JSONDecodeError as exc:
+                        yielded = True
                         yield IngestError(str(path), f"malformed JSON: {exc.msg}", number)
                         continue
                     except InputError as exc:
+                        yielded = True
                         yield IngestError(str(path), exc.reason, number)
                         continue
+                    yielded = True
                     yield replace(doc, source=doc.source or source)
             except UnicodeDecodeError:
                 yield IngestError(str(path), "not UTF-8 text", number + 1)
+                return
+            if not yielded:
+                yield IngestError(str(path), "empty file: no documents")

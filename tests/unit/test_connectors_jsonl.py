@@ -1,7 +1,12 @@
 from pathlib import Path
 
+import pytest
+
 from srmkb import Document, IngestError
 from srmkb.connectors import JsonlConnector, read_paths
+
+from ..conftest import ROOT
+from ..conformance import ConnectorConformance
 
 
 def test_reads_documents_and_reports_bad_lines(tmp_path: Path):
@@ -31,3 +36,13 @@ def test_read_paths_walks_folders_and_reports_missing(tmp_path: Path):
     assert [i.id for i in items if isinstance(i, Document)] == ["1"]
     errors = [i for i in items if isinstance(i, IngestError)]
     assert [Path(e.path).name for e in errors] == ["nope.jsonl", "notes.txt"]
+
+
+class TestJsonlConformance(ConnectorConformance):
+    @pytest.fixture
+    def connector(self):
+        return JsonlConnector()
+
+    @pytest.fixture
+    def good_file(self, tmp_path):
+        return ROOT / "examples" / "nimbus" / "faq.jsonl"
