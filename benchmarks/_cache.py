@@ -14,7 +14,9 @@ from srmkb.embedders import Embedder
 CACHE = Path(os.environ.get("SRMKB_BENCH_CACHE", Path.home() / ".cache" / "srmkb-bench"))
 
 
-def cached_embeddings(embedder: Embedder, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
+def cached_embeddings(
+    embedder: Embedder, texts: Sequence[str], *, query: bool = False
+) -> np.ndarray:
     """Embed texts, reusing vectors computed by an earlier run for the same texts."""
     digest = hashlib.sha256()
     digest.update(embedder.model_id.encode())
@@ -25,7 +27,11 @@ def cached_embeddings(embedder: Embedder, texts: Sequence[str], *, query: bool =
     if path.exists():
         return np.load(path)
     if query:
-        vectors = np.stack([embedder.embed_query(t) for t in texts]) if texts else np.zeros((0, embedder.dimension), np.float32)
+        vectors = (
+            np.stack([embedder.embed_query(t) for t in texts])
+            if texts
+            else np.zeros((0, embedder.dimension), np.float32)
+        )
     else:
         vectors = embedder.embed_documents(texts)
     CACHE.mkdir(parents=True, exist_ok=True)

@@ -33,8 +33,14 @@ from srmkb.analysis import analyzer_for
 HERE = Path(__file__).resolve().parent
 BEIR = HERE.parent.parent / "shared" / "data" / "beir"
 SOURCES = [
-    "scifact", "cranfield", "banking77", "covidfaq", "hint3-sofmattress",
-    "libreoffice-help-fr2en", "libreoffice-help-en2fr", "service-public-fr",
+    "scifact",
+    "cranfield",
+    "banking77",
+    "covidfaq",
+    "hint3-sofmattress",
+    "libreoffice-help-fr2en",
+    "libreoffice-help-en2fr",
+    "service-public-fr",
 ]
 
 
@@ -94,8 +100,12 @@ def main() -> None:
         e2e = timed(lambda q: kb.search(q, k=10, mode="bm25"), queries)
         lex = kb._snapshot.lexical
         score_only = timed(lambda q: lex.scores(q), q_tokens)
-        results["srmkb"] = {"end_to_end": summary(e2e), "scoring": summary(score_only),
-                            "index_seconds": round(build, 2), "version": version("srmkb")}
+        results["srmkb"] = {
+            "end_to_end": summary(e2e),
+            "scoring": summary(score_only),
+            "index_seconds": round(build, 2),
+            "version": version("srmkb"),
+        }
         kb.close()
 
     import bm25s
@@ -104,23 +114,31 @@ def main() -> None:
     retriever = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
     retriever.index(tokens, show_progress=False)
     build = time.perf_counter() - t0
+
     def bm25s_query(q: list[str]) -> None:
         scores = retriever.get_scores(q)
         np.argpartition(-scores, 10)[:10]
-    results["bm25s"] = {"scoring": summary(timed(bm25s_query, q_tokens)),
-                        "index_seconds": round(build, 2), "version": version("bm25s")}
+
+    results["bm25s"] = {
+        "scoring": summary(timed(bm25s_query, q_tokens)),
+        "index_seconds": round(build, 2),
+        "version": version("bm25s"),
+    }
 
     from rank_bm25 import BM25Okapi
 
     t0 = time.perf_counter()
     okapi = BM25Okapi(tokens)
     build = time.perf_counter() - t0
+
     def okapi_query(q: list[str]) -> None:
         scores = okapi.get_scores(q)
         np.argpartition(-scores, 10)[:10]
+
     results["rank-bm25"] = {
         "scoring": summary(timed(okapi_query, q_tokens[: args.rank_bm25_queries])),
-        "index_seconds": round(build, 2), "version": version("rank-bm25"),
+        "index_seconds": round(build, 2),
+        "version": version("rank-bm25"),
     }
 
     ours = results["srmkb"]["end_to_end"]["mean_ms"]  # type: ignore[index]
@@ -128,14 +146,18 @@ def main() -> None:
         peer: round(results[peer]["scoring"]["mean_ms"] / ours, 1)  # type: ignore[index]
         for peer in ("rank-bm25", "bm25s")
     }
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=HERE).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
+    ).stdout.strip()
     record = {
         "suite": "bm25-speed",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": commit,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                    "processor": platform.processor()},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "processor": platform.processor(),
+        },
         "python": platform.python_version(),
         "command": "python benchmarks/bm25_speed.py " + " ".join(sys.argv[1:]),
         "data": f"{len(texts)} passages of 25 words from the shared BEIR corpora; SciFact queries",

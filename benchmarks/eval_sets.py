@@ -80,16 +80,27 @@ def table(rows: list[dict[str, object]], commit: str) -> str:
     lines = [
         f"nDCG@10 per shared set (srmkb {commit}; peers from BASELINES.md, same model).",
         "",
-        "| set | rank-bm25 | bm25s | srmkb bm25 | dense (peer) | srmkb dense | naive RRF | srmkb hybrid | hybrid − best single | hybrid p50 ms |",
+        "| set | rank-bm25 | bm25s | srmkb bm25 | dense (peer) | srmkb dense | naive RRF"
+        " | srmkb hybrid | hybrid − best single | hybrid p50 ms |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in sets:
         peer = PEERS.get(s, {})
-        get = lambda m, key="ndcg@10": by.get((s, m), {}).get(key)  # noqa: E731
-        b, d, h = get("bm25"), get("dense"), get("hybrid")
+        b, d, h = (by.get((s, m), {}).get("ndcg@10") for m in ("bm25", "dense", "hybrid"))
         margin = f"{h - max(b, d):+.4f}" if None not in (b, d, h) else "–"
         lat = by.get((s, "hybrid"), {}).get("latency_ms", {}).get("p50", "–")
-        cells = [s, peer.get("rank-bm25"), peer.get("bm25s"), b, peer.get("dense"), d, peer.get("rrf"), h, margin, lat]
+        cells = [
+            s,
+            peer.get("rank-bm25"),
+            peer.get("bm25s"),
+            b,
+            peer.get("dense"),
+            d,
+            peer.get("rrf"),
+            h,
+            margin,
+            lat,
+        ]
         lines.append("| " + " | ".join("–" if c is None else str(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _cache import cached_embeddings  # noqa: E402
-
-from srmkb.analysis import analyzer_for  # noqa: E402
-from srmkb.chunking import chunk_document  # noqa: E402
-from srmkb.embedders import minilm  # noqa: E402
-from srmkb.evaluation import load_beir, ndcg_at  # noqa: E402
-from srmkb.fusion import fuse, zscore  # noqa: E402
-from srmkb.lexical import LexicalIndex, LexicalSegment  # noqa: E402
+from _cache import cached_embeddings
+from srmkb.analysis import analyzer_for
+from srmkb.chunking import chunk_document
+from srmkb.embedders import minilm
+from srmkb.evaluation import load_beir, ndcg_at
+from srmkb.fusion import fuse, zscore
+from srmkb.lexical import LexicalIndex, LexicalSegment
 
 HERE = Path(__file__).resolve().parent
 BEIR = HERE.parent.parent / "shared" / "data" / "beir"
@@ -49,6 +48,7 @@ def _scaled(alpha: float) -> Rule:
         cov = min(b.max() / m, 1.0) if m > 0 else 0.0
         w = min(alpha * cov * (1 - d.max()), 1.0)
         return w * zscore(b) + (1 - w) * zscore(d)
+
     return rule
 
 
@@ -90,7 +90,9 @@ def prepare(name: str, embedder):  # type: ignore[no-untyped-def]
         bm25, mass = lex.scores(analyzer.analyze(data.queries[q]))
         dense = pvec @ qvec[j]
         cand = np.union1d(np.argsort(-bm25)[:N_CAND], np.argsort(-dense)[:N_CAND])
-        per_query.append((q, cand, bm25[cand].astype(np.float64), dense[cand].astype(np.float64), mass))
+        per_query.append(
+            (q, cand, bm25[cand].astype(np.float64), dense[cand].astype(np.float64), mass)
+        )
     return data.qrels, docs, p2d, per_query
 
 
@@ -116,12 +118,18 @@ def main() -> None:
         print(name, {r: v[name] for r, v in table.items()}, flush=True)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "fusion-study.json").write_text(json.dumps({"sets": sets, "ndcg@10": table}, indent=2) + "\n")
-    lines = ["| rule | " + " | ".join(sets) + " | worst margin vs best single |",
-             "|---|" + "---|" * (len(sets) + 1)]
+    (out / "fusion-study.json").write_text(
+        json.dumps({"sets": sets, "ndcg@10": table}, indent=2) + "\n"
+    )
+    lines = [
+        "| rule | " + " | ".join(sets) + " | worst margin vs best single |",
+        "|---|" + "---|" * (len(sets) + 1),
+    ]
     for rule, row in table.items():
         margin = min(row[s] - max(table["bm25 alone"][s], table["dense alone"][s]) for s in sets)
-        lines.append(f"| {rule} | " + " | ".join(f"{row[s]:.4f}" for s in sets) + f" | {margin:+.4f} |")
+        lines.append(
+            f"| {rule} | " + " | ".join(f"{row[s]:.4f}" for s in sets) + f" | {margin:+.4f} |"
+        )
     (out / "fusion-study.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

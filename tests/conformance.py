@@ -1,10 +1,10 @@
 """Conformance tests every connector must pass (subclass and provide the fixtures).
 
-    class TestMyConnector(ConnectorConformance):
-        @pytest.fixture
-        def connector(self): return MyConnector()
-        @pytest.fixture
-        def good_file(self, tmp_path): return <a real sample file>
+class TestMyConnector(ConnectorConformance):
+    @pytest.fixture
+    def connector(self): return MyConnector()
+    @pytest.fixture
+    def good_file(self, tmp_path): return <a real sample file>
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from srmkb.connectors import Connector
 
 from srmkb import Document, IngestError
-from srmkb.connectors import Connector
 
 
 class ConnectorConformance:
@@ -31,7 +31,9 @@ class ConnectorConformance:
         items = list(connector.read(path))
         docs = [i for i in items if isinstance(i, Document)]
         errors = [i for i in items if isinstance(i, IngestError)]
-        assert len(docs) + len(errors) == len(items), "read() yields only Documents and IngestErrors"
+        assert len(docs) + len(errors) == len(items), (
+            "read() yields only Documents and IngestErrors"
+        )
         return docs, errors
 
     def test_is_a_connector(self, connector):

@@ -18,11 +18,11 @@ import os as _os
 # before torch or faiss load their OpenMP runtime. A value set by the user wins.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from ._version import __version__  # noqa: E402
-from .analysis import Analyzer, SnowballAnalyzer, analyzer_for  # noqa: E402
-from .documents import Document, Hit, IngestError, Passage, Section, SyncReport  # noqa: E402
-from .embedders import Embedder, HashingEmbedder, SentenceTransformerEmbedder, configure_threads  # noqa: E402
-from .errors import (  # noqa: E402
+from ._version import __version__
+from .analysis import Analyzer, SnowballAnalyzer, analyzer_for
+from .documents import Document, Hit, IngestError, Passage, Section, SyncReport
+from .embedders import Embedder, HashingEmbedder, SentenceTransformerEmbedder, configure_threads
+from .errors import (
     DocumentExistsError,
     FilterError,
     InputError,
@@ -31,7 +31,7 @@ from .errors import (  # noqa: E402
     SrmkbError,
     StorageError,
 )
-from .kb import KnowledgeBase  # noqa: E402
+from .kb import KnowledgeBase
 
 __all__ = [
     "Analyzer",

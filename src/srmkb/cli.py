@@ -66,7 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid")
     p.add_argument("--audience", choices=("customer", "agent"), default="customer")
     p.add_argument(
-        "--filter", action="append", default=[], metavar="KEY=VALUE",
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="metadata filter; repeat for several (same key: any of); >=, <= for ranges",
     )
     common(p)
@@ -108,7 +111,6 @@ def _progress(total: int | None, desc: str, quiet: bool):  # type: ignore[no-unt
 
 def _ingest(args: argparse.Namespace) -> int:
     from .connectors import read_paths
-
     from .kb import KnowledgeBase
 
     kb = KnowledgeBase(args.kb, model=args.model, dense=not args.no_dense)
@@ -124,7 +126,9 @@ def _ingest(args: argparse.Namespace) -> int:
     with _progress(None, "ingest", args.quiet) as bar:
         if args.sync:
             sources = [str(Path(p).resolve()) for p in args.paths if Path(p).exists()]
-            report = kb.sync(documents(), sources=sources, batch_size=args.batch_size, progress=bar.update)
+            report = kb.sync(
+                documents(), sources=sources, batch_size=args.batch_size, progress=bar.update
+            )
         else:
             report = kb.upsert(documents(), batch_size=args.batch_size, progress=bar.update)
     report = report + SyncReport(errors=tuple(errors))
@@ -148,7 +152,10 @@ def _search(args: argparse.Namespace) -> int:
 
     kb = KnowledgeBase(args.kb, create=False)
     hits = kb.search(
-        args.query, k=args.k, mode=args.mode, filters=parse_cli(args.filter) or None,
+        args.query,
+        k=args.k,
+        mode=args.mode,
+        filters=parse_cli(args.filter) or None,
         audience=args.audience,
     )
     if args.json:
@@ -205,7 +212,8 @@ def _eval(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print(
-            f"{data.name} {args.mode}: nDCG@10 {result['ndcg@10']:.4f}  MRR@10 {result['mrr@10']:.4f}"
+            f"{data.name} {args.mode}: nDCG@10 {result['ndcg@10']:.4f}"
+            f"  MRR@10 {result['mrr@10']:.4f}"
             f"  recall@100 {result['recall@100']:.4f}  p50 {result['latency_ms']['p50']} ms"
             f"  ({result['n_docs']} docs, {result['n_queries']} queries, indexed in"
             f" {result['index_seconds']:.1f} s)"

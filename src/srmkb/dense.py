@@ -121,7 +121,7 @@ class DenseIndex:
 
 def _search_params(index: faiss.Index, ef_search: int) -> faiss.SearchParameters:
     if isinstance(index, faiss.IndexHNSW):
-        params = faiss.SearchParametersHNSW()
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
         params.efSearch = ef_search
         return params
     return faiss.SearchParameters()

@@ -17,8 +17,8 @@ Visibility = Literal["public", "internal"]
 VISIBILITIES: tuple[str, ...] = ("public", "internal")
 
 # JSON-compatible metadata values: what can be stored, filtered and returned unchanged.
-JSONScalar = Union[str, int, float, bool, None]
-JSONValue = Union[JSONScalar, list["JSONValue"], dict[str, "JSONValue"]]
+JSONScalar = Union[str, int, float, bool, None]  # noqa: UP007 - a runtime alias
+JSONValue = Union[JSONScalar, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,13 @@ class Section:
 
     @classmethod
     def from_json(cls, data: Mapping[str, JSONValue]) -> Section:
-        heading = data.get("heading") or ()
-        if isinstance(heading, str):
-            heading = (heading,)
+        raw = data.get("heading") or ()
+        heading = (raw,) if isinstance(raw, str) else tuple(raw)  # type: ignore[arg-type]
         page = data.get("page")
         vis = data.get("visibility")
         return cls(
             text=str(data.get("text") or ""),
-            heading=tuple(str(h) for h in heading),  # type: ignore[union-attr]
+            heading=tuple(str(h) for h in heading),
             anchor=str(data.get("anchor") or ""),
             page=int(page) if isinstance(page, (int, float, str)) and str(page) else None,
             visibility=_check_visibility(vis) if vis is not None else None,
@@ -86,7 +85,9 @@ class Document:
             raise InputError(f"document id must be a non-empty string, got {self.id!r}")
         if not isinstance(self.text, str):
             raise InputError(f"document {self.id!r}: text must be a string")
-        if not (self.text.strip() or self.title.strip() or any(s.text.strip() for s in self.sections)):
+        if not (
+            self.text.strip() or self.title.strip() or any(s.text.strip() for s in self.sections)
+        ):
             raise InputError(f"document {self.id!r} has no text and no title")
         _check_visibility(self.visibility, self.id)
         if not isinstance(self.metadata, Mapping):

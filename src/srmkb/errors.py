@@ -52,9 +52,6 @@ class MissingDependencyError(SrmkbError, ImportError):
     """An optional dependency is not installed."""
 
     def __init__(self, package: str, extra: str) -> None:
-        super().__init__(
-            f"{package} is required for this feature: pip install 'srmkb[{extra}]'"
-        )
+        super().__init__(f"{package} is required for this feature: pip install 'srmkb[{extra}]'")
         self.package = package
         self.extra = extra
-

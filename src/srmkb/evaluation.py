@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .documents import Document
+from .documents import Document, JSONValue
 from .errors import InputError
 
 Qrels = dict[str, dict[str, int]]
@@ -63,7 +63,7 @@ def load_beir(folder: str | Path, *, split: str = "test") -> BeirSet:
     return BeirSet(folder.name, corpus, queries, qrels)
 
 
-def _read_jsonl(path: Path) -> list[dict[str, object]]:
+def _read_jsonl(path: Path) -> list[dict[str, JSONValue]]:
     out = []
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -77,9 +77,7 @@ def _read_jsonl(path: Path) -> list[dict[str, object]]:
 
 
 def ndcg_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int = 10) -> float:
-    dcg = sum(
-        relevant.get(doc, 0) / math.log2(rank + 2) for rank, doc in enumerate(ranked[:k])
-    )
+    dcg = sum(relevant.get(doc, 0) / math.log2(rank + 2) for rank, doc in enumerate(ranked[:k]))
     ideal = sorted((r for r in relevant.values() if r > 0), reverse=True)[:k]
     idcg = sum(rel / math.log2(rank + 2) for rank, rel in enumerate(ideal))
     return dcg / idcg if idcg > 0 else 0.0

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .documents import JSONValue
 from .errors import FilterError
@@ -95,7 +96,7 @@ def _equal(value: object, expected: object) -> bool:
     return value == expected
 
 
-def _comparable(value: object, bound: object) -> tuple[object, object] | None:
+def _comparable(value: object, bound: object) -> tuple[Any, Any] | None:
     num = (int, float)
     if isinstance(value, num) and isinstance(bound, num):
         if isinstance(value, bool) or isinstance(bound, bool):
@@ -141,7 +142,8 @@ def parse_cli(pairs: Sequence[str]) -> dict[str, JSONValue]:
                 if name is None:
                     if key in out:
                         prev = out[key]
-                        out[key] = (prev if isinstance(prev, list) else [prev]) + [value]
+                        merged: list[JSONValue] = list(prev) if isinstance(prev, list) else [prev]
+                        out[key] = [*merged, value]
                     else:
                         out[key] = value
                 else:

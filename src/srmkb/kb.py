@@ -42,6 +42,7 @@ from .store import (
     Catalog,
     bump_generation,
     delete_documents,
+    document_versions,
     insert_document,
     insert_passages,
     insert_segment,
@@ -107,7 +108,9 @@ class KnowledgeBase:
     ) -> None:
         self.path = Path(path)
         self._threads = threads
-        self._embedder: Embedder | None = model if not isinstance(model, (str, type(None))) else None
+        self._embedder: Embedder | None = (
+            model if not isinstance(model, (str, type(None))) else None
+        )
         self._model_name = model if isinstance(model, str) else None
         exists = (self.path / "manifest.json").exists()
         if exists:
@@ -189,10 +192,14 @@ class KnowledgeBase:
             if seg is None:
                 directory = self.path / SEGMENTS / seg_id
                 if not directory.is_dir():
-                    raise StorageError(f"{self.path}: segment {seg_id} is missing; the base is damaged")
+                    raise StorageError(
+                        f"{self.path}: segment {seg_id} is missing; the base is damaged"
+                    )
                 seg = Segment.load(directory, dense_factory=factory)
                 if seg.n_passages != n:
-                    raise StorageError(f"{directory}: holds {seg.n_passages} rows, catalog says {n}")
+                    raise StorageError(
+                        f"{directory}: holds {seg.n_passages} rows, catalog says {n}"
+                    )
                 self._loaded[seg_id] = seg
             segments.append(seg)
         self._loaded = {s.id: s for s in segments}
@@ -326,7 +333,9 @@ class KnowledgeBase:
         for doc in changed:
             language = doc.language or "en"
             languages[doc.id] = language
-            passages.extend(chunk_document(doc, language=language, max_words=self.manifest.max_words))
+            passages.extend(
+                chunk_document(doc, language=language, max_words=self.manifest.max_words)
+            )
         tokens = [analyzer_for(p.language).analyze(p.indexed_text) for p in passages]
         vectors = None
         if self.manifest.model_id is not None:
@@ -335,15 +344,12 @@ class KnowledgeBase:
         segment.write(self.path / SEGMENTS, self.manifest.dense_index)
         updated = tuple(d.id for d in changed if d.id in existing)
         with self._catalog.transaction() as db:
-            versions = dict(
-                db.execute(
-                    f"SELECT id, version FROM documents WHERE id IN ({','.join('?' * len(updated))})",
-                    updated,
-                ).fetchall()
-            ) if updated else {}
+            versions = document_versions(db, updated)
             delete_documents(db, updated)
             for doc in changed:
-                insert_document(db, doc, hashes[doc.id], languages[doc.id], versions.get(doc.id, 0) + 1)
+                insert_document(
+                    db, doc, hashes[doc.id], languages[doc.id], versions.get(doc.id, 0) + 1
+                )
             insert_passages(db, segment.id, passages)
             insert_segment(db, segment.id, segment.n_passages)
             bump_generation(db)
@@ -400,7 +406,10 @@ class KnowledgeBase:
         remove_orphans(self.path, set(self._loaded))
 
     def _write_manifest(self) -> None:
-        self.manifest.counts = {**self._catalog.counts(), "segments": len(self._snapshot.segments) if hasattr(self, "_snapshot") else 0}
+        self.manifest.counts = {
+            **self._catalog.counts(),
+            "segments": len(self._snapshot.segments) if hasattr(self, "_snapshot") else 0,
+        }
         self.manifest.srmkb_version = __version__
         write_manifest(self.path, self.manifest)
 
@@ -478,7 +487,11 @@ class KnowledgeBase:
             for doc_id, fields in self._catalog.documents_for_filter()
             if _filters.matches(fields, filters)
         ]
-        mask = np.isin(snap.document_ids, np.array(wanted, dtype=str)) if wanted else np.zeros(snap.n_rows, bool)
+        mask = (
+            np.isin(snap.document_ids, np.array(wanted, dtype=str))
+            if wanted
+            else np.zeros(snap.n_rows, bool)
+        )
         self._filter_cache[key] = mask
         while len(self._filter_cache) > 64:
             self._filter_cache.popitem(last=False)
@@ -499,7 +512,11 @@ class KnowledgeBase:
             raise InputError("query must be a string")
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
-        empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), {}
+        empty: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] = (
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.float32),
+            {},
+        )
         if snap.n_rows == 0 or not query.strip():
             return empty
         if mode != "bm25" and snap.dense is None:

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -142,7 +143,7 @@ class LexicalSegment:
 
     @classmethod
     def load(cls, directory: Path, *, mmap: bool = True) -> LexicalSegment:
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         arrays = [
             np.load(directory / f"lexical_{name}.npy", mmap_mode=mode, allow_pickle=False)
             for name in _FILES

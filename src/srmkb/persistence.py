@@ -114,7 +114,7 @@ def write_lock(root: Path, *, blocking: bool = True) -> Iterator[bool]:
 
 def remove_orphans(root: Path, live_segments: set[str]) -> list[str]:
     """Delete segment folders no commit refers to (left by a crash or a merge)."""
-    removed = []
+    removed: list[str] = []
     seg_root = root / SEGMENTS
     if not seg_root.is_dir():
         return removed

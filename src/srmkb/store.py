@@ -158,9 +158,13 @@ class Catalog:
         return sorted(ids)
 
     def get_document(self, doc_id: str) -> StoredDocument | None:
-        row = self._conn().execute(
-            "SELECT id, content_hash, version, body FROM documents WHERE id = ?", (doc_id,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT id, content_hash, version, body FROM documents WHERE id = ?", (doc_id,)
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         return StoredDocument(row[0], row[1], row[2], Document.from_json(json.loads(row[3])))
@@ -267,6 +271,15 @@ def delete_documents(db: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
     return removed
 
 
+def document_versions(db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, int]:
+    """Current version number of each of ``ids`` that exists."""
+    out: dict[str, int] = {}
+    for chunk in _chunks(list(ids), 500):
+        marks = ",".join("?" * len(chunk))
+        out.update(db.execute(f"SELECT id, version FROM documents WHERE id IN ({marks})", chunk))
+    return out
+
+
 def mark_deleted(db: sqlite3.Connection, seg_id: str, rows: Sequence[int]) -> None:
     n, blob = db.execute(
         "SELECT n_passages, deleted FROM segments WHERE id = ?", (seg_id,)
@@ -324,7 +337,10 @@ def insert_passages(db: sqlite3.Connection, seg_id: str, passages: Sequence[Pass
 
 
 def move_passages(
-    db: sqlite3.Connection, new_segment: str, passage_ids: Sequence[str], old_segments: Sequence[str]
+    db: sqlite3.Connection,
+    new_segment: str,
+    passage_ids: Sequence[str],
+    old_segments: Sequence[str],
 ) -> None:
     """Point merged passages at their new segment and drop the old segments."""
     db.executemany(

@@ -34,7 +34,16 @@ def test_search_json(kb):
     out = srmkb("search", "flashing red light", "--kb", str(kb), "-k", "3", "--json")
     hits = json.loads(out.stdout)
     assert len(hits) == 3 and hits[0]["document_id"] == "faq-blinking-red"
-    for key in ("document_id", "passage_id", "title", "section", "url", "score", "snippet", "scores"):
+    for key in (
+        "document_id",
+        "passage_id",
+        "title",
+        "section",
+        "url",
+        "score",
+        "snippet",
+        "scores",
+    ):
         assert key in hits[0]
 
 
@@ -45,7 +54,11 @@ def test_search_audience_and_filters(kb):
 
     assert "int-refund-exceptions" not in ids()
     assert ids("--audience", "agent")[0] == "int-refund-exceptions"
-    assert set(ids("--filter", "category=billing")) <= {"faq-refund", "faq-warranty", "faq-subscription"}
+    assert set(ids("--filter", "category=billing")) <= {
+        "faq-refund",
+        "faq-warranty",
+        "faq-subscription",
+    }
     recent = ids("--filter", "updated_at>=2026-06-01", "--audience", "agent")
     assert set(recent) == {"int-outage-playbook", "faq-subscription"}
 
@@ -69,13 +82,28 @@ def test_reingest_is_unchanged_and_sync_deletes(kb, tmp_path):
     edited["text"] += " Passwords must have 12 characters."
     (src / "faq.jsonl").write_text("\n".join([json.dumps(edited), *lines[1:-1]]) + "\n")
     out = srmkb("ingest", str(src), "--kb", str(base), "--sync", "--json", "-q")
-    assert json.loads(out.stdout) == {"added": 0, "updated": 1, "deleted": 1, "unchanged": 10, "errors": []}
+    assert json.loads(out.stdout) == {
+        "added": 0,
+        "updated": 1,
+        "deleted": 1,
+        "unchanged": 10,
+        "errors": [],
+    }
 
 
 def test_malformed_line_is_reported_and_loses_nothing(kb, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "ok1", "text": "fine"}\n{"id": "broken", \n{"id": "ok2"}\n')
-    out = srmkb("ingest", str(bad), str(tmp_path / "missing.jsonl"), "--kb", str(kb), "--json", "-q", check=False)
+    out = srmkb(
+        "ingest",
+        str(bad),
+        str(tmp_path / "missing.jsonl"),
+        "--kb",
+        str(kb),
+        "--json",
+        "-q",
+        check=False,
+    )
     assert out.returncode == 3
     report = json.loads(out.stdout)
     assert report["added"] == 1
@@ -103,7 +131,15 @@ def test_eval_bm25_json():
     folder = shared_path("data", "beir", "hint3-sofmattress")
     out = srmkb("eval", str(folder), "--mode", "bm25", "--json", "-q")
     result = json.loads(out.stdout)
-    for key in ("ndcg@10", "mrr@10", "recall@100", "latency_ms", "index_seconds", "n_docs", "n_queries"):
+    for key in (
+        "ndcg@10",
+        "mrr@10",
+        "recall@100",
+        "latency_ms",
+        "index_seconds",
+        "n_docs",
+        "n_queries",
+    ):
         assert key in result
     assert result["model"] is None  # --mode bm25 builds no dense index
     assert result["n_docs"] == 21 and result["n_queries"] == 253

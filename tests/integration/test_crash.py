@@ -44,8 +44,21 @@ def test_kill_during_ingest_then_rerun(tmp_path, delay):
         for line in handle:
             ids.add(json.loads(line)["_id"])
     path = tmp_path / "kb"
-    cmd = [sys.executable, "-m", "srmkb.cli", "ingest", str(corpus), "--kb", str(path),
-           "--model", "hashing", "--batch-size", "64", "--json", "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "srmkb.cli",
+        "ingest",
+        str(corpus),
+        "--kb",
+        str(path),
+        "--model",
+        "hashing",
+        "--batch-size",
+        "64",
+        "--json",
+        "-q",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(delay)
     if proc.poll() is None:
@@ -66,8 +79,23 @@ def test_kill_during_ingest_then_rerun(tmp_path, delay):
 def test_kill_during_optimize(tmp_path):
     corpus = shared_path("data", "beir", "scifact", "corpus.jsonl")
     path = tmp_path / "kb"
-    subprocess.run([sys.executable, "-m", "srmkb.cli", "ingest", str(corpus), "--kb", str(path),
-                    "--model", "hashing", "--batch-size", "500", "-q"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "srmkb.cli",
+            "ingest",
+            str(corpus),
+            "--kb",
+            str(path),
+            "--model",
+            "hashing",
+            "--batch-size",
+            "500",
+            "-q",
+        ],
+        check=True,
+    )
     kb = KnowledgeBase(path)
     kb.delete([str(i) for i in list(kb._catalog.document_ids())[::3]])
     expected = [h.passage_id for h in kb.search("cancer cells", k=10, mode="bm25")]

@@ -21,14 +21,18 @@ def test_hybrid_beats_each_retriever(tmp_path, minilm, name, floor):
     kb.upsert(data.corpus)
     scores = {}
     for mode in ("bm25", "dense", "hybrid"):
-        run = {q: [d for d, _ in kb.rank_documents(t, 100, mode=mode)] for q, t in data.queries.items()}
+        run = {
+            q: [d for d, _ in kb.rank_documents(t, 100, mode=mode)] for q, t in data.queries.items()
+        }
         scores[mode] = evaluate_run(run, data.qrels)["ndcg@10"]
     assert scores["hybrid"] >= max(scores["bm25"], scores["dense"]) - 0.005, scores
     assert scores["hybrid"] >= floor, scores
 
 
 def test_minilm_embeddings_are_unit_vectors_and_semantic(minilm):
-    vecs = minilm.embed_documents(["How do I get my money back?", "Refund policy", "Router LED colours"])
+    vecs = minilm.embed_documents(
+        ["How do I get my money back?", "Refund policy", "Router LED colours"]
+    )
     assert vecs.shape == (3, 384)
     assert abs(float((vecs[0] ** 2).sum()) - 1) < 1e-4
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]

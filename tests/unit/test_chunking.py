@@ -10,7 +10,9 @@ def test_short_document_is_one_passage_with_stable_id():
 
 
 def test_markdown_headings_become_sections_with_paths():
-    text = "Intro line.\n\n# Install\n\nStep text.\n\n## Network\n\nCable text.\n\n# Use\n\nUse text."
+    text = (
+        "Intro line.\n\n# Install\n\nStep text.\n\n## Network\n\nCable text.\n\n# Use\n\nUse text."
+    )
     passages = chunk_document(Document(id="d", title="Guide", text=text), max_words=8)
     assert [(p.section, p.text) for p in passages] == [
         ("", "Intro line."),

@@ -1,17 +1,19 @@
 from pathlib import Path
 
 import pytest
-
-from srmkb import Document, IngestError
 from srmkb.connectors import JsonlConnector, read_paths
 
-from ..conftest import ROOT
+from srmkb import Document, IngestError
+
 from ..conformance import ConnectorConformance
+from ..conftest import ROOT
 
 
 def test_reads_documents_and_reports_bad_lines(tmp_path: Path):
     f = tmp_path / "docs.jsonl"
-    f.write_text('{"id": "a", "text": "x"}\n\n[1, 2]\n{"id": "b", "text": "y", "visibility": "nope"}\n{bad\n')
+    f.write_text(
+        '{"id": "a", "text": "x"}\n\n[1, 2]\n{"id": "b", "text": "y", "visibility": "nope"}\n{bad\n'
+    )
     items = list(JsonlConnector().read(f))
     docs = [i for i in items if isinstance(i, Document)]
     errors = [i for i in items if isinstance(i, IngestError)]

@@ -23,7 +23,9 @@ def test_flat_search_is_exact_and_respects_mask(n):
     vecs = _unit(n)
     live = np.ones(n, bool)
     live[::5] = False
-    index = DenseIndex([DenseSegment.build(vecs[: n // 2]), DenseSegment.build(vecs[n // 2 :])], live)
+    index = DenseIndex(
+        [DenseSegment.build(vecs[: n // 2]), DenseSegment.build(vecs[n // 2 :])], live
+    )
     for seed in range(5):
         q = _unit(1, seed=100 + seed)[0]
         rows, scores = index.search(q, 10)
@@ -61,7 +63,9 @@ def test_hnsw_factory_finds_most_exact_neighbours(tmp_path):
 
 def test_scores_of_rows_across_segments():
     vecs = _unit(30)
-    index = DenseIndex([DenseSegment.build(vecs[:10]), DenseSegment.build(vecs[10:])], np.ones(30, bool))
+    index = DenseIndex(
+        [DenseSegment.build(vecs[:10]), DenseSegment.build(vecs[10:])], np.ones(30, bool)
+    )
     q = _unit(1, seed=3)[0]
     rows = np.array([29, 0, 15, 9])
     np.testing.assert_allclose(index.scores_of(q, rows), vecs[rows] @ q, rtol=1e-5)

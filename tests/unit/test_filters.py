@@ -3,7 +3,13 @@ import pytest
 from srmkb import FilterError
 from srmkb.filters import matches, parse_cli, validate
 
-DOC = {"product": "router", "tags": ["wifi", "mesh"], "updated_at": "2026-03-02", "n": 5, "flag": True}
+DOC = {
+    "product": "router",
+    "tags": ["wifi", "mesh"],
+    "updated_at": "2026-03-02",
+    "n": 5,
+    "flag": True,
+}
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,30 @@ from srmkb import (
 )
 
 DOCS = [
-    Document(id="wifi", title="Change the Wi-Fi password", text="Open Network, then Wi-Fi settings, edit the password and save."),
-    Document(id="refund", title="Refunds", text="Return the device within 30 days for a full refund.", metadata={"category": "billing"}),
-    Document(id="reset", title="Factory reset", text="Hold the reset button for ten seconds until the light blinks.", metadata={"category": "troubleshooting"}),
-    Document(id="secret", title="Refund exceptions", text="Team leads may approve a refund after 30 days.", visibility="internal", metadata={"category": "billing"}),
+    Document(
+        id="wifi",
+        title="Change the Wi-Fi password",
+        text="Open Network, then Wi-Fi settings, edit the password and save.",
+    ),
+    Document(
+        id="refund",
+        title="Refunds",
+        text="Return the device within 30 days for a full refund.",
+        metadata={"category": "billing"},
+    ),
+    Document(
+        id="reset",
+        title="Factory reset",
+        text="Hold the reset button for ten seconds until the light blinks.",
+        metadata={"category": "troubleshooting"},
+    ),
+    Document(
+        id="secret",
+        title="Refund exceptions",
+        text="Team leads may approve a refund after 30 days.",
+        visibility="internal",
+        metadata={"category": "billing"},
+    ),
 ]
 
 
@@ -64,7 +84,9 @@ def test_upsert_is_idempotent_and_costs_no_embedding(kb):
 
 
 def test_update_replaces_passages_and_bumps_version(kb):
-    new = Document(id="reset", title="Factory reset", text="Press the pinhole button for 15 seconds.")
+    new = Document(
+        id="reset", title="Factory reset", text="Press the pinhole button for 15 seconds."
+    )
     report = kb.upsert([new])
     assert report.updated == ("reset",)
     assert kb.get("reset") == new
@@ -90,14 +112,14 @@ def test_reopen_does_not_embed_and_keeps_results(kb, tmp_path):
     kb.close()
     reopened = KnowledgeBase(tmp_path / "kb")
     assert reopened._embedder is None  # nothing loaded or embedded to open
-    assert [h.passage_id for h in reopened.search("reset light blinks", mode="bm25")][0] == "reset#0"
+    assert reopened.search("reset light blinks", mode="bm25")[0].passage_id == "reset#0"
     assert [h.passage_id for h in reopened.search("reset light blinks")] == expected
     assert reopened.embedder.calls == 1  # the query only
 
 
 def test_model_mismatch_names_both_models(kb, tmp_path):
     kb.close()
-    with pytest.raises(ModelMismatchError, match="srmkb/hashing-256.*all-MiniLM-L6-v2"):
+    with pytest.raises(ModelMismatchError, match=r"srmkb/hashing-256.*all-MiniLM-L6-v2"):
         KnowledgeBase(tmp_path / "kb", model="minilm")
 
 
@@ -127,7 +149,9 @@ def test_bad_arguments(kb):
 
 def test_many_small_commits_merge_and_keep_results(tmp_path):
     base = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
-    docs = [Document(id=f"d{i}", text=f"document number {i} about topic {i % 7}") for i in range(60)]
+    docs = [
+        Document(id=f"d{i}", text=f"document number {i} about topic {i % 7}") for i in range(60)
+    ]
     for doc in docs:
         base.upsert([doc])
     # Tiered merging: at most 7 segments per size tier (1-7, 8-63 passages here).
@@ -152,7 +176,7 @@ def test_readers_see_consistent_state_while_writer_ingests(tmp_path):
             try:
                 hits = base.search("anchor routers", k=5, mode="bm25")
                 assert hits and hits[0].document_id == "anchor"
-            except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+            except Exception as exc:
                 errors.append(exc)
 
     threads = [threading.Thread(target=reader) for _ in range(3)]
@@ -185,8 +209,12 @@ def test_stats(kb):
 
 def test_rank_documents_groups_passages(tmp_path):
     base = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder(), max_words=8)
-    base.upsert([Document(id="long", text=" ".join(f"router setting {i}." for i in range(40))),
-                 Document(id="short", text="modem cable")])
+    base.upsert(
+        [
+            Document(id="long", text=" ".join(f"router setting {i}." for i in range(40))),
+            Document(id="short", text="modem cable"),
+        ]
+    )
     ranked = base.rank_documents("router setting", 10)
     assert [d for d, _ in ranked] == ["long", "short"]  # many passages, one entry each
     assert np.isfinite(ranked[0][1])

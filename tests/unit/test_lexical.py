@@ -89,7 +89,7 @@ def test_segments_with_deletions_score_like_a_fresh_index(scifact_tokens):
 
 
 def test_merge_equals_build_of_kept_rows(scifact_tokens):
-    docs, queries = scifact_tokens
+    docs, _ = scifact_tokens
     a, b = LexicalSegment.build(docs[:300]), LexicalSegment.build(docs[300:])
     keep_a = np.ones(300, bool)
     keep_a[::7] = False

@@ -11,15 +11,22 @@ def test_all_is_sorted_complete_and_importable():
     for name in srmkb.__all__:
         assert getattr(srmkb, name) is not None
     public_classes = {
-        name for name, value in vars(srmkb).items()
+        name
+        for name, value in vars(srmkb).items()
         if isinstance(value, type) and not name.startswith("_")
     }
     assert public_classes <= set(srmkb.__all__)
 
 
 def test_errors_share_one_base():
-    for name in ("InputError", "DocumentExistsError", "FilterError", "StorageError",
-                 "ModelMismatchError", "MissingDependencyError"):
+    for name in (
+        "InputError",
+        "DocumentExistsError",
+        "FilterError",
+        "StorageError",
+        "ModelMismatchError",
+        "MissingDependencyError",
+    ):
         assert issubclass(getattr(srmkb, name), srmkb.SrmkbError)
 
 
