@@ -6,8 +6,8 @@ The passages are real text: every shared BEIR corpus (SciFact, Cranfield, bankin
 covidfaq, hint3, LibreOffice help in both languages, service-public.fr) cut into
 windows of 25 words, in file order, until the count is reached. Queries are SciFact's.
 srmkb is timed end to end through ``KnowledgeBase.search(mode="bm25")`` (analysis,
-scoring, top-k, hits read from SQLite) and also for scoring alone; the peers are timed
-for scoring plus top-10. rank-bm25 scores every document in a Python loop, so it gets
+scoring, top-k, hits read from SQLite) and for scoring plus top-10 alone, which is what
+the peers are timed for. rank-bm25 scores every document in a Python loop, so it gets
 fewer queries. Results: ``benchmarks/results/bm25-speed-<stamp>.json``.
 """
 
@@ -99,7 +99,12 @@ def main() -> None:
         kb.search(queries[0], mode="bm25")
         e2e = timed(lambda q: kb.search(q, k=10, mode="bm25"), queries)
         lex = kb._snapshot.lexical
-        score_only = timed(lambda q: lex.scores(q), q_tokens)
+
+        def srmkb_query(q: list[str]) -> None:
+            scores, _ = lex.scores(q)
+            np.argpartition(-scores, 10)[:10]
+
+        score_only = timed(srmkb_query, q_tokens)
         results["srmkb"] = {
             "end_to_end": summary(e2e),
             "scoring": summary(score_only),
@@ -141,10 +146,19 @@ def main() -> None:
         "version": version("rank-bm25"),
     }
 
-    ours = results["srmkb"]["end_to_end"]["mean_ms"]  # type: ignore[index]
+    # Ratios > 1 mean srmkb is faster. "scoring" compares like with like (scores for every
+    # passage plus the top 10); "end_to_end" puts srmkb's full search (analysis, hits from
+    # SQLite) against the peers' scoring alone.
     ratios = {
-        peer: round(results[peer]["scoring"]["mean_ms"] / ours, 1)  # type: ignore[index]
-        for peer in ("rank-bm25", "bm25s")
+        kind: {
+            peer: round(
+                results[peer]["scoring"]["mean_ms"]  # type: ignore[index]
+                / results["srmkb"][kind]["mean_ms"],  # type: ignore[index]
+                2,
+            )
+            for peer in ("rank-bm25", "bm25s")
+        }
+        for kind in ("scoring", "end_to_end")
     }
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE

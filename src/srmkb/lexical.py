@@ -15,6 +15,7 @@ never negative), ``k1 = 1.2``, ``b = 0.75``::
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,16 +83,21 @@ class LexicalSegment:
             length=lengths.astype(np.float32),
         )
 
+    def term_index(self, term: str) -> int:
+        """Position of ``term`` in the segment's vocabulary, or -1.
+
+        The first lookup builds a dict of the vocabulary (a sorted array lookup costs
+        more per query than the dict costs once).
+        """
+        if self._lookup is None:
+            self._lookup = {t: i for i, t in enumerate(self.terms.tolist())}
+        return self._lookup.get(term, -1)
+
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Rows and term frequencies of ``term``, or None when the segment lacks it."""
-        if self._lookup is not None:
-            i = self._lookup.get(term)
-            if i is None:
-                return None
-        else:
-            i = int(np.searchsorted(self.terms, term))
-            if i >= len(self.terms) or self.terms[i] != term:
-                return None
+        i = self.term_index(term)
+        if i < 0:
+            return None
         start, end = int(self.indptr[i]), int(self.indptr[i + 1])
         return self.rows[start:end], self.tf[start:end]
 
@@ -154,8 +160,11 @@ class LexicalSegment:
 class LexicalIndex:
     """A read-only view over segments and a live mask: the query side of BM25.
 
-    Corpus statistics are computed once per view, not per query; a writer builds a new
-    view after each commit.
+    Corpus statistics are fixed for a view, so the per-posting part of BM25,
+    ``tf / (tf + k1 · (1 - b + b · |d| / avgdl))``, and each term's live document
+    frequency are computed once per segment (on first use) and reused by every query;
+    a query then costs one scaled scatter-add per term and segment, as in bm25s, while
+    idf still reflects the live corpus. A writer builds a new view after each commit.
     """
 
     def __init__(
@@ -176,6 +185,9 @@ class LexicalIndex:
             raise ValueError("live mask and segments disagree on the number of rows")
         self._stats: dict[str, tuple[np.ndarray, int, float]] = {}
         self._stats["*"] = self._make_stats(live)
+        # (group, segment index) -> (per-posting weights, per-term live document frequency)
+        self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
 
     def _make_stats(self, mask: np.ndarray) -> tuple[np.ndarray, int, float]:
         n_docs = int(np.count_nonzero(mask))
@@ -186,6 +198,35 @@ class LexicalIndex:
         """Register a group of rows (a language, say) whose statistics score its rows."""
         self._stats[name] = self._make_stats(mask & self.live)
 
+    def _segment_terms(self, group: str, index: int) -> tuple[np.ndarray, np.ndarray]:
+        key = (group, index)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is None:
+                cached = self._precompute(group, index)
+                self._cache[key] = cached
+        return cached
+
+    def _precompute(self, group: str, index: int) -> tuple[np.ndarray, np.ndarray]:
+        mask, _, avgdl = self._stats[group]
+        seg, offset = self.segments[index], self.offsets[index]
+        rows = np.asarray(seg.rows)
+        tf = np.asarray(seg.tf)
+        in_group = mask[offset : offset + seg.n_passages][rows]
+        k1, b = self.params.k1, self.params.b
+        norm = k1 * (1.0 - b + b * np.asarray(seg.length)[rows] / avgdl)
+        # Rows outside the group (or deleted) get weight 0, so they never score.
+        weights = np.where(in_group, tf / (tf + norm), 0.0).astype(np.float32)
+        starts = np.asarray(seg.indptr)[:-1]
+        if len(starts):
+            df = np.add.reduceat(in_group.astype(np.int32), starts)
+        else:
+            df = np.zeros(0, dtype=np.int32)
+        return weights, df
+
     def scores(self, query_terms: Sequence[str], *, group: str = "*") -> tuple[np.ndarray, float]:
         """BM25 score of every row (0 where no term matches or the row is deleted).
 
@@ -194,28 +235,27 @@ class LexicalIndex:
         says how much of the query a passage covers.
         """
         scores = np.zeros(self.live.shape[0], dtype=np.float32)
-        mask, n_docs, avgdl = self._stats[group]
+        _, n_docs, _ = self._stats[group]
         mass = 0.0
         if not query_terms or n_docs == 0:
             return scores, mass
-        k1, b = self.params.k1, self.params.b
         for term, qtf in Counter(query_terms).items():
             gathered: list[tuple[np.ndarray, np.ndarray]] = []
             df = 0
-            for segment, offset in zip(self.segments, self.offsets):
-                hit = segment.postings(term)
-                if hit is None:
+            for i, (segment, offset) in enumerate(zip(self.segments, self.offsets)):
+                t = segment.term_index(term)
+                if t < 0:
                     continue
-                rows = hit[0] + offset
-                keep = mask[rows]
-                df += int(np.count_nonzero(keep))
-                gathered.append((rows[keep], hit[1][keep]))
+                weights, seg_df = self._segment_terms(group, i)
+                if seg_df[t] == 0:
+                    continue
+                df += int(seg_df[t])
+                start, end = int(segment.indptr[t]), int(segment.indptr[t + 1])
+                gathered.append((segment.rows[start:end] + offset, weights[start:end]))
             if df == 0:
                 continue
-            idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-            mass += qtf * float(idf)
-            weight = np.float32(qtf * idf)
-            for rows, tf in gathered:
-                norm = k1 * (1.0 - b + b * self.lengths[rows] / avgdl)
-                scores[rows] += weight * tf / (tf + norm)
+            idf = float(np.log1p((n_docs - df + 0.5) / (df + 0.5)))
+            mass += qtf * idf
+            for rows, weights in gathered:
+                scores[rows] += np.float32(qtf * idf) * weights
         return scores, mass
