@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -25,8 +24,6 @@ EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 3
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if getattr(args, "quiet", False) or getattr(args, "json", False):
-        _silence_model_loading()
     try:
         return int(args.run(args))
     except SrmkbError as exc:
@@ -89,18 +86,6 @@ def _parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(run=_stats)
     return parser
-
-
-def _silence_model_loading() -> None:
-    """The CLI owns its process, so it may quiet third-party loading bars."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-    except ImportError:
-        pass
 
 
 def _progress(total: int | None, desc: str, quiet: bool):  # type: ignore[no-untyped-def]

@@ -17,7 +17,8 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -88,7 +89,8 @@ class SentenceTransformerEmbedder:
         configure_threads(threads)
         self.model_id = model_id
         self.batch_size = batch_size
-        self._model = SentenceTransformer(str(path), device=device)
+        with _quiet_loading():
+            self._model = SentenceTransformer(str(path), device=device)
         dim = self._model.get_embedding_dimension()
         if dim is None:  # pragma: no cover - all sentence-transformers models report it
             raise SrmkbError(f"model {model_id} does not report its dimension")
@@ -108,6 +110,23 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
+
+
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Hide transformers' weight-loading progress bar for this load only."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - sentence-transformers depends on transformers
+        yield
+        return
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 def minilm(*, threads: int | None = None) -> SentenceTransformerEmbedder:
