@@ -11,7 +11,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +20,10 @@ import numpy as np
 from . import filters as _filters
 from ._version import __version__
 from .analysis import analyzer_for
+from .answers import CHANNELS, Answer, Channel, Related, refusal, render, select
+from .audit import AuditLog
 from .chunking import DEFAULT_MAX_WORDS, chunk_document
+from .confidence import answer_features, default_model
 from .dense import DenseIndex, _top_k
 from .documents import Document, Hit, Passage, SyncReport
 from .embedders import MODEL_IDS, Embedder, load_embedder
@@ -30,6 +33,7 @@ from .lexical import BM25Params, LexicalIndex
 from .persistence import (
     CATALOG,
     FORMAT_VERSION,
+    INTERACTIONS,
     SEGMENTS,
     Manifest,
     read_manifest,
@@ -58,12 +62,37 @@ AUDIENCES: tuple[str, ...] = ("customer", "agent")
 
 # Each retriever contributes this many candidates (at least) to the hybrid fusion.
 _CANDIDATES = 100
+# Passages an answer's confidence looks at.
+_EVIDENCE_DEPTH = 20
 # Tiered merging: segments whose sizes share a power of _MERGE_FACTOR form a tier; a
 # tier holding _MERGE_FACTOR segments is merged into one. Segments over half deleted are
 # rewritten. This keeps the segment count logarithmic in the base size.
 _MERGE_FACTOR = 8
 
 Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Rows of one snapshot, best first, with the scores behind the order."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    parts: dict[str, np.ndarray]  # each retriever's score of the same rows
+    idf_mass: float = 0.0  # Σ idf of the query's terms (0 when BM25 did not run)
+
+    @classmethod
+    def empty(cls) -> Ranking:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), {})
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What an answer is chosen from: the ranking, its documents and confidence features."""
+
+    ranking: Ranking
+    document_ids: list[str]
+    features: list[float]
 
 
 @dataclass(frozen=True)
@@ -134,6 +163,7 @@ class KnowledgeBase:
                 max_words=max_words,
             )
         self._catalog = Catalog(self.path / CATALOG)
+        self._audit = AuditLog(self.path / INTERACTIONS)
         self._params = BM25Params(self.manifest.bm25_k1, self.manifest.bm25_b)
         self._lock = threading.RLock()
         self._loaded: dict[str, Segment] = {}
@@ -442,8 +472,8 @@ class KnowledgeBase:
         audience are applied inside both retrievers, before the top ``k`` is taken.
         """
         snap = self._snapshot
-        rows, fused, parts = self._rank(snap, query, k, mode, filters, audience)
-        return self._hits(snap, rows, fused, parts)
+        ranking = self._rank(snap, query, k, mode, filters, audience)
+        return self._hits(snap, ranking)
 
     def rank_documents(
         self,
@@ -456,9 +486,9 @@ class KnowledgeBase:
     ) -> list[tuple[str, float]]:
         """Documents ranked by their best passage: (document id, score), best first."""
         snap = self._snapshot
-        rows, fused, _ = self._rank(snap, query, max(k * 4, _CANDIDATES), mode, filters, audience)
+        ranking = self._rank(snap, query, max(k * 4, _CANDIDATES), mode, filters, audience)
         out: dict[str, float] = {}
-        for row, score in zip(rows.tolist(), fused.tolist()):
+        for row, score in zip(ranking.rows.tolist(), ranking.scores.tolist()):
             doc = str(snap.document_ids[row])
             if doc not in out:
                 out[doc] = score
@@ -505,41 +535,38 @@ class KnowledgeBase:
         mode: str,
         filters: _filters.Filters | None,
         audience: str,
-    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    ) -> Ranking:
         if mode not in MODES:
             raise InputError(f"mode must be one of {MODES}, got {mode!r}")
         if not isinstance(query, str):
             raise InputError("query must be a string")
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
-        empty: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] = (
-            np.zeros(0, dtype=np.int64),
-            np.zeros(0, dtype=np.float32),
-            {},
-        )
         if snap.n_rows == 0 or not query.strip():
-            return empty
+            return Ranking.empty()
         if mode != "bm25" and snap.dense is None:
             raise SrmkbError(f"{self.path} has no dense index; search it with mode='bm25'")
         allowed = self._allowed(snap, filters, audience)
         if not allowed.any():
-            return empty
+            return Ranking.empty()
         n_cand = max(k, _CANDIDATES)
-        bm25 = mass = None
+        bm25 = None
+        mass = 0.0
+        terms = analyzer_for("en").analyze(query)
         if mode != "dense":
-            bm25, mass = snap.lexical.scores(analyzer_for("en").analyze(query))
+            bm25, mass = snap.lexical.scores(terms)
             bm25[~allowed] = 0.0
         if mode == "bm25":
             assert bm25 is not None
             rows = np.flatnonzero(bm25 > 0)
             top = rows[_top_k(bm25[rows], k)]
-            return top, bm25[top], {"bm25": bm25[top]}
+            return Ranking(top, bm25[top], {"bm25": bm25[top]}, mass)
         assert snap.dense is not None
         qvec = self.embedder.embed_query(query)
         d_rows, d_scores = snap.dense.search(qvec, n_cand, allowed)
         if mode == "dense":
-            return d_rows[:k], d_scores[:k], {"dense": d_scores[:k]}
-        assert bm25 is not None and mass is not None
+            return Ranking(d_rows[:k], d_scores[:k], {"dense": d_scores[:k]}, mass)
+        assert bm25 is not None
         matched = np.flatnonzero(bm25 > 0)
         l_rows = matched[_top_k(bm25[matched], n_cand)]
         cand = np.union1d(l_rows, d_rows)
@@ -547,13 +574,34 @@ class KnowledgeBase:
         cand_dense = snap.dense.scores_of(qvec, cand)
         fused = fuse(cand_bm25, cand_dense, mass)
         order = _top_k(fused, k)
-        top = cand[order]
-        return top, fused[order], {"bm25": cand_bm25[order], "dense": cand_dense[order]}
+        parts = {"bm25": cand_bm25[order], "dense": cand_dense[order]}
+        return Ranking(cand[order], fused[order], parts, mass)
 
-    def _hits(
-        self, snap: _Snapshot, rows: np.ndarray, scores: np.ndarray, parts: dict[str, np.ndarray]
-    ) -> list[Hit]:
-        pids = [str(snap.passage_ids[r]) for r in rows.tolist()]
+    def _evidence(
+        self,
+        snap: _Snapshot,
+        question: str,
+        audience: str,
+        filters: _filters.Filters | None,
+        k: int = _EVIDENCE_DEPTH,
+    ) -> Evidence:
+        """The hybrid ranking of a question and the confidence features drawn from it."""
+        ranking = self._rank(snap, question, k, "hybrid", filters, audience)
+        doc_ids = [str(snap.document_ids[r]) for r in ranking.rows.tolist()]
+        terms = analyzer_for("en").analyze(question)
+        known = snap.lexical.known_terms(terms) / len(set(terms)) if terms else 0.0
+        if not doc_ids:
+            return Evidence(
+                ranking, doc_ids, answer_features([], np.zeros(0), np.zeros(0), 0, known)
+            )
+        feats = answer_features(
+            doc_ids, ranking.parts["bm25"], ranking.parts["dense"], ranking.idf_mass, known
+        )
+        return Evidence(ranking, doc_ids, feats)
+
+    def _hits(self, snap: _Snapshot, ranking: Ranking) -> list[Hit]:
+        scores, parts = ranking.scores, ranking.parts
+        pids = [str(snap.passage_ids[r]) for r in ranking.rows.tolist()]
         records = self._catalog.passages(pids)
         hits = []
         for i, pid in enumerate(pids):
@@ -578,6 +626,118 @@ class KnowledgeBase:
             )
         return hits
 
+    def answer(
+        self,
+        question: str,
+        *,
+        channel: Channel = "chat",
+        audience: Audience = "customer",
+        filters: _filters.Filters | None = None,
+        threshold: float | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the base for one channel, or decline and offer an agent.
+
+        The source is chosen once from the hybrid ranking (audience and filters applied
+        inside retrieval) and then rendered for the channel, so every channel gives the
+        same source and facts. ``confidence`` is the calibrated probability that the
+        cited document answers the question; below ``threshold`` (default: the shipped
+        model's) the answer declines. Every call is logged in the audit log.
+        """
+        if channel not in CHANNELS:
+            raise InputError(f"channel must be one of {CHANNELS}, got {channel!r}")
+        snap = self._snapshot
+        evidence = self._evidence(snap, question, audience, filters)
+        model = default_model()
+        confidence = model.probability(evidence.features) if evidence.document_ids else 0.0
+        cut = model.threshold if threshold is None else threshold
+        if not evidence.document_ids or confidence < cut:
+            text, markup = refusal(channel)
+            answer = Answer(
+                question=question,
+                answered=False,
+                confidence=confidence,
+                channel=channel,
+                audience=audience,
+                text=text,
+                html=markup,
+                handover=True,
+            )
+        else:
+            answer = self._compose(snap, question, evidence, confidence, channel, audience)
+        interaction = self._audit.record(
+            kind="answer",
+            audience=audience,
+            question=question,
+            channel=channel,
+            document_id=answer.document_id,
+            document_version=answer.document_version,
+            confidence=round(confidence, 6),
+            answered=answer.answered,
+            results=[answer.document_id] if answer.document_id else [],
+        )
+        return replace(answer, interaction_id=interaction)
+
+    def _compose(
+        self,
+        snap: _Snapshot,
+        question: str,
+        evidence: Evidence,
+        confidence: float,
+        channel: str,
+        audience: str,
+    ) -> Answer:
+        rows = evidence.ranking.rows.tolist()
+        best_pid = str(snap.passage_ids[rows[0]])
+        doc_id = evidence.document_ids[0]
+        passages = self._catalog.document_passages(doc_id)
+        best = next((p for p in passages if p.id == best_pid), None)
+        if best is None:  # deleted since this snapshot was taken: decline rather than guess
+            text, markup = refusal(channel)
+            return Answer(question, False, 0.0, channel, audience, text, markup, handover=True)  # type: ignore[arg-type]
+        # Other documents of the ranking, best first; resolved cases apart (agents only).
+        firsts: dict[str, int] = {}
+        for row, d in zip(rows, evidence.document_ids):
+            if d != doc_id and d not in firsts:
+                firsts[d] = row
+        records = self._catalog.passages([str(snap.passage_ids[r]) for r in firsts.values()])
+        related: list[Related] = []
+        cases: list[Related] = []
+        for rec in records.values():
+            item = Related(rec.document_id, rec.title, rec.url, rec.visibility == "internal")
+            if rec.metadata.get("source_type") == "crm":
+                if audience == "agent" and len(cases) < 3:
+                    cases.append(item)
+            elif len(related) < 3:
+                related.append(item)
+        order = list(firsts)
+        related.sort(key=lambda r: order.index(r.document_id))
+        cases.sort(key=lambda r: order.index(r.document_id))
+        selection = select(passages, best, audience=audience, related=related, related_cases=cases)
+        text, markup = render(selection, channel)
+        return Answer(
+            question=question,
+            answered=True,
+            confidence=confidence,
+            channel=channel,  # type: ignore[arg-type]
+            audience=audience,
+            text=text,
+            html=markup,
+            document_id=selection.document_id,
+            document_version=selection.version,
+            passage_ids=selection.passage_ids,
+            citations=(selection.citation,),
+            steps=selection.steps,
+            related=selection.related,
+            related_cases=selection.related_cases,
+            internal_notes=selection.internal_notes,
+            internal=selection.internal,
+        )
+
+    @property
+    def audit(self) -> AuditLog:
+        """The interaction log of this base."""
+        return self._audit
+
     def passage_text(self, passage_id: str) -> str | None:
         """The full text of a passage (hits carry a shortened snippet)."""
         rec = self._catalog.passages([passage_id]).get(passage_id)
@@ -601,6 +761,7 @@ class KnowledgeBase:
 
     def close(self) -> None:
         self._catalog.close()
+        self._audit.close()
 
     def __enter__(self) -> KnowledgeBase:
         return self

@@ -5,6 +5,7 @@ Layout of a base::
     manifest.json      format version, srmkb version, configuration, model id and
                        dimension, counts (written atomically: temp file, fsync, rename)
     catalog.sqlite     documents, passages, live segments: the commit point
+    interactions.sqlite  the audit log of answers and searches (questions redacted)
     segments/<id>/     immutable segment files (.npy, and .faiss for approximate indexes)
     write.lock         held by the one process writing
 """
@@ -26,6 +27,7 @@ from .errors import StorageError
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 CATALOG = "catalog.sqlite"
+INTERACTIONS = "interactions.sqlite"
 SEGMENTS = "segments"
 
 

@@ -206,6 +206,22 @@ class Catalog:
                 )
         return out
 
+    def document_passages(self, doc_id: str) -> list[PassageRecord]:
+        """All passages of a document, in reading order."""
+        rows = self._conn().execute(
+            "SELECT p.id, p.document_id, p.text, p.section, p.url, p.page, p.visibility,"
+            " p.language, d.title, d.metadata, d.version FROM passages p"
+            " JOIN documents d ON d.id = p.document_id WHERE p.document_id = ?"
+            " ORDER BY p.position",
+            (doc_id,),
+        )
+        return [
+            PassageRecord(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]), r[10]
+            )
+            for r in rows
+        ]
+
     def segments(self) -> list[tuple[str, int, np.ndarray]]:
         """Live segments in creation order: (id, passages, deleted-row mask)."""
         out = []

@@ -1,0 +1,81 @@
+"""Answer confidence: the probability that the top document answers the question.
+
+A question deserves an answer only when the base holds one. The evidence is in the
+ranking itself: how close the best passage is in meaning (cosine), how clearly it beats
+the next document, how much of the question it covers word for word, whether both
+retrievers agree on it, and how many of the question's words the base knows at all.
+A logistic model over these features turns them into a probability; its weights are
+fitted by ``benchmarks/confidence_study.py`` and shipped as ``confidence_model.json``,
+so a new fit is one command and no code change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+FEATURES: tuple[str, ...] = (
+    "cos_top",  # dense cosine of the top passage
+    "cos_gap",  # its cosine minus the best cosine of any other document
+    "coverage",  # BM25 of the top passage / Σ idf of the query terms
+    "agree",  # 1 when BM25's and the dense retriever's best documents are the same
+    "known",  # share of the question's terms found anywhere in the base
+    "bias",
+)
+MODEL_FILE = Path(__file__).with_name("confidence_model.json")
+
+
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """Logistic weights over :data:`FEATURES` and the default answering threshold."""
+
+    weights: tuple[float, ...]
+    threshold: float
+    provenance: str = ""
+
+    def probability(self, features: Sequence[float]) -> float:
+        z = float(np.dot(self.weights, features))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "features": list(FEATURES),
+            "weights": list(self.weights),
+            "threshold": self.threshold,
+            "provenance": self.provenance,
+        }
+
+
+@lru_cache(maxsize=1)
+def default_model() -> ConfidenceModel:
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    if tuple(data["features"]) != FEATURES:
+        raise ValueError(f"{MODEL_FILE} was fitted on other features: {data['features']}")
+    return ConfidenceModel(tuple(data["weights"]), float(data["threshold"]), data["provenance"])
+
+
+def answer_features(
+    document_ids: Sequence[str],
+    bm25: np.ndarray,
+    dense: np.ndarray,
+    idf_mass: float,
+    known_share: float,
+) -> list[float]:
+    """Features of a hybrid ranking (rows best first, each with its BM25 and cosine)."""
+    if not len(document_ids):
+        return [0.0, 0.0, 0.0, 0.0, known_share, 1.0]
+    top_doc = document_ids[0]
+    cos_top = float(dense[0])
+    others = [float(c) for d, c in zip(document_ids, dense) if d != top_doc]
+    cos_gap = cos_top - max(others) if others else cos_top
+    coverage = min(float(bm25[0]) / idf_mass, 1.0) if idf_mass > 0 else 0.0
+    best_bm25_doc = document_ids[int(np.argmax(bm25))] if float(bm25.max()) > 0 else None
+    best_dense_doc = document_ids[int(np.argmax(dense))]
+    agree = 1.0 if best_bm25_doc == best_dense_doc == top_doc else 0.0
+    return [cos_top, cos_gap, coverage, agree, known_share, 1.0]

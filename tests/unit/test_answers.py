@@ -1,0 +1,145 @@
+"""Answers: one selection rendered per channel, steps, refusal, audit, audience."""
+
+import json
+
+import pytest
+
+from srmkb import Document, HashingEmbedder, InputError, KnowledgeBase, Section
+from srmkb.answers import extract_steps, split_sentences
+from srmkb.voice import speakable
+
+from ..conftest import ROOT
+
+CHANNELS = ("chat", "email", "voice", "web", "agent")
+
+
+def _examples() -> list[Document]:
+    docs = []
+    for name in ("faq.jsonl", "articles.jsonl"):
+        with open(ROOT / "examples" / "nimbus" / name) as handle:
+            docs += [Document.from_json(json.loads(line)) for line in handle if line.strip()]
+    docs.append(
+        Document(
+            id="router-guide",
+            title="Router guide",
+            sections=(
+                Section(text="Open the app and tap Restart.", heading=("Restart",)),
+                Section(
+                    text="Escalate restart loops to tier 2 with code RL-77.",
+                    heading=("Agent notes",),
+                    visibility="internal",
+                ),
+            ),
+        )
+    )
+    return docs
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    base = KnowledgeBase(tmp_path_factory.mktemp("answers") / "kb", model=HashingEmbedder())
+    base.upsert(_examples())
+    return base
+
+
+def test_steps_are_extracted_in_order():
+    lines = ["Intro.", "1. Plug it in.", "2. Hold Reset.", "3. Wait.", "Done."]
+    assert extract_steps(lines) == ["Plug it in.", "Hold Reset.", "Wait."]
+    assert extract_steps(["1. Only one step."]) == []
+    assert extract_steps(["1. a 2. b 3. c"]) == ["a", "b", "c"]
+
+
+def test_sentence_split_keeps_list_lines():
+    assert split_sentences("One. Two!\n1. Three") == ["One.", "Two!", "1. Three"]
+
+
+def test_same_source_and_facts_on_every_channel(kb):
+    questions = [
+        "hold the reset button with a paper clip",
+        "my router light is blinking red",
+        "can I return the device for a refund",
+        "set up a guest network",
+    ]
+    for q in questions:
+        answers = [
+            kb.answer(q, channel=c, threshold=0.0, audience="agent" if c == "agent" else "customer")
+            for c in CHANNELS
+        ]
+        assert len({a.document_id for a in answers}) == 1, q
+        assert len({a.passage_ids for a in answers}) == 1, q
+        assert len({a.steps for a in answers}) == 1, q
+        assert len({round(a.confidence, 6) for a in answers}) == 1, q
+
+
+def test_rendering_per_channel(kb):
+    q = "hold the reset button with a paper clip"
+    chat = kb.answer(q, channel="chat", threshold=0.0)
+    assert chat.document_id == "kb-factory-reset" and len(chat.steps) == 4
+    assert "More: https://help.nimbus.example/articles/factory-reset" in chat.text
+    email = kb.answer(q, channel="email", threshold=0.0)
+    assert "<ol>" in email.html and "Source: Factory reset a Nimbus router" in email.text
+    voice = kb.answer(q, channel="voice", threshold=0.0)
+    assert "http" not in voice.text and "<" not in voice.text
+    assert "Step one. Keep the router plugged in" in voice.text and "four steps" in voice.text
+    assert not any(ch.isdigit() for ch in voice.text)
+    web = kb.answer(q, channel="web", threshold=0.0)
+    assert web.html.startswith('<div class="srmkb-answer">')
+    assert web.citations[0].url == "https://help.nimbus.example/articles/factory-reset"
+
+
+def test_declines_below_threshold_and_offers_an_agent(kb):
+    answer = kb.answer("hold the reset button", threshold=1.01)
+    assert not answer.answered and answer.handover and answer.document_id is None
+    assert "agent" in answer.text
+    assert (
+        kb.answer("hold the reset button", channel="voice", threshold=1.01).text.count("http") == 0
+    )
+
+
+def test_customer_never_sees_internal_text(kb):
+    quoted = "Escalate restart loops to tier 2 with code RL-77"
+    for channel in CHANNELS[:4]:
+        a = kb.answer(quoted, channel=channel, threshold=0.0)
+        blob = json.dumps({k: v for k, v in a.to_json().items() if k != "question"})
+        assert "RL-77" not in blob and "tier 2" not in blob
+        assert all(not r.internal for r in a.related)
+    quoted = "Team leads may approve a refund up to 60 days after delivery"
+    a = kb.answer(quoted, threshold=0.0)
+    assert a.document_id != "int-refund-exceptions"
+    assert "60 days" not in json.dumps({k: v for k, v in a.to_json().items() if k != "question"})
+    agent = kb.answer(quoted, channel="agent", audience="agent", threshold=0.0)
+    assert agent.document_id == "int-refund-exceptions" and agent.internal
+
+
+def test_agent_sees_internal_notes_of_the_source(kb):
+    a = kb.answer(
+        "restart the router from the app", channel="agent", audience="agent", threshold=0.0
+    )
+    assert a.document_id == "router-guide"
+    assert any("RL-77" in n for n in a.internal_notes) and "Internal notes" in a.text
+
+
+def test_every_answer_is_audited(kb):
+    before = len(kb.audit.interactions())
+    a = kb.answer("my email is jane.doe@example.com, how do I reset my password?", threshold=0.0)
+    b = kb.answer("gibberish", threshold=1.01, channel="voice")
+    log = kb.audit.interactions()[before:]
+    assert [i.id for i in log] == [a.interaction_id, b.interaction_id]
+    assert log[0].answered and log[0].document_id == a.document_id and log[0].document_version == 1
+    assert "jane.doe@example.com" not in log[0].question
+    assert log[1].answered is False and log[1].channel == "voice"
+
+
+def test_bad_channel(kb):
+    with pytest.raises(InputError):
+        kb.answer("x", channel="fax")
+
+
+def test_speakable_numbers_and_abbreviations():
+    assert speakable("Wait 10 min. then call No. 3, e.g. at https://x.y/z.") == (
+        "Wait ten minutes. then call number three, for example at."
+    )
+    assert (
+        speakable("Coût : 4,99 € p. ex.", "fr")
+        == "Coût : quatre virgule neuf neuf euros par exemple"
+    )
