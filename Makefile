@@ -14,7 +14,7 @@ $(BIN)/python:
 # torch==2.13.0 first: it is the CPU wheel; any other torch spec pulls CUDA builds.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dense]"
+	$(BIN)/pip install --quiet -e ".[dense,service]"
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed
@@ -30,7 +30,12 @@ demo: $(VENV)/.installed
 	          "how can I get my money back"; do \
 	  echo; echo "Q: $$q"; $(BIN)/srmkb search "$$q" --kb $(KB) -k 3 --quiet; done
 
+# The browser test needs Debian's chromium and chromium-driver: installed here when
+# running as root with apt-get; otherwise that one test skips and says why.
 test: $(VENV)/.dev-installed
+	@command -v chromedriver >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; } >/dev/null 2>&1; } \
+	  || echo "note: chromium/chromedriver not installed; the browser test will skip"
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.dev-installed

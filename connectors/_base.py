@@ -24,24 +24,44 @@ class Connector(Protocol):
         ...
 
 
-def registered_connectors() -> list[Connector]:
-    """The connectors ``srmkb ingest`` tries, most specific first."""
-    from .jsonl import JsonlConnector
+def registered_connectors(root: Path | None = None) -> list[Connector]:
+    """The connectors ``srmkb ingest`` tries, most specific first.
 
-    return [JsonlConnector()]
+    ``root`` is the folder ids of pages and PDFs are made relative to, so a base built
+    from a checkout elsewhere keeps the same ids.
+    """
+    from .crm import CrmConnector
+    from .faq import FaqConnector
+    from .html import HtmlConnector
+    from .jsonl import JsonlConnector
+    from .pdf import PdfConnector
+
+    return [
+        CrmConnector(),
+        JsonlConnector(),
+        FaqConnector(),
+        HtmlConnector(root=root),
+        PdfConnector(root=root),
+    ]
 
 
 def read_paths(
     paths: Iterable[str | Path], connectors: list[Connector] | None = None
 ) -> Iterator[Document | IngestError]:
     """Documents from every file under ``paths``, each read by the first connector that
-    accepts it. Missing paths and files no connector reads are reported, not raised."""
-    chosen = connectors if connectors is not None else registered_connectors()
+    accepts it. Missing paths and files no connector reads are reported, not raised.
+
+    Without ``connectors``, each path gets the registered ones with that path (a folder)
+    or its parent (a file) as the root of page and PDF ids.
+    """
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             yield IngestError(str(path), "no such file or directory")
             continue
+        chosen = connectors
+        if chosen is None:
+            chosen = registered_connectors(path if path.is_dir() else path.parent)
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
             if file.name.startswith("."):

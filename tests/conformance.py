@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from srmkb.connectors import Connector
 
 from srmkb import Document, IngestError
+from srmkb.connectors import Connector
 
 
 class ConnectorConformance:

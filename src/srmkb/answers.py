@@ -179,7 +179,8 @@ def select(
     """Choose what to say from the best passage and the rest of its document.
 
     The answer is the best passage, extended to the other passages of its section so a
-    procedure split across passages stays whole. Steps come from that section. Internal
+    procedure split across passages stays whole. Steps come from that section, or else
+    from the first section of the document that holds a numbered procedure. Internal
     passages of the document are shown to agents only, as notes.
     """
     visible = [p for p in passages if audience == "agent" or p.visibility == "public"]
@@ -189,6 +190,14 @@ def select(
     text = "\n".join(p.text for p in section if p.visibility == best.visibility)
     sentences = tuple(split_sentences(text))
     steps = tuple(extract_steps(text.splitlines()))
+    if not steps:  # the procedure may sit in another section of the same source
+        for name in dict.fromkeys(p.section for p in visible):
+            found = extract_steps(
+                "\n".join(p.text for p in visible if p.section == name).splitlines()
+            )
+            if found:
+                steps = tuple(found)
+                break
     notes: tuple[str, ...] = ()
     if audience == "agent":
         notes = tuple(p.text for p in passages if p.visibility == "internal" and p.id != best.id)

@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .documents import Document, IngestError, SyncReport
@@ -72,12 +73,32 @@ def _parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(run=_search)
 
+    p = sub.add_parser("answer", help="answer a question for one channel, or decline")
+    p.add_argument("question")
+    p.add_argument("--kb", required=True)
+    p.add_argument("--channel", choices=("chat", "email", "voice", "web", "agent"), default="chat")
+    p.add_argument("--audience", choices=("customer", "agent"), default="customer")
+    p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE")
+    common(p)
+    p.set_defaults(run=_answer)
+
+    p = sub.add_parser("serve", help="serve a base over HTTP (JSON API and agent page)")
+    p.add_argument("--kb", required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(run=_serve, json=False, quiet=False)
+
     p = sub.add_parser("eval", help="evaluate retrieval on a BEIR-layout folder")
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid")
     p.add_argument("--model", default="minilm")
     p.add_argument("--kb", help="build (or reuse) the base here instead of a temporary folder")
     p.add_argument("--split", default="test")
+    p.add_argument(
+        "--answers",
+        action="store_true",
+        help="evaluate answers (coverage, precision, abstention on queries_oos.jsonl)",
+    )
     common(p)
     p.set_defaults(run=_eval)
 
@@ -95,18 +116,23 @@ def _progress(total: int | None, desc: str, quiet: bool):  # type: ignore[no-unt
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from .connectors import read_paths
+    from .connectors import read_paths, registered_connectors
     from .kb import KnowledgeBase
 
     kb = KnowledgeBase(args.kb, model=args.model, dense=not args.no_dense)
     errors: list[IngestError] = []
+    used = []
 
     def documents() -> Iterator[Document]:
-        for item in read_paths(args.paths):
-            if isinstance(item, IngestError):
-                errors.append(item)
-            else:
-                yield item
+        for raw in args.paths:
+            path = Path(raw)
+            connectors = registered_connectors(path if path.is_dir() else path.parent)
+            used.extend(connectors)
+            for item in read_paths([path], connectors):
+                if isinstance(item, IngestError):
+                    errors.append(item)
+                else:
+                    yield item
 
     with _progress(None, "ingest", args.quiet) as bar:
         if args.sync:
@@ -116,14 +142,16 @@ def _ingest(args: argparse.Namespace) -> int:
             )
         else:
             report = kb.upsert(documents(), batch_size=args.batch_size, progress=bar.update)
-    report = report + SyncReport(errors=tuple(errors))
+    skipped = sum(int(getattr(c, "skipped", 0)) for c in used)
+    report = report + SyncReport(errors=tuple(errors), skipped=skipped)
+    kb.close()
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         data = report.to_json()
         print(
             f"{data['added']} added, {data['updated']} updated, {data['deleted']} deleted,"
-            f" {data['unchanged']} unchanged, {len(errors)} errors  ({args.kb})"
+            f" {data['unchanged']} unchanged, {skipped} skipped, {len(errors)} errors  ({args.kb})"
         )
         for err in errors:
             where = f"{err.path}:{err.line}" if err.line else err.path
@@ -157,6 +185,38 @@ def _search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _answer(args: argparse.Namespace) -> int:
+    from .filters import parse_cli
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(args.kb, create=False)
+    answer = kb.answer(
+        args.question,
+        channel=args.channel,
+        audience=args.audience,
+        filters=parse_cli(args.filter) or None,
+    )
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        return EXIT_OK
+    print(answer.text)
+    if answer.answered:
+        for c in answer.citations:
+            page = f", page {c.page}" if c.page else ""
+            print(f"\n[{answer.confidence:.0%} confident] {c.title} {c.url}{page}".rstrip())
+    else:
+        print(f"\n[declined: confidence {answer.confidence:.0%}]")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+    from .service import serve
+
+    serve(KnowledgeBase(args.kb, create=False), host=args.host, port=args.port)
+    return EXIT_OK
+
+
 def _eval(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -171,6 +231,12 @@ def _eval(args: argparse.Namespace) -> int:
         with _progress(len(data.corpus), f"index {data.name}", args.quiet) as bar:
             kb.upsert(data.corpus, progress=bar.update)
         index_seconds = time.perf_counter() - start
+        if args.answers:
+            answers = _eval_answers(kb, data, Path(args.folder), args.quiet)
+            kb.close()
+            answers["index_seconds"] = round(index_seconds, 3)
+            _print_answers(answers, args.json)
+            return EXIT_OK
         run: dict[str, list[str]] = {}
         latencies = []
         for qid, text in data.queries.items():
@@ -180,7 +246,7 @@ def _eval(args: argparse.Namespace) -> int:
             run[qid] = [doc for doc, _ in ranked]
         kb.close()
     metrics = evaluate_run(run, data.qrels)
-    result = {
+    result: dict[str, Any] = {
         "set": data.name,
         "mode": args.mode,
         "model": kb.model_id,
@@ -204,6 +270,54 @@ def _eval(args: argparse.Namespace) -> int:
             f" {result['index_seconds']:.1f} s)"
         )
     return EXIT_OK
+
+
+def _eval_answers(kb, data, folder: Path, quiet: bool) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from .confidence import default_model
+    from .evaluation import answer_metrics, load_oos_queries
+
+    oos = load_oos_queries(folder)
+    questions = [(q, t, True) for q, t in data.queries.items()]
+    questions += [(q, t, False) for q, t in oos.items()]
+    confidence, correct, answerable, latencies = [], [], [], []
+    with _progress(len(questions), "answer", quiet) as bar:
+        for qid, text, in_scope in questions:
+            t0 = time.perf_counter()
+            answer = kb.answer(text, channel="chat", audience="agent", threshold=0.0)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            relevant = data.qrels.get(qid, {}) if in_scope else {}
+            confidence.append(answer.confidence)
+            correct.append(bool(answer.document_id and relevant.get(answer.document_id, 0) > 0))
+            answerable.append(in_scope)
+            bar.update(1)
+    threshold = default_model().threshold
+    metrics = answer_metrics(confidence, correct, answerable, threshold)
+    return {
+        "set": data.name,
+        "mode": "answers",
+        "model": kb.model_id,
+        "threshold": threshold,
+        **{k: round(v, 4) for k, v in metrics.items()},
+        "latency_ms": {
+            "p50": round(float(np.percentile(latencies, 50)), 3),
+            "p95": round(float(np.percentile(latencies, 95)), 3),
+        },
+        "n_answerable": sum(answerable),
+        "n_unanswerable": len(answerable) - sum(answerable),
+    }
+
+
+def _print_answers(result: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    print(
+        f"{result['set']} answers at threshold {result['threshold']}: coverage"
+        f" {result['coverage']}, precision {result['precision']}, oos_abstention"
+        f" {result['oos_abstention']}, auroc {result['auroc']}, ece {result['ece']}"
+    )
 
 
 def _stats(args: argparse.Namespace) -> int:

@@ -241,6 +241,7 @@ class SyncReport:
     deleted: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     errors: tuple[IngestError, ...] = ()
+    skipped: int = 0  # source records left out on purpose (e.g. unresolved CRM cases)
 
     def __add__(self, other: SyncReport) -> SyncReport:
         return SyncReport(
@@ -249,6 +250,7 @@ class SyncReport:
             self.deleted + other.deleted,
             self.unchanged + other.unchanged,
             self.errors + other.errors,
+            self.skipped + other.skipped,
         )
 
     def to_json(self) -> dict[str, JSONValue]:
@@ -257,6 +259,7 @@ class SyncReport:
             "updated": len(self.updated),
             "deleted": len(self.deleted),
             "unchanged": len(self.unchanged),
+            "skipped": self.skipped,
             "errors": [e.to_json() for e in self.errors],
         }
 

@@ -105,3 +105,83 @@ def evaluate_run(run: Mapping[str, Sequence[str]], qrels: Qrels) -> dict[str, fl
         "mrr@10": sum(mrr_at(run.get(q, []), rel) for q, rel in qrels.items()) / n,
         "recall@100": sum(recall_at(run.get(q, []), rel) for q, rel in qrels.items()) / n,
     }
+
+
+def load_oos_queries(folder: str | Path) -> dict[str, str]:
+    """Out-of-scope questions (``queries_oos.jsonl``: no answer in the base), if any."""
+    path = Path(folder) / "queries_oos.jsonl"
+    if not path.is_file():
+        return {}
+    return {str(obj["_id"]): str(obj["text"]) for obj in _read_jsonl(path)}
+
+
+def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """Probability that a random positive scores above a random negative (ties count half)."""
+    if not positives or not negatives:
+        return float("nan")
+    pos = sorted(positives)
+    neg = sorted(negatives)
+    wins = 0.0
+    j = k = 0
+    for p in pos:
+        while j < len(neg) and neg[j] < p:
+            j += 1
+        k = j
+        while k < len(neg) and neg[k] == p:
+            k += 1
+        wins += j + (k - j) / 2
+    return wins / (len(pos) * len(neg))
+
+
+def expected_calibration_error(
+    confidences: Sequence[float], correct: Sequence[bool], bins: int = 10
+) -> float:
+    """ECE: the gap between confidence and accuracy, averaged over equal-width bins."""
+    n = len(confidences)
+    if n == 0:
+        return 0.0
+    total = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, c in enumerate(confidences) if lo <= c < hi or (b == bins - 1 and c == 1.0)]
+        if idx:
+            conf = sum(confidences[i] for i in idx) / len(idx)
+            acc = sum(1 for i in idx if correct[i]) / len(idx)
+            total += len(idx) / n * abs(conf - acc)
+    return total
+
+
+def answer_metrics(
+    confidence: Sequence[float],
+    correct: Sequence[bool],
+    answerable: Sequence[bool],
+    threshold: float,
+) -> dict[str, float]:
+    """Answering quality at a threshold.
+
+    ``correct``: the top document is relevant (always False for unanswerable questions).
+    coverage = answered share of answerable questions; precision = correct share of all
+    answered questions (an answered out-of-scope question counts as wrong);
+    oos_abstention = declined share of unanswerable questions; auroc separates correct
+    answers from unanswerable questions; ece over all questions.
+    """
+    answered = [c >= threshold for c in confidence]
+    n_ans = sum(answerable)
+    n_oos = len(answerable) - n_ans
+    n_answered = sum(answered)
+    return {
+        "coverage": sum(a for a, q in zip(answered, answerable) if q) / n_ans if n_ans else 0.0,
+        "precision": (
+            sum(1 for a, c in zip(answered, correct) if a and c) / n_answered if n_answered else 0.0
+        ),
+        "oos_abstention": (
+            sum(1 for a, q in zip(answered, answerable) if not q and not a) / n_oos
+            if n_oos
+            else float("nan")
+        ),
+        "auroc": auroc(
+            [c for c, ok, q in zip(confidence, correct, answerable) if q and ok],
+            [c for c, q in zip(confidence, answerable) if not q],
+        ),
+        "ece": expected_calibration_error(list(confidence), list(correct)),
+    }

@@ -26,7 +26,15 @@ def kb(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cli") / "kb"
     out = srmkb("ingest", str(EXAMPLES), "--kb", str(path), "--model", "hashing", "--json", "-q")
     report = json.loads(out.stdout)
-    assert report == {"added": 17, "updated": 0, "deleted": 0, "unchanged": 0, "errors": []}
+    # 12 + 5 JSONL documents, 4 CSV FAQ entries, 5 questions of an HTML FAQ page, 1 page.
+    assert report == {
+        "added": 27,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 0,
+        "skipped": 0,
+        "errors": [],
+    }
     return path
 
 
@@ -71,7 +79,7 @@ def test_search_human_output_and_sections(kb):
 
 def test_reingest_is_unchanged_and_sync_deletes(kb, tmp_path):
     out = srmkb("ingest", str(EXAMPLES), "--kb", str(kb), "--json", "-q")
-    assert json.loads(out.stdout)["unchanged"] == 17
+    assert json.loads(out.stdout)["unchanged"] == 27
     src = tmp_path / "src"
     src.mkdir()
     lines = (EXAMPLES / "faq.jsonl").read_text().splitlines()
@@ -87,6 +95,7 @@ def test_reingest_is_unchanged_and_sync_deletes(kb, tmp_path):
         "updated": 1,
         "deleted": 1,
         "unchanged": 10,
+        "skipped": 0,
         "errors": [],
     }
 
@@ -110,7 +119,7 @@ def test_malformed_line_is_reported_and_loses_nothing(kb, tmp_path):
     errors = {(Path(e["path"]).name, e.get("line")) for e in report["errors"]}
     assert errors == {("bad.jsonl", 2), ("bad.jsonl", 3), ("missing.jsonl", None)}
     stats = json.loads(srmkb("stats", "--kb", str(kb), "--json").stdout)
-    assert stats["documents"] == 18
+    assert stats["documents"] == 28
 
 
 def test_stats_json(kb):

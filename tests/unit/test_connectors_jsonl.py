@@ -1,9 +1,9 @@
 from pathlib import Path
 
 import pytest
-from srmkb.connectors import JsonlConnector, read_paths
 
 from srmkb import Document, IngestError
+from srmkb.connectors import JsonlConnector, read_paths
 
 from ..conformance import ConnectorConformance
 from ..conftest import ROOT

@@ -38,4 +38,11 @@ def test_round_trip_json():
 
 def test_sync_report_adds_up():
     total = SyncReport(added=("a",)) + SyncReport(unchanged=("b",), deleted=("c",))
-    assert total.to_json() == {"added": 1, "updated": 0, "deleted": 1, "unchanged": 1, "errors": []}
+    assert total.to_json() == {
+        "added": 1,
+        "updated": 0,
+        "deleted": 1,
+        "unchanged": 1,
+        "skipped": 0,
+        "errors": [],
+    }

@@ -1,0 +1,580 @@
+"""CRM case exports (CSV, JSON Lines): each resolved case becomes an internal document.
+
+A case is knowledge once it is resolved: what the customer reported, what fixed it, and
+what the agents noted on the way. Reading an export:
+
+- **Columns** are found by name, case- and accent-insensitively, among synonyms (see
+  ``SYNONYMS``: ``id``/``ticket_id``/``case_number`` for the case id,
+  ``description``/``customer_message`` for the messages, ``notes``/``agent_notes``,
+  ``solution``/``resolution``, ``created``/``opened_at``, ``closed``/``resolved_at``…).
+  ``mapping={"case_id": "Ticket #", "customer_messages": ["Msg 1", "Msg 2"]}`` names
+  other exports' columns, by the canonical fields in ``FIELDS``. Customer messages,
+  notes and resolution may span several columns (``Message 1``, ``Message 2``) or, in
+  JSON, be a list of strings or of objects with a ``text``/``body`` field; they are
+  joined in order. Other columns (customer name, e-mail…) are never read.
+- **Status**: only cases whose status is in ``resolved_statuses`` (default
+  ``DEFAULT_RESOLVED_STATUSES``: resolved, closed, solved, done, fixed, completed,
+  résolu, fermé, clos, clôturé, terminé…, compared without case or accents) become
+  documents; ``resolved_statuses=None`` takes every case, for exports already filtered.
+  The others are *skipped*, not errors: :attr:`CrmConnector.skipped` counts them and
+  :attr:`CrmConnector.reads` holds one :class:`CrmReadStats` per file read.
+- **Document**: id ``case-<case id>``, title the subject, sections *Problem* (customer
+  messages), *Resolution* and *Internal notes*, ``updated_at`` the closed date in ISO
+  8601, ``metadata`` with ``source_type="crm"``, ``case_id``, ``status``, ``product``,
+  ``channel``, ``category``, ``priority``, ``opened_at``, ``closed_at`` and
+  ``complaint``.
+- **Visibility**: internal notes and complaints are internal, always: a customer must
+  never see them. By default the whole case is internal too (agent knowledge).
+  ``public_resolutions=True`` makes only the *Resolution* section public, for cases that
+  are not complaints; the customer's own words stay internal, since they may carry
+  personal data that redaction cannot recognise (names, addresses). A complaint is a
+  case whose category/type says so (``COMPLAINT_CATEGORIES``) or whose text contains
+  one of ``complaint_keywords`` (default ``DEFAULT_COMPLAINT_KEYWORDS``: complain…,
+  réclamation, plainte, ombudsman, médiateur, mise en demeure, legal action…).
+- **Personal data** (e-mail, phone, card, IBAN) is redacted by :func:`srmkb.redaction.redact`
+  in the title, every section and every metadata string, before the document exists.
+  The case id is an identifier and is kept as it is.
+- **Bad input**: a row without a case id or without any text, a short (truncated) or
+  overlong row, a malformed JSON line, a duplicate case id, is an :class:`IngestError`
+  with its line number; the rest of the file goes on. An empty, unreadable or
+  unrecognisable file is one error.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import logging
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from srmkb.documents import Document, IngestError, JSONValue, Section
+from srmkb.redaction import redact_with_counts
+
+logger = logging.getLogger(__name__)
+
+FIELDS = (
+    "case_id", "subject", "customer_messages", "notes", "resolution", "status", "product",
+    "opened_at", "closed_at", "channel", "category", "priority", "language",
+)  # fmt: skip
+# Column names as _norm writes them, in order of preference.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "case_id": (
+        "case_id", "case_number", "case_no", "case_num", "ticket_id", "ticket_number",
+        "ticket_no", "incident_id", "incident_number", "id", "case", "ticket", "number",
+        "reference", "numero_ticket", "numero_dossier",
+    ),
+    "subject": ("subject", "title", "summary", "short_description", "topic", "objet", "sujet"),
+    "customer_messages": (
+        "customer_messages", "customer_message", "description", "messages", "message",
+        "customer_comments", "customer_comment", "request", "problem", "issue", "demande",
+    ),
+    "notes": (
+        "internal_notes", "internal_note", "agent_notes", "agent_note", "notes", "note",
+        "work_notes", "private_notes", "internal_comments", "notes_internes",
+    ),
+    "resolution": (
+        "resolution", "solution", "resolution_notes", "resolution_note",
+        "resolution_details", "close_notes", "fix",
+    ),
+    "status": ("status", "state", "case_status", "ticket_status", "statut", "etat"),
+    "product": ("product", "product_name", "product_line", "device", "model", "produit"),
+    "opened_at": (
+        "opened_at", "opened", "open_date", "date_opened", "created_at", "created",
+        "created_date", "creation_date", "date_created", "submitted_at", "date_creation",
+        "date",
+    ),
+    "closed_at": (
+        "closed_at", "closed", "close_date", "date_closed", "closed_date", "resolved_at",
+        "resolved", "resolved_date", "date_resolved", "solved_at", "resolution_date",
+        "date_cloture",
+    ),
+    "channel": ("channel", "origin", "case_origin", "source", "via", "canal"),
+    "category": ("category", "type", "case_type", "ticket_type", "reason", "categorie", "motif"),
+    "priority": ("priority", "severity", "priorite"),
+    "language": ("language", "lang", "locale", "langue"),
+}  # fmt: skip
+# Fields that may span several columns or list items, joined in order.
+_MULTI = ("customer_messages", "notes", "resolution")
+_TEXT_KEYS = ("text", "body", "message", "content", "value", "note")
+
+DEFAULT_RESOLVED_STATUSES: frozenset[str] = frozenset({
+    "resolved", "closed", "solved", "done", "fixed", "completed", "complete",
+    "closed resolved", "closed complete", "résolu", "résolue", "fermé", "fermée", "clos",
+    "clôturé", "clôturée", "terminé", "terminée", "traité", "traitée",
+})  # fmt: skip
+COMPLAINT_CATEGORIES: frozenset[str] = frozenset(
+    {"complaint", "complaints", "réclamation", "réclamations", "plainte", "plaintes"}
+)
+DEFAULT_COMPLAINT_KEYWORDS: tuple[str, ...] = (
+    "complain", "réclamation", "plainte", "ombudsman", "médiateur", "mediator",
+    "mise en demeure", "formal notice", "legal action",
+)  # fmt: skip
+
+_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_Record = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class CrmReadStats:
+    """What one :meth:`CrmConnector.read` of a file found: rows, documents, skips, errors."""
+
+    path: str
+    rows: int = 0  # records read as cases: documents, skipped and rejected ones
+    documents: int = 0
+    skipped: int = 0
+    errors: int = 0
+    skipped_statuses: Mapping[str, int] = field(default_factory=dict)
+    redacted: Mapping[str, int] = field(default_factory=dict)
+
+
+class CrmConnector:
+    """Reads CRM case exports; resolved cases become (internal) documents.
+
+    Not thread-safe: the counters are per instance. Use one instance per ingest run and
+    read :attr:`skipped` or :attr:`reads` once the documents are consumed.
+    """
+
+    name = "crm"
+
+    def __init__(
+        self,
+        *,
+        mapping: Mapping[str, str | Sequence[str]] | None = None,
+        resolved_statuses: Iterable[str] | None = DEFAULT_RESOLVED_STATUSES,
+        public_resolutions: bool = False,
+        complaint_keywords: Iterable[str] = DEFAULT_COMPLAINT_KEYWORDS,
+        dayfirst: bool = True,
+        url_template: str = "",
+        encoding: str = "utf-8-sig",
+    ) -> None:
+        self._explicit: dict[str, list[str]] = {}
+        for key, columns in (mapping or {}).items():
+            if key not in FIELDS:
+                raise ValueError(f"unknown CRM field {key!r} in mapping; known: {FIELDS}")
+            names = [columns] if isinstance(columns, str) else list(columns)
+            self._explicit[key] = [_norm(c) for c in names]
+        self._resolved = (
+            None if resolved_statuses is None else {_status_key(s) for s in resolved_statuses}
+        )
+        self.public_resolutions = public_resolutions
+        words = [re.escape(_fold(k)) for k in complaint_keywords if k.strip()]
+        self._complaint = re.compile(rf"\b(?:{'|'.join(words)})") if words else None
+        self.dayfirst = dayfirst
+        if url_template:
+            try:
+                url_template.format(case_id="x")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"url_template may use only {{case_id}}: {exc}") from None
+        self.url_template = url_template
+        self.encoding = encoding
+        self.reads: list[CrmReadStats] = []
+        self._column_cache: dict[tuple[str, ...], dict[str, list[int]]] = {}
+
+    @property
+    def skipped(self) -> int:
+        """Cases skipped as not resolved, over every file this instance has read."""
+        return sum(r.skipped for r in self.reads)
+
+    def accepts(self, path: Path) -> bool:
+        """A ``.csv``/``.tsv``/``.jsonl``/``.ndjson`` file whose first record has a case id,
+        a status (unless every status is taken) and some case text."""
+        kind = _SUFFIXES.get(path.suffix.lower())
+        if kind is None:
+            return False
+        try:
+            with open(path, encoding=self.encoding, newline="") as handle:
+                head = next((line for line in handle if line.strip()), "")
+            if kind == "csv":
+                names = next(csv.reader([head], delimiter=_delimiter(head)), [])
+            else:
+                data = json.loads(head)
+                names = list(data) if isinstance(data, dict) else []
+        except (OSError, UnicodeDecodeError, ValueError, csv.Error):
+            return False
+        found = self._columns(names)
+        return (
+            "case_id" in found
+            and ("status" in found or self._resolved is None)
+            and any(f in found for f in _MULTI)
+        )
+
+    def read(self, path: Path) -> Iterator[Document | IngestError]:
+        """Yield a document per resolved case and an error per bad row or file."""
+        source = str(path.resolve())
+        counts: Counter[str] = Counter()
+        statuses: Counter[str] = Counter()
+        redacted: Counter[str] = Counter()
+        seen: dict[str, int] = {}
+        try:
+            records = (
+                self._jsonl(path)
+                if _SUFFIXES.get(path.suffix.lower()) == "jsonl"
+                else self._csv(path)
+            )
+            for item in records:
+                if isinstance(item, IngestError):
+                    counts["errors"] += 1
+                    yield item
+                    continue
+                line, record = item
+                counts["rows"] += 1
+                out = self._document(record, path, line, source, seen, redacted)
+                if isinstance(out, str):  # the status of a case that is not resolved
+                    statuses[out] += 1
+                    continue
+                counts["documents" if isinstance(out, Document) else "errors"] += 1
+                yield out
+        finally:
+            stats = CrmReadStats(
+                path=str(path),
+                rows=counts["rows"],
+                documents=counts["documents"],
+                skipped=sum(statuses.values()),
+                errors=counts["errors"],
+                skipped_statuses=dict(statuses),
+                redacted=dict(redacted),
+            )
+            self.reads.append(stats)
+            logger.info(
+                "%s: %d cases, %d documents, %d skipped as not resolved %s, %d errors, redacted %s",
+                path,
+                stats.rows,
+                stats.documents,
+                stats.skipped,
+                dict(statuses),
+                stats.errors,
+                dict(redacted) or "nothing",
+            )
+
+    # --- reading rows ---------------------------------------------------------------
+
+    def _csv(self, path: Path) -> Iterator[tuple[int, _Record] | IngestError]:
+        try:
+            handle = open(path, encoding=self.encoding, newline="")
+        except OSError as exc:
+            yield IngestError(str(path), f"cannot open: {exc.strerror or exc}")
+            return
+        with handle:
+            try:
+                head = next((line for line in handle if line.strip()), "")
+                if not head:
+                    yield IngestError(str(path), "empty file: no cases")
+                    return
+                handle.seek(0)
+                reader = csv.reader(handle, delimiter=_delimiter(head), strict=True)
+                header = next((r for r in reader if any(c.strip() for c in r)), None)
+                if header is None:
+                    yield IngestError(str(path), "empty file: no cases")
+                    return
+                columns = self._columns(header)
+                if "case_id" not in columns:
+                    yield self._no_case_id(path, header, reader.line_num)
+                    return
+                rows = 0
+                while True:
+                    line = reader.line_num + 1
+                    try:
+                        row = next(reader)
+                    except StopIteration:
+                        break
+                    except csv.Error as exc:
+                        rows += 1
+                        yield IngestError(str(path), f"malformed CSV row: {exc}", line)
+                        continue
+                    if not any(c.strip() for c in row):
+                        continue
+                    rows += 1
+                    if len(row) < len(header):
+                        yield IngestError(
+                            str(path),
+                            f"row has {len(row)} fields, the header {len(header)}: truncated?",
+                            line,
+                        )
+                    elif any(c.strip() for c in row[len(header) :]):
+                        yield IngestError(
+                            str(path),
+                            f"row has {len(row)} fields, the header {len(header)}:"
+                            " a delimiter inside an unquoted field?",
+                            line,
+                        )
+                    else:
+                        yield line, {f: _texts([row[i] for i in ix]) for f, ix in columns.items()}
+                if not rows:
+                    yield IngestError(str(path), "no cases after the header", 1)
+            except UnicodeDecodeError:
+                yield IngestError(str(path), f"not {self.encoding} text; pass encoding=")
+            except csv.Error as exc:  # in the header
+                yield IngestError(str(path), f"malformed CSV header: {exc}", 1)
+
+    def _jsonl(self, path: Path) -> Iterator[tuple[int, _Record] | IngestError]:
+        try:
+            handle = open(path, encoding=self.encoding)
+        except OSError as exc:
+            yield IngestError(str(path), f"cannot open: {exc.strerror or exc}")
+            return
+        with handle:
+            number, rows = 0, 0
+            try:
+                for number, text in enumerate(handle, start=1):
+                    if not text.strip():
+                        continue
+                    rows += 1
+                    try:
+                        data = json.loads(text)
+                    except json.JSONDecodeError as exc:
+                        yield IngestError(str(path), f"malformed JSON: {exc.msg}", number)
+                        continue
+                    if not isinstance(data, dict):
+                        yield IngestError(str(path), "a case must be a JSON object", number)
+                        continue
+                    keys = list(data)
+                    columns = self._columns(keys)
+                    if "case_id" not in columns:
+                        yield self._no_case_id(path, keys, number)
+                        continue
+                    yield (
+                        number,
+                        {f: _texts([data[keys[i]] for i in ix]) for f, ix in columns.items()},
+                    )
+            except UnicodeDecodeError:
+                yield IngestError(
+                    str(path), f"not {self.encoding} text; pass encoding=", number + 1
+                )
+                return
+            if not rows:
+                yield IngestError(str(path), "empty file: no cases")
+
+    def _columns(self, names: Sequence[str]) -> dict[str, list[int]]:
+        """Field -> positions of its columns: the explicit mapping first, then synonyms."""
+        key = tuple(names)
+        if key not in self._column_cache:  # JSON Lines records repeat the same keys
+            if len(self._column_cache) > 256:
+                self._column_cache.clear()
+            self._column_cache[key] = self._find_columns(names)
+        return self._column_cache[key]
+
+    def _find_columns(self, names: Sequence[str]) -> dict[str, list[int]]:
+        normalized = [_norm(n) if isinstance(n, str) else "" for n in names]
+        found: dict[str, list[int]] = {}
+        taken: set[int] = set()
+        for key, wanted in self._explicit.items():
+            ix = [i for w in wanted for i, n in enumerate(normalized) if n == w]
+            if ix:
+                found[key] = ix
+                taken.update(ix)
+        for key, synonyms in SYNONYMS.items():
+            if key in self._explicit:
+                continue
+            if key in _MULTI:  # every matching column, numbered ones too: "Message 2"
+                ix = [
+                    i for i, n in enumerate(normalized)
+                    if i not in taken and re.sub(r"_?\d+$", "", n) in synonyms
+                ]  # fmt: skip
+            else:
+                ix = next(
+                    (
+                        [i]
+                        for s in synonyms
+                        for i, n in enumerate(normalized)
+                        if n == s and i not in taken
+                    ),
+                    [],
+                )
+            if ix:
+                found[key] = ix
+                taken.update(ix)
+        return found
+
+    def _no_case_id(self, path: Path, names: Sequence[str], line: int) -> IngestError:
+        shown = ", ".join(repr(n) for n in list(names)[:12])
+        return IngestError(
+            str(path),
+            f"no case id column among {shown}; name it with"
+            " CrmConnector(mapping={'case_id': <column>})",
+            line,
+        )
+
+    # --- building documents ---------------------------------------------------------
+
+    def _document(
+        self,
+        record: _Record,
+        path: Path,
+        line: int,
+        source: str,
+        seen: dict[str, int],
+        redacted: Counter[str],
+    ) -> Document | IngestError | str:
+        """The case's document, an error, or its status when it is skipped."""
+        case_id = (record.get("case_id") or [""])[0].strip()
+        if not case_id:
+            return IngestError(str(path), "row has no case id", line)
+        status = " ".join((record.get("status") or [""])[0].split()).lower()
+        if self._resolved is not None and _status_key(status) not in self._resolved:
+            return status or "(none)"
+        if case_id in seen:
+            return IngestError(
+                str(path), f"duplicate case id {case_id!r} (first on line {seen[case_id]})", line
+            )
+
+        def clean(text: str) -> str:
+            out, counts = redact_with_counts(text)
+            redacted.update(counts)
+            return out
+
+        def one(key: str) -> str:
+            return clean((record.get(key) or [""])[0].strip())
+
+        subject = one("subject")
+        parts = {k: clean("\n\n".join(record.get(k, []))) for k in _MULTI}
+        if not (subject or any(parts.values())):
+            return IngestError(str(path), f"case {case_id!r} has no text", line)
+        seen[case_id] = line
+
+        category = one("category")
+        scanned = _fold(" ".join([subject, category, *parts.values()]))
+        complaint = _fold(category) in _COMPLAINT_FOLDED or bool(
+            self._complaint and self._complaint.search(scanned)
+        )
+        public = self.public_resolutions and not complaint and bool(parts["resolution"])
+        # The problem and the notes are internal whatever the document's visibility; the
+        # resolution inherits it, so public_resolutions publishes that section only.
+        candidates = (
+            Section(parts["customer_messages"], ("Problem",), "problem", visibility="internal"),
+            Section(parts["resolution"], ("Resolution",), "resolution"),
+            Section(parts["notes"], ("Internal notes",), "notes", visibility="internal"),
+        )
+        sections = tuple(s for s in candidates if s.text)
+        dates: dict[str, str | None] = {}
+        for key in ("opened_at", "closed_at"):
+            raw = (record.get(key) or [""])[0].strip()
+            dates[key] = _iso(raw, self.dayfirst) if raw else None
+            if raw and dates[key] is None:
+                logger.warning("%s:%d: case %s: %s %r is not a date", path, line, case_id, key, raw)
+        metadata: dict[str, JSONValue] = {
+            "source_type": "crm",
+            "case_id": case_id,
+            "status": clean(status),
+        }
+        for key, value in (
+            ("product", one("product")),
+            ("channel", one("channel")),
+            ("category", category),
+            ("priority", one("priority")),
+        ):
+            if value:
+                metadata[key] = value
+        metadata.update({k: v for k, v in dates.items() if v})
+        metadata["complaint"] = complaint
+        return Document(
+            id=f"case-{case_id}",
+            title=subject or f"Case {case_id}",
+            url=self.url_template.format(case_id=quote(case_id, safe=""))
+            if self.url_template
+            else "",
+            visibility="public" if public else "internal",
+            language=_language((record.get("language") or [""])[0]),
+            metadata=metadata,
+            sections=sections,
+            updated_at=dates["closed_at"],
+            source=source,
+        )
+
+
+def _norm(name: str) -> str:
+    """A column name as the synonyms are written: "Ticket #" -> "ticket_number"."""
+    name = _fold(name).replace("#", " number ").replace("n°", " numero ")
+    return re.sub(r"[^a-z0-9]+", "_", name).strip("_")
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents or repeated spaces, for comparisons."""
+    if text.isascii():
+        return " ".join(text.lower().split())
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def _status_key(status: str) -> str:
+    """ "Closed - Resolved", "closed_resolved" -> "closed resolved"."""
+    return " ".join(re.sub(r"[-_/]+", " ", _fold(status)).split())
+
+
+_COMPLAINT_FOLDED = frozenset(_fold(c) for c in COMPLAINT_CATEGORIES)
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter of a header line: French spreadsheets write ';', others ',' or tab."""
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _texts(values: Iterable[object]) -> list[str]:
+    """Non-empty strings from cell or JSON values: strings, numbers, lists, message objects."""
+    out: list[str] = []
+    for value in values:
+        if isinstance(value, str):
+            text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+            if text:
+                out.append(text)
+        elif isinstance(value, bool):
+            out.append(str(value).lower())
+        elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+            out.append(str(int(value)))
+        elif isinstance(value, float):
+            out.append(repr(value))
+        elif isinstance(value, list):
+            out.extend(_texts(value))
+        elif isinstance(value, dict):
+            out.extend(_texts([next((value[k] for k in _TEXT_KEYS if k in value), None)]))
+    return out
+
+
+_DMY = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def _iso(value: str, dayfirst: bool) -> str | None:
+    """An export's date as ISO 8601 (date only when it has no time), or None."""
+    text = value.strip().replace("/", "-") if re.match(r"\d{4}/", value) else value.strip()
+    if text[-1:] in "Zz":
+        text = text[:-1] + "+00:00"
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.date.fromisoformat(text).isoformat()
+        return dt.datetime.fromisoformat(text).isoformat(timespec="seconds")
+    except ValueError:
+        pass
+    match = _DMY.fullmatch(text)
+    if not match:
+        return None
+    a, b, year, hour, minute, second = match.groups()
+    day, month = (int(a), int(b)) if dayfirst else (int(b), int(a))
+    if month > 12 and day <= 12:  # 03/14/2026 is March 14 whatever the default
+        day, month = month, day
+    try:
+        if hour is None:
+            return dt.date(int(year), month, day).isoformat()
+        moment = dt.datetime(int(year), month, day, int(hour), int(minute), int(second or 0))
+        return moment.isoformat(timespec="seconds")
+    except ValueError:
+        return None
+
+
+_LANGUAGES = {"english": "en", "anglais": "en", "french": "fr", "francais": "fr"}
+
+
+def _language(value: str) -> str | None:
+    """``fr``, ``fr-FR``, ``fr_FR`` or ``French`` -> ``fr``; None when absent or unknown."""
+    folded = _fold(value)
+    if folded in _LANGUAGES:
+        return _LANGUAGES[folded]
+    match = re.fullmatch(r"([a-z]{2})(?:[-_][a-z]{2,4})?", folded)
+    return match.group(1) if match else None

@@ -1,0 +1,97 @@
+"""The agent desktop page in a real headless Chromium: type a question, read the answer."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from srmkb import Document, KnowledgeBase
+from srmkb.service import create_app
+
+from ..conftest import ROOT
+from .test_service import Server
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM and DRIVER):
+        pytest.skip(
+            "Chromium or chromedriver not installed (apt-get install chromium chromium-driver)"
+        )
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory, minilm):
+    kb = KnowledgeBase(tmp_path_factory.mktemp("page") / "kb", model=minilm)
+    docs = []
+    for name in ("faq.jsonl", "articles.jsonl"):
+        with open(ROOT / "examples" / "nimbus" / name) as handle:
+            docs += [Document.from_json(json.loads(line)) for line in handle if line.strip()]
+    kb.upsert(docs)
+    with Server(create_app(kb)) as base:
+        yield base
+
+
+def _ask(browser, url, question, audience):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser.get(url)
+    Select(browser.find_element(By.ID, "audience")).select_by_value(audience)
+    box = browser.find_element(By.ID, "question")
+    box.send_keys(question)
+    browser.find_element(By.ID, "submit").click()
+    WebDriverWait(browser, 30).until(ec.visibility_of_element_located((By.ID, "result")))
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "answer-text").text.strip())
+    return By
+
+
+def test_agent_sees_answer_steps_citation_previews_and_internal_notes(browser, url):
+    by = _ask(browser, url, "How do I factory reset my router?", "agent")
+    text = browser.find_element(by.ID, "answer-text").text
+    assert "factory reset" in text.lower()
+    steps = [li.text for li in browser.find_elements(by.CSS_SELECTOR, "#steps li")]
+    assert len(steps) == 4 and steps[0].startswith("Keep the router plugged in")
+    cite = browser.find_element(by.CSS_SELECTOR, "#citations a")
+    assert cite.get_attribute("href") == "https://help.nimbus.example/articles/factory-reset"
+    assert "confidence" in browser.find_element(by.ID, "confidence").text.lower()
+    assert "http" not in browser.find_element(by.ID, "preview-voice").text
+    assert "Source:" in browser.find_element(by.ID, "preview-email").text
+    Path(ROOT / "docs").mkdir(exist_ok=True)
+    browser.save_screenshot(str(ROOT / "docs" / "agent-desktop.png"))
+
+
+def test_customer_view_hides_internal_notes(browser, url):
+    by = _ask(
+        browser, url, "Team leads may approve a refund up to 60 days after delivery", "customer"
+    )
+    page = browser.find_element(by.TAG_NAME, "body").text
+    assert "60 days" not in page and "Team leads" not in page
+    assert not browser.find_element(by.ID, "notes").is_displayed()
