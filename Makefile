@@ -21,14 +21,19 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
+# The demo base holds every kind of example source: FAQs (JSON Lines, CSV, an HTML FAQ
+# page), help pages and articles, a PDF manual and a CRM case export.
 demo: $(VENV)/.installed
 	rm -rf $(KB)
-	$(BIN)/srmkb ingest examples/nimbus --kb $(KB)
+	$(BIN)/srmkb ingest examples/nimbus examples/crm --kb $(KB)
 	$(BIN)/srmkb stats --kb $(KB)
 	@for q in "my wifi is really slow in the bedroom" \
 	          "the light on the router keeps flashing red" \
 	          "how can I get my money back"; do \
 	  echo; echo "Q: $$q"; $(BIN)/srmkb search "$$q" --kb $(KB) -k 3 --quiet; done
+	@echo; echo "Answer on chat, then on voice:"
+	$(BIN)/srmkb answer "How do I set up my new router?" --kb $(KB) --channel chat
+	$(BIN)/srmkb answer "How do I set up my new router?" --kb $(KB) --channel voice
 
 # The browser test needs Debian's chromium and chromium-driver: installed here when
 # running as root with apt-get; otherwise that one test skips and says why.

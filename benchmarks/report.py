@@ -36,7 +36,7 @@ def quality_section() -> list[str]:
         "",
         *table,
         "",
-        "srmkb's dense figures use its passages (documents cut at 180 words, each scored by"
+        "srmkb's dense figures use its passages (documents cut at 100 words, each scored by"
         " its best passage); on banking77, whose 'documents' are long lists of example"
         " utterances, that beats whole-document embedding (0.930 vs 0.905). The peers' figures"
         " are from `../shared/data/beir/BASELINES.md` (whole documents, their default"

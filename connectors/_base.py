@@ -45,8 +45,16 @@ def registered_connectors(root: Path | None = None) -> list[Connector]:
     ]
 
 
+# Files larger than this are refused: a knowledge source of that size is almost always an
+# export or a scan by mistake, and reading it whole would cost the batch its memory.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+
+
 def read_paths(
-    paths: Iterable[str | Path], connectors: list[Connector] | None = None
+    paths: Iterable[str | Path],
+    connectors: list[Connector] | None = None,
+    *,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> Iterator[Document | IngestError]:
     """Documents from every file under ``paths``, each read by the first connector that
     accepts it. Missing paths and files no connector reads are reported, not raised.
@@ -65,6 +73,18 @@ def read_paths(
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
             if file.name.startswith("."):
+                continue
+            try:
+                size = file.stat().st_size
+            except OSError as exc:
+                yield IngestError(str(file), f"cannot read: {exc.strerror or exc}")
+                continue
+            if size > max_file_bytes:
+                yield IngestError(
+                    str(file),
+                    f"file is {size / 2**20:.1f} MB, over the {max_file_bytes / 2**20:.0f} MB"
+                    " limit (srmkb ingest --max-file-mb raises it)",
+                )
                 continue
             connector = next((c for c in chosen if c.accepts(file)), None)
             if connector is None:

@@ -8,9 +8,11 @@ Policy, in order:
 2. Paragraphs. Within a section, text splits at blank lines; a paragraph longer than
    ``max_words`` splits at line breaks, then at sentence ends, then into word windows.
 3. Packing. Consecutive pieces of the same section are packed greedily into passages of
-   at most ``max_words`` words, so short FAQ answers stay whole and long pages give
-   passages that fit the embedding model's window (all-MiniLM-L6-v2 reads 256 word
-   pieces, about 180 English words).
+   at most ``max_words`` words (default 100), so short FAQ answers stay whole and long
+   pages give passages of about the length the embedding model was trained on
+   (all-MiniLM-L6-v2: 128 word pieces). Measured against 180 words (nDCG@10, hybrid):
+   covidfaq 0.830 vs 0.819, hint3-sofmattress 0.876 vs 0.871, banking77 0.954 vs 0.953,
+   scifact 0.712 vs 0.710, cranfield 0.408 vs 0.410; 60 words loses 0.025 on cranfield.
 4. Ids. Passage ``i`` of document ``d`` is ``"d#i"``: stable as long as the document and
    the policy are unchanged, which is what incremental sync needs.
 
@@ -25,7 +27,7 @@ from collections.abc import Iterator
 
 from .documents import Document, Passage, Section
 
-DEFAULT_MAX_WORDS = 180
+DEFAULT_MAX_WORDS = 100
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _BLANK = re.compile(r"\n\s*\n")

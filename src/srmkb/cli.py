@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="embedding model for a new base (default: minilm)")
     p.add_argument("--no-dense", action="store_true", help="build a BM25-only base")
     p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--max-file-mb", type=float, default=32, help="refuse larger files (default 32)")
     common(p)
     p.set_defaults(run=_ingest)
 
@@ -128,7 +129,8 @@ def _ingest(args: argparse.Namespace) -> int:
             path = Path(raw)
             connectors = registered_connectors(path if path.is_dir() else path.parent)
             used.extend(connectors)
-            for item in read_paths([path], connectors):
+            limit = int(args.max_file_mb * 2**20)
+            for item in read_paths([path], connectors, max_file_bytes=limit):
                 if isinstance(item, IngestError):
                     errors.append(item)
                 else:

@@ -22,10 +22,10 @@ import numpy as np
 
 FEATURES: tuple[str, ...] = (
     "cos_top",  # dense cosine of the top passage
-    "cos_gap",  # its cosine minus the best cosine of any other document
+    "line_cos",  # best cosine of one line (title, sentence) of that passage
+    "line_gap",  # line_cos minus the same for the next document
     "coverage",  # BM25 of the top passage / Σ idf of the query terms
     "agree",  # 1 when BM25's and the dense retriever's best documents are the same
-    "known",  # share of the question's terms found anywhere in the base
     "bias",
 )
 MODEL_FILE = Path(__file__).with_name("confidence_model.json")
@@ -66,16 +66,22 @@ def answer_features(
     dense: np.ndarray,
     idf_mass: float,
     known_share: float,
+    line_cos: Sequence[float],
 ) -> list[float]:
-    """Features of a hybrid ranking (rows best first, each with its BM25 and cosine)."""
+    """Features of a hybrid ranking (rows best first, each with its BM25 and cosine).
+
+    ``line_cos`` holds the best line cosine of the first and second documents.
+    ``known_share`` (share of query terms the base knows) is accepted for studies; the
+    fitted model did not gain from it.
+    """
+    del known_share
     if not len(document_ids):
-        return [0.0, 0.0, 0.0, 0.0, known_share, 1.0]
+        return [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
     top_doc = document_ids[0]
-    cos_top = float(dense[0])
-    others = [float(c) for d, c in zip(document_ids, dense) if d != top_doc]
-    cos_gap = cos_top - max(others) if others else cos_top
     coverage = min(float(bm25[0]) / idf_mass, 1.0) if idf_mass > 0 else 0.0
     best_bm25_doc = document_ids[int(np.argmax(bm25))] if float(bm25.max()) > 0 else None
     best_dense_doc = document_ids[int(np.argmax(dense))]
     agree = 1.0 if best_bm25_doc == best_dense_doc == top_doc else 0.0
-    return [cos_top, cos_gap, coverage, agree, known_share, 1.0]
+    first = float(line_cos[0]) if line_cos else 0.0
+    second = float(line_cos[1]) if len(line_cos) > 1 else 0.0
+    return [float(dense[0]), first, first - second, coverage, agree, 1.0]

@@ -20,7 +20,7 @@ import numpy as np
 from . import filters as _filters
 from ._version import __version__
 from .analysis import analyzer_for
-from .answers import CHANNELS, Answer, Channel, Related, refusal, render, select
+from .answers import CHANNELS, Answer, Channel, Related, refusal, render, select, split_sentences
 from .audit import AuditLog
 from .chunking import DEFAULT_MAX_WORDS, chunk_document
 from .confidence import answer_features, default_model
@@ -62,8 +62,11 @@ AUDIENCES: tuple[str, ...] = ("customer", "agent")
 
 # Each retriever contributes this many candidates (at least) to the hybrid fusion.
 _CANDIDATES = 100
-# Passages an answer's confidence looks at.
+# Passages an answer's confidence looks at, lines of a passage it embeds, line vectors
+# it keeps.
 _EVIDENCE_DEPTH = 20
+_MAX_LINES = 60
+_LINE_CACHE = 50_000
 # Tiered merging: segments whose sizes share a power of _MERGE_FACTOR form a tier; a
 # tier holding _MERGE_FACTOR segments is merged into one. Segments over half deleted are
 # rewritten. This keeps the segment count logarithmic in the base size.
@@ -80,6 +83,7 @@ class Ranking:
     scores: np.ndarray
     parts: dict[str, np.ndarray]  # each retriever's score of the same rows
     idf_mass: float = 0.0  # Σ idf of the query's terms (0 when BM25 did not run)
+    query_vector: np.ndarray | None = None  # the query's embedding, when dense ran
 
     @classmethod
     def empty(cls) -> Ranking:
@@ -168,6 +172,7 @@ class KnowledgeBase:
         self._lock = threading.RLock()
         self._loaded: dict[str, Segment] = {}
         self._filter_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._line_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         if not exists:
             self._write_manifest()
         with write_lock(self.path, blocking=False) as got:
@@ -565,7 +570,7 @@ class KnowledgeBase:
         qvec = self.embedder.embed_query(query)
         d_rows, d_scores = snap.dense.search(qvec, n_cand, allowed)
         if mode == "dense":
-            return Ranking(d_rows[:k], d_scores[:k], {"dense": d_scores[:k]}, mass)
+            return Ranking(d_rows[:k], d_scores[:k], {"dense": d_scores[:k]}, mass, qvec)
         assert bm25 is not None
         matched = np.flatnonzero(bm25 > 0)
         l_rows = matched[_top_k(bm25[matched], n_cand)]
@@ -575,7 +580,7 @@ class KnowledgeBase:
         fused = fuse(cand_bm25, cand_dense, mass)
         order = _top_k(fused, k)
         parts = {"bm25": cand_bm25[order], "dense": cand_dense[order]}
-        return Ranking(cand[order], fused[order], parts, mass)
+        return Ranking(cand[order], fused[order], parts, mass, qvec)
 
     def _evidence(
         self,
@@ -590,14 +595,57 @@ class KnowledgeBase:
         doc_ids = [str(snap.document_ids[r]) for r in ranking.rows.tolist()]
         terms = analyzer_for("en").analyze(question)
         known = snap.lexical.known_terms(terms) / len(set(terms)) if terms else 0.0
-        if not doc_ids:
+        if not doc_ids or ranking.query_vector is None:
             return Evidence(
-                ranking, doc_ids, answer_features([], np.zeros(0), np.zeros(0), 0, known)
+                ranking, doc_ids, answer_features([], np.zeros(0), np.zeros(0), 0, known, [])
             )
+        lines = self._line_similarities(snap, ranking, doc_ids)
         feats = answer_features(
-            doc_ids, ranking.parts["bm25"], ranking.parts["dense"], ranking.idf_mass, known
+            doc_ids, ranking.parts["bm25"], ranking.parts["dense"], ranking.idf_mass, known, lines
         )
         return Evidence(ranking, doc_ids, feats)
+
+    def _line_similarities(
+        self, snap: _Snapshot, ranking: Ranking, doc_ids: list[str], n_docs: int = 2
+    ) -> list[float]:
+        """Best cosine between the question and one line (title or sentence) of each of the
+        first ``n_docs`` documents' best passages.
+
+        A passage's cosine dilutes a close match on one of its lines (an FAQ's question,
+        one phrasing in a list of example requests); this sharper evidence is what tells
+        an answerable question from a near miss. Line vectors are cached by text.
+        """
+        assert ranking.query_vector is not None
+        firsts: dict[str, int] = {}
+        for row, doc in zip(ranking.rows.tolist(), doc_ids):
+            if doc not in firsts:
+                firsts[doc] = row
+                if len(firsts) == n_docs:
+                    break
+        pids = [str(snap.passage_ids[r]) for r in firsts.values()]
+        records = self._catalog.passages(pids)
+        out = []
+        for pid in pids:
+            rec = records.get(pid)
+            if rec is None:
+                out.append(0.0)
+                continue
+            lines = ([rec.title] if rec.title else []) + split_sentences(rec.text)
+            vectors = self._line_vectors([line for line in lines if line.strip()][:_MAX_LINES])
+            out.append(float((vectors @ ranking.query_vector).max()) if len(vectors) else 0.0)
+        return out
+
+    def _line_vectors(self, lines: list[str]) -> np.ndarray:
+        cache = self._line_cache
+        missing = [line for line in dict.fromkeys(lines) if line not in cache]
+        if missing:
+            for line, vector in zip(missing, self.embedder.embed_documents(missing)):
+                cache[line] = vector
+            while len(cache) > _LINE_CACHE:
+                cache.popitem(last=False)
+        if not lines:
+            return np.zeros((0, 1), dtype=np.float32)
+        return np.stack([cache[line] for line in lines])
 
     def _hits(self, snap: _Snapshot, ranking: Ranking) -> list[Hit]:
         scores, parts = ranking.scores, ranking.parts

@@ -40,7 +40,7 @@ class Manifest:
     model_id: str | None  # None: a lexical-only base
     dimension: int | None
     dense_index: str = "Flat"
-    max_words: int = 180
+    max_words: int = 100
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     counts: dict[str, int] = field(default_factory=dict)

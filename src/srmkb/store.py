@@ -191,33 +191,36 @@ class Catalog:
 
     def passages(self, ids: Sequence[str]) -> dict[str, PassageRecord]:
         out: dict[str, PassageRecord] = {}
-        conn = self._conn()
         for chunk in _chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
-            rows = conn.execute(
-                "SELECT p.id, p.document_id, p.text, p.section, p.url, p.page, p.visibility,"
-                " p.language, d.title, d.metadata, d.version FROM passages p"
-                f" JOIN documents d ON d.id = p.document_id WHERE p.id IN ({marks})",
-                chunk,
-            )
-            for r in rows:
-                out[r[0]] = PassageRecord(
-                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]), r[10]
-                )
+            for record in self._passage_records(f"p.id IN ({marks})", chunk):
+                out[record.id] = record
         return out
 
     def document_passages(self, doc_id: str) -> list[PassageRecord]:
         """All passages of a document, in reading order."""
+        return self._passage_records("p.document_id = ? ORDER BY p.position", [doc_id])
+
+    def _passage_records(self, where: str, params: Sequence[str]) -> list[PassageRecord]:
         rows = self._conn().execute(
             "SELECT p.id, p.document_id, p.text, p.section, p.url, p.page, p.visibility,"
             " p.language, d.title, d.metadata, d.version FROM passages p"
-            " JOIN documents d ON d.id = p.document_id WHERE p.document_id = ?"
-            " ORDER BY p.position",
-            (doc_id,),
+            f" JOIN documents d ON d.id = p.document_id WHERE {where}",
+            list(params),
         )
         return [
             PassageRecord(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9]), r[10]
+                id=r[0],
+                document_id=r[1],
+                text=r[2],
+                section=r[3],
+                url=r[4],
+                page=r[5],
+                visibility=r[6],
+                language=r[7],
+                title=r[8],
+                metadata=json.loads(r[9]),
+                version=r[10],
             )
             for r in rows
         ]

@@ -26,9 +26,10 @@ def kb(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cli") / "kb"
     out = srmkb("ingest", str(EXAMPLES), "--kb", str(path), "--model", "hashing", "--json", "-q")
     report = json.loads(out.stdout)
-    # 12 + 5 JSONL documents, 4 CSV FAQ entries, 5 questions of an HTML FAQ page, 1 page.
+    # 12 + 5 JSONL documents, 4 CSV FAQ entries, 5 questions of an HTML FAQ page, 1 HTML
+    # page, 1 PDF manual.
     assert report == {
-        "added": 27,
+        "added": 28,
         "updated": 0,
         "deleted": 0,
         "unchanged": 0,
@@ -67,7 +68,14 @@ def test_search_audience_and_filters(kb):
         "faq-warranty",
         "faq-subscription",
     }
-    recent = ids("--filter", "updated_at>=2026-06-01", "--audience", "agent")
+    recent = ids(
+        "--filter",
+        "updated_at>=2026-06-01",
+        "--filter",
+        "updated_at<2026-07-01",
+        "--audience",
+        "agent",
+    )
     assert set(recent) == {"int-outage-playbook", "faq-subscription"}
 
 
@@ -79,7 +87,7 @@ def test_search_human_output_and_sections(kb):
 
 def test_reingest_is_unchanged_and_sync_deletes(kb, tmp_path):
     out = srmkb("ingest", str(EXAMPLES), "--kb", str(kb), "--json", "-q")
-    assert json.loads(out.stdout)["unchanged"] == 27
+    assert json.loads(out.stdout)["unchanged"] == 28
     src = tmp_path / "src"
     src.mkdir()
     lines = (EXAMPLES / "faq.jsonl").read_text().splitlines()
@@ -119,7 +127,7 @@ def test_malformed_line_is_reported_and_loses_nothing(kb, tmp_path):
     errors = {(Path(e["path"]).name, e.get("line")) for e in report["errors"]}
     assert errors == {("bad.jsonl", 2), ("bad.jsonl", 3), ("missing.jsonl", None)}
     stats = json.loads(srmkb("stats", "--kb", str(kb), "--json").stdout)
-    assert stats["documents"] == 28
+    assert stats["documents"] == 29
 
 
 def test_stats_json(kb):
