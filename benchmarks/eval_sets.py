@@ -34,7 +34,8 @@ PEERS = {
 
 
 def run_eval(folder: Path, mode: str, kb: Path | None) -> dict[str, object]:
-    cmd = [sys.executable, "-m", "srmkb.cli", "eval", str(folder), "--mode", mode, "--json", "-q"]
+    cmd = [sys.executable, "-m", "srmkb.cli", "eval", str(folder), "--json", "-q"]
+    cmd += ["--answers"] if mode == "answers" else ["--mode", mode]
     if kb is not None:
         cmd += ["--kb", str(kb)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -46,7 +47,8 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=ENGLISH)
     parser.add_argument("--modes", nargs="+", default=["bm25", "dense", "hybrid"])
     args = parser.parse_args()
-    rows = []
+    rows: list[dict[str, object]] = []
+    answers: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="srmkb-bench-") as tmp:
         for name in args.sets:
             for mode in args.modes:
@@ -54,6 +56,10 @@ def main() -> None:
                 result = run_eval(SHARED / name, mode, kb)
                 print(json.dumps(result), flush=True)
                 rows.append(result)
+            if (SHARED / name / "queries_oos.jsonl").exists():
+                result = run_eval(SHARED / name, "answers", Path(tmp) / f"{name}-dense")
+                print(json.dumps(result), flush=True)
+                answers.append(result)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
     ).stdout.strip()
@@ -65,6 +71,7 @@ def main() -> None:
         "python": platform.python_version(),
         "command": "python benchmarks/eval_sets.py " + " ".join(sys.argv[1:]),
         "results": rows,
+        "answers": answers,
     }
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)

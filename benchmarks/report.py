@@ -94,6 +94,53 @@ def speed_section() -> list[str]:
     ]
 
 
+def markdown_section(title: str, name: str, intro: str = "") -> list[str]:
+    """A section that includes a suite's own generated markdown table."""
+    path = RESULTS / name
+    if not path.exists():
+        return []
+    lines = path.read_text().strip().splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return [f"## {title}", "", *([intro, ""] if intro else []), *lines, ""]
+
+
+def answers_section() -> list[str]:
+    path = RESULTS / "confidence-study.json"
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    held, final = r["hint3_held_out"], r.get("hint3_final_model", {})
+
+    def row(name: str, m: dict[str, float], t: object) -> str:
+        return (
+            f"| {name} | {t} | {m['coverage']:.3f} | {m['precision']:.3f} |"
+            f" {m['oos_abstention']:.3f} | {m['auroc']:.3f} | {m['ece']:.3f} |"
+        )
+
+    lines = [
+        "## Answers: confidence and abstention (`python benchmarks/confidence_study.py --write-model`)",
+        "",
+        "hint3-sofmattress: 253 real customer messages with their answers and 144 real"
+        " out-of-scope ones. Goal at the default threshold: precision ≥ 0.85 with coverage ≥"
+        " 0.60, out-of-scope abstention ≥ 0.70, AUROC ≥ 0.93.",
+        "",
+        "| model | threshold | coverage | precision | oos abstention | AUROC | ECE |",
+        "|---|---|---|---|---|---|---|",
+        row("fitted without hint3 (held out)", held, r["threshold"]),
+    ]
+    if final:
+        lines.append(row("shipped model (hint3 in training)", final, r["final_model"]["threshold"]))
+    lines += [
+        "",
+        f"Naive confidence (top passage cosine) AUROC on hint3: {r['hint3_naive_top_cosine_auroc']:.3f}."
+        " Trade-off curve: `results/confidence-tradeoff.png`.",
+        "",
+        "![trade-off](results/confidence-tradeoff.png)",
+    ]
+    return lines
+
+
 def main() -> None:
     lines = [
         "# srmkb benchmarks",
@@ -108,6 +155,10 @@ def main() -> None:
         "",
         *fusion_section(),
         "",
+        *answers_section(),
+        "",
+        *markdown_section("PDF text: words correct and speed", "pdf-accuracy-latest.md"),
+        *markdown_section("Connector throughput (`python benchmarks/connectors_speed.py`)", "connectors-speed-latest.md"),
     ]
     (HERE / "README.md").write_text("\n".join(lines))
     print((HERE / "README.md").read_text())

@@ -130,6 +130,16 @@ def test_malformed_line_is_reported_and_loses_nothing(kb, tmp_path):
     assert stats["documents"] == 29
 
 
+def test_answer_json_and_text(kb):
+    out = srmkb("answer", "hold the reset button with a paper clip", "--kb", str(kb), "--json")
+    answer = json.loads(out.stdout)
+    for key in ("answered", "confidence", "text", "document_id", "citations", "steps"):
+        assert key in answer
+    assert 0.0 <= answer["confidence"] <= 1.0
+    out = srmkb("answer", "hold the reset button", "--kb", str(kb), "--channel", "voice")
+    assert "http" not in out.stdout.split("\n[")[0]
+
+
 def test_stats_json(kb):
     stats = json.loads(srmkb("stats", "--kb", str(kb), "--json").stdout)
     for key in ("documents", "passages", "model", "format_version", "size_bytes"):
