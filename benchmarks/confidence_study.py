@@ -66,7 +66,11 @@ def collect(name: str, embedder, holdout: float, tmp: Path, oos: bool):  # type:
 
 
 def fit_logistic(
-    X: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50, weights: np.ndarray | None = None
+    X: np.ndarray,
+    y: np.ndarray,
+    l2: float = 1e-3,
+    iters: int = 50,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Newton's method on the weighted, L2-regularised log-loss (the bias is not penalised)."""
     sw = np.ones(len(y)) if weights is None else weights

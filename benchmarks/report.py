@@ -158,7 +158,10 @@ def main() -> None:
         *answers_section(),
         "",
         *markdown_section("PDF text: words correct and speed", "pdf-accuracy-latest.md"),
-        *markdown_section("Connector throughput (`python benchmarks/connectors_speed.py`)", "connectors-speed-latest.md"),
+        *markdown_section(
+            "Connector throughput (`python benchmarks/connectors_speed.py`)",
+            "connectors-speed-latest.md",
+        ),
     ]
     (HERE / "README.md").write_text("\n".join(lines))
     print((HERE / "README.md").read_text())

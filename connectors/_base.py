@@ -11,7 +11,12 @@ from srmkb.documents import Document, IngestError
 
 @runtime_checkable
 class Connector(Protocol):
-    """Reads one kind of source file into documents."""
+    """Reads one kind of source file into documents.
+
+    A connector may also name the suffixes it reads in a ``suffixes`` tuple (lower case,
+    with the dot). :func:`read_paths` reports a file in a folder that has one of them but
+    that no connector accepts, instead of skipping it as it does other files.
+    """
 
     name: str
 
@@ -57,7 +62,8 @@ def read_paths(
     max_file_bytes: int = MAX_FILE_BYTES,
 ) -> Iterator[Document | IngestError]:
     """Documents from every file under ``paths``, each read by the first connector that
-    accepts it. Missing paths and files no connector reads are reported, not raised.
+    accepts it. Missing paths and files no connector reads are reported, not raised; in
+    a folder, only files whose suffix no connector reads (notes, images) are skipped.
 
     Without ``connectors``, each path gets the registered ones with that path (a folder)
     or its parent (a file) as the root of page and PDF ids.
@@ -87,8 +93,30 @@ def read_paths(
                 )
                 continue
             connector = next((c for c in chosen if c.accepts(file)), None)
-            if connector is None:
-                if not path.is_dir():  # a file named explicitly must be readable
-                    yield IngestError(str(file), "no connector reads this kind of file")
+            if connector is not None:
+                yield from connector.read(file)
                 continue
-            yield from connector.read(file)
+            # A file some connector would read by its name, but not by its content, is
+            # broken input; any other file in a folder (notes, images) is not ours.
+            suffix = file.suffix.lower()
+            tried = [c.name for c in chosen if suffix in getattr(c, "suffixes", ())]
+            if tried:
+                yield IngestError(str(file), _unrecognised(file, tried))
+            elif not path.is_dir():  # a file named explicitly must be readable
+                yield IngestError(str(file), "no connector reads this kind of file")
+
+
+def _unrecognised(path: Path, tried: list[str]) -> str:
+    """Why the connectors that read files named like ``path`` all turned it down."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8192)
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    if not head.strip():
+        why = "empty"
+    elif b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16
+        why = "binary data, not text"
+    else:
+        why = f"its content is not what the {' or '.join(tried)} connector reads"
+    return f"no connector recognises this file: {why}"

@@ -55,6 +55,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from srmkb.documents import Document, IngestError, JSONValue, Section
+from srmkb.errors import InputError
 from srmkb.redaction import redact_with_counts
 
 logger = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ class CrmConnector:
     """
 
     name = "crm"
+    suffixes = tuple(_SUFFIXES)
 
     def __init__(
         self,
@@ -184,19 +186,25 @@ class CrmConnector:
 
     def accepts(self, path: Path) -> bool:
         """A ``.csv``/``.tsv``/``.jsonl``/``.ndjson`` file whose first record has a case id,
-        a status (unless every status is taken) and some case text."""
+        a status (unless every status is taken) and some case text.
+
+        The first record is decoded leniently: column names are nearly always ASCII, so
+        an export in another encoding than :attr:`encoding` is still recognised, and
+        :meth:`read` reports it with what to do instead of it being skipped unseen.
+        """
         kind = _SUFFIXES.get(path.suffix.lower())
         if kind is None:
             return False
         try:
-            with open(path, encoding=self.encoding, newline="") as handle:
-                head = next((line for line in handle if line.strip()), "")
+            with open(path, "rb") as handle:
+                raw = next((line for line in handle if line.strip()), b"")
+            head = raw.decode(self.encoding, errors="replace")
             if kind == "csv":
                 names = next(csv.reader([head], delimiter=_delimiter(head)), [])
             else:
                 data = json.loads(head)
                 names = list(data) if isinstance(data, dict) else []
-        except (OSError, UnicodeDecodeError, ValueError, csv.Error):
+        except (OSError, ValueError, csv.Error):
             return False
         found = self._columns(names)
         return (
@@ -309,7 +317,7 @@ class CrmConnector:
                 if not rows:
                     yield IngestError(str(path), "no cases after the header", 1)
             except UnicodeDecodeError:
-                yield IngestError(str(path), f"not {self.encoding} text; pass encoding=")
+                yield IngestError(str(path), self._not_decoded())
             except csv.Error as exc:  # in the header
                 yield IngestError(str(path), f"malformed CSV header: {exc}", 1)
 
@@ -344,12 +352,18 @@ class CrmConnector:
                         {f: _texts([data[keys[i]] for i in ix]) for f, ix in columns.items()},
                     )
             except UnicodeDecodeError:
-                yield IngestError(
-                    str(path), f"not {self.encoding} text; pass encoding=", number + 1
-                )
+                yield IngestError(str(path), self._not_decoded(), number + 1)
                 return
             if not rows:
                 yield IngestError(str(path), "empty file: no cases")
+
+    def _not_decoded(self) -> str:
+        # No guess at another encoding: a wrong one would garble names and messages in
+        # every case unnoticed, where an error says what to do.
+        return (
+            f"not {self.encoding} text: save the export as UTF-8, or read it with"
+            " CrmConnector(encoding=...) naming its encoding (often 'cp1252')"
+        )
 
     def _columns(self, names: Sequence[str]) -> dict[str, list[int]]:
         """Field -> positions of its columns: the explicit mapping first, then synonyms."""
@@ -473,19 +487,22 @@ class CrmConnector:
                 metadata[key] = value
         metadata.update({k: v for k, v in dates.items() if v})
         metadata["complaint"] = complaint
-        return Document(
-            id=f"case-{case_id}",
-            title=subject or f"Case {case_id}",
-            url=self.url_template.format(case_id=quote(case_id, safe=""))
-            if self.url_template
-            else "",
-            visibility="public" if public else "internal",
-            language=_language((record.get("language") or [""])[0]),
-            metadata=metadata,
-            sections=sections,
-            updated_at=dates["closed_at"],
-            source=source,
-        )
+        try:
+            return Document(
+                id=f"case-{case_id}",
+                title=subject or f"Case {case_id}",
+                url=self.url_template.format(case_id=quote(case_id, safe=""))
+                if self.url_template
+                else "",
+                visibility="public" if public else "internal",
+                language=_language((record.get("language") or [""])[0]),
+                metadata=metadata,
+                sections=sections,
+                updated_at=dates["closed_at"],
+                source=source,
+            )
+        except InputError as exc:  # text the base cannot store, e.g. a lone surrogate
+            return IngestError(str(path), exc.reason, line)
 
 
 def _norm(name: str) -> str:

@@ -123,13 +123,14 @@ class FaqConnector:
     question; :meth:`accepts` checks the content, so try it before the HTML connector."""
 
     name = "faq"
+    suffixes = STRUCTURED_SUFFIXES + HTML_SUFFIXES
 
     def __init__(self, *, visibility: Visibility = "public") -> None:
         self.visibility: Visibility = visibility
 
     def accepts(self, path: Path) -> bool:
         suffix = path.suffix.lower()
-        if suffix not in STRUCTURED_SUFFIXES and suffix not in HTML_SUFFIXES:
+        if suffix not in self.suffixes:
             return False
         try:
             if suffix in HTML_SUFFIXES:

@@ -119,7 +119,12 @@ class _Line:
 
 
 def _clean(text: str) -> str:
-    """NFC text without ligatures or stray accents (TeX draws some accents apart)."""
+    """NFC text without ligatures or stray accents (TeX draws some accents apart).
+
+    PDFium hands characters outside the BMP over as UTF-16 halves; they are joined here,
+    and a lone half becomes U+FFFD, so the text is always storable.
+    """
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     text = unicodedata.normalize("NFC", text.translate(_LIGATURES))
     return _STRAY_ACCENT.sub(r"\1", text) if _STRAY_ACCENT_CHARS.search(text) else text
 

@@ -153,12 +153,13 @@ def _ingest(args: argparse.Namespace) -> int:
         data = report.to_json()
         print(
             f"{data['added']} added, {data['updated']} updated, {data['deleted']} deleted,"
-            f" {data['unchanged']} unchanged, {skipped} skipped, {len(errors)} errors  ({args.kb})"
+            f" {data['unchanged']} unchanged, {skipped} skipped, {len(report.errors)} errors"
+            f"  ({args.kb})"
         )
-        for err in errors:
+        for err in report.errors:
             where = f"{err.path}:{err.line}" if err.line else err.path
             print(f"  error: {where}: {err.error}", file=sys.stderr)
-    return EXIT_PARTIAL if errors else EXIT_OK
+    return EXIT_PARTIAL if report.errors else EXIT_OK
 
 
 def _search(args: argparse.Namespace) -> int:

@@ -45,17 +45,39 @@ class Section:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, JSONValue]) -> Section:
-        raw = data.get("heading") or ()
-        heading = (raw,) if isinstance(raw, str) else tuple(raw)  # type: ignore[arg-type]
+    def from_json(cls, data: Mapping[str, JSONValue], *, where: str = "section") -> Section:
+        """Build a section from a JSON object; :class:`InputError` names ``where`` and the
+        field when one has the wrong type (``document 'a': sections[2].page must be...``)."""
+        if not isinstance(data, Mapping):
+            raise InputError(f"{where} must be an object, got {type(data).__name__}")
+        raw = data.get("heading")
+        if raw is None or isinstance(raw, str):
+            heading: tuple[str, ...] = (raw,) if raw else ()
+        elif isinstance(raw, list) and all(isinstance(h, str) for h in raw):
+            heading = tuple(raw)  # type: ignore[arg-type]  # checked just above
+        else:
+            raise InputError(f"{where}.heading must be a string or a list of strings")
         page = data.get("page")
+        if isinstance(page, str) and page.strip():
+            try:
+                page = int(page)  # "12": a page written as text
+            except ValueError:
+                raise InputError(f"{where}.page must be an integer, got {page!r}") from None
+        elif isinstance(page, float) and page.is_integer():
+            page = int(page)
+        elif page == "":
+            page = None
+        if page is not None and (not isinstance(page, int) or isinstance(page, bool)):
+            raise InputError(f"{where}.page must be an integer, got {page!r}")
         vis = data.get("visibility")
+        if vis is not None and vis not in VISIBILITIES:
+            raise InputError(f"{where}.visibility must be 'public' or 'internal', got {vis!r}")
         return cls(
-            text=str(data.get("text") or ""),
-            heading=tuple(str(h) for h in heading),
-            anchor=str(data.get("anchor") or ""),
-            page=int(page) if isinstance(page, (int, float, str)) and str(page) else None,
-            visibility=_check_visibility(vis) if vis is not None else None,
+            text=_str_field(data, "text", f"{where}."),
+            heading=heading,
+            anchor=_str_field(data, "anchor", f"{where}."),
+            page=page,
+            visibility=vis,  # type: ignore[arg-type]  # checked just above
         )
 
 
@@ -83,15 +105,12 @@ class Document:
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
             raise InputError(f"document id must be a non-empty string, got {self.id!r}")
-        if not isinstance(self.text, str):
-            raise InputError(f"document {self.id!r}: text must be a string")
+        _check_storable(self)
         if not (
             self.text.strip() or self.title.strip() or any(s.text.strip() for s in self.sections)
         ):
             raise InputError(f"document {self.id!r} has no text and no title")
         _check_visibility(self.visibility, self.id)
-        if not isinstance(self.metadata, Mapping):
-            raise InputError(f"document {self.id!r}: metadata must be an object")
 
     @property
     def full_text(self) -> str:
@@ -139,21 +158,25 @@ class Document:
         metadata = {} if metadata is None else metadata
         if not isinstance(metadata, Mapping):
             raise InputError(f"document {doc_id!r}: 'metadata' must be an object")
+        who = f"document {doc_id!r}: "
         sections = data.get("sections")
         sections = [] if sections is None else sections
         if not isinstance(sections, list):
             raise InputError(f"document {doc_id!r}: 'sections' must be a list")
         return cls(
             id=doc_id,
-            text=_str_field(data, "text", doc_id),
-            title=_str_field(data, "title", doc_id),
-            url=_str_field(data, "url", doc_id),
+            text=_str_field(data, "text", who),
+            title=_str_field(data, "title", who),
+            url=_str_field(data, "url", who),
             visibility=_check_visibility(data.get("visibility") or "public", doc_id),
             language=(str(data["language"]) if data.get("language") else None),
             metadata=dict(metadata),
-            sections=tuple(Section.from_json(s) for s in sections),  # type: ignore[arg-type]
+            sections=tuple(
+                Section.from_json(s, where=f"{who}sections[{i}]")  # type: ignore[arg-type]
+                for i, s in enumerate(sections)
+            ),
             updated_at=(str(data["updated_at"]) if data.get("updated_at") else None),
-            source=_str_field(data, "source", doc_id),
+            source=_str_field(data, "source", who),
         )
 
 
@@ -271,10 +294,72 @@ def _check_visibility(value: object, doc_id: str | None = None) -> Visibility:
     return value  # type: ignore[return-value]
 
 
-def _str_field(data: Mapping[str, JSONValue], key: str, doc_id: str) -> str:
+def _str_field(data: Mapping[str, JSONValue], key: str, who: str) -> str:
     value = data.get(key)
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InputError(f"document {doc_id!r}: {key!r} must be a string")
+        raise InputError(f"{who}{key} must be a string")
     return value
+
+
+# SQLite stores integers in 64 bits: a larger page number cannot be stored.
+_MAX_PAGE = 2**63 - 1
+
+
+def _check_storable(doc: Document) -> None:
+    """Raise :class:`InputError` unless the base can hash, store and return ``doc``.
+
+    Checked here, when the document is built, so a connector reports the one bad record
+    instead of the base failing on the whole batch: every string must be encodable as
+    UTF-8 (JSON's ``"\\ud83d"`` escape decodes to a lone surrogate, which is not),
+    metadata must be JSON data, and a page a positive 64-bit integer.
+    """
+    who = f"document {doc.id!r}: "
+    fields: list[tuple[str, object]] = [
+        ("id", doc.id),
+        ("text", doc.text),
+        ("title", doc.title),
+        ("url", doc.url),
+        ("language", doc.language),
+        ("updated_at", doc.updated_at),
+        ("source", doc.source),
+    ]
+    for i, section in enumerate(doc.sections):
+        where = f"sections[{i}]"
+        if not isinstance(section, Section):
+            raise InputError(f"{who}{where} must be a Section, got {type(section).__name__}")
+        fields += [(f"{where}.text", section.text), (f"{where}.anchor", section.anchor)]
+        fields += [(f"{where}.heading[{j}]", h) for j, h in enumerate(section.heading)]
+        page = section.page
+        if page is not None and (
+            not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= _MAX_PAGE
+        ):
+            raise InputError(
+                f"{who}{where}.page must be a positive integer below 2**63, got {page!r}"
+            )
+    for name, value in fields:
+        if value is None and name in ("language", "updated_at"):
+            continue
+        if not isinstance(value, str):
+            raise InputError(f"{who}{name} must be a string, got {type(value).__name__}")
+        if not value.isascii():  # isascii() is O(1): plain ASCII costs nothing here
+            _check_utf8(value, f"{who}{name}")
+    if not isinstance(doc.metadata, Mapping):
+        raise InputError(f"{who}metadata must be an object")
+    try:
+        payload = json.dumps(dict(doc.metadata), ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{who}metadata must be JSON data: {exc}") from None
+    if not payload.isascii():
+        _check_utf8(payload, f"{who}metadata")
+
+
+def _check_utf8(value: str, what: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"{what} is not valid Unicode: it holds a lone surrogate"
+            f" {value[exc.start]!r} (half of a character cut in two)"
+        ) from None

@@ -8,6 +8,7 @@ many threads can search while one writes and each sees one consistent state.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -25,7 +26,7 @@ from .audit import AuditLog
 from .chunking import DEFAULT_MAX_WORDS, chunk_document
 from .confidence import answer_features, default_model
 from .dense import DenseIndex, _top_k
-from .documents import Document, Hit, Passage, SyncReport
+from .documents import Document, Hit, IngestError, Passage, SyncReport
 from .embedders import MODEL_IDS, Embedder, load_embedder
 from .errors import DocumentExistsError, InputError, ModelMismatchError, SrmkbError, StorageError
 from .fusion import fuse
@@ -73,6 +74,9 @@ _LINE_CACHE = 50_000
 _MERGE_FACTOR = 8
 
 Progress = Callable[[int], None]
+# What a document's content can raise on its way into the base (a number SQLite cannot
+# hold, text a codec rejects...): upsert reports that document and commits the others.
+_DOCUMENT_ERRORS = (ValueError, TypeError, ArithmeticError, RecursionError)
 
 
 @dataclass(frozen=True)
@@ -355,13 +359,40 @@ class KnowledgeBase:
         unique: dict[str, Document] = {}
         for doc in batch:
             unique[doc.id] = doc  # the last occurrence of an id wins
+        report = self._commit_or_split(list(unique.values()))
+        if progress:
+            progress(len(batch))
+        return report
+
+    def _commit_or_split(self, docs: list[Document]) -> SyncReport:
+        """Commit ``docs``; if one of them cannot be indexed, commit the rest without it.
+
+        A document's content can still fail where :class:`Document` checks nothing (the
+        chunker, an analyzer, the embedder, SQLite). Then the halves are committed apart,
+        down to the documents at fault, which are reported: the batch's other documents
+        and what the base held under the faulty ids stay. Other errors (a full disk, a
+        locked database) are the base's, not a document's, and raise.
+        """
+        try:
+            return self._commit_unique(docs)
+        except _DOCUMENT_ERRORS as exc:
+            failure = exc  # split outside the handler, so tracebacks don't chain
+        if len(docs) > 1:
+            mid = len(docs) // 2
+            return self._commit_or_split(docs[:mid]) + self._commit_or_split(docs[mid:])
+        doc = docs[0]
+        log.warning("document %r could not be indexed", doc.id, exc_info=failure)
+        reason = f"document {doc.id!r} could not be indexed: {type(failure).__name__}: {failure}"
+        return SyncReport(errors=(IngestError(doc.source or doc.id, reason),))
+
+    def _commit_unique(self, docs: list[Document]) -> SyncReport:
+        """Index and store ``docs`` (distinct ids) in one segment and one transaction."""
+        unique = {d.id: d for d in docs}
         hashes = {d.id: d.content_hash() for d in unique.values()}
         existing = self._catalog.content_hashes(list(unique))
         unchanged = tuple(i for i in unique if existing.get(i) == hashes[i])
         changed = [d for d in unique.values() if existing.get(d.id) != hashes[d.id]]
         if not changed:
-            if progress:
-                progress(len(batch))
             return SyncReport(unchanged=unchanged)
         passages: list[Passage] = []
         languages: dict[str, str] = {}
@@ -376,22 +407,26 @@ class KnowledgeBase:
         if self.manifest.model_id is not None:
             vectors = self.embedder.embed_documents([p.indexed_text for p in passages])
         segment = Segment.build(passages, tokens, vectors, factory=self.manifest.dense_index)
-        segment.write(self.path / SEGMENTS, self.manifest.dense_index)
+        written = segment.write(self.path / SEGMENTS, self.manifest.dense_index)
         updated = tuple(d.id for d in changed if d.id in existing)
-        with self._catalog.transaction() as db:
-            versions = document_versions(db, updated)
-            delete_documents(db, updated)
-            for doc in changed:
-                insert_document(
-                    db, doc, hashes[doc.id], languages[doc.id], versions.get(doc.id, 0) + 1
-                )
-            insert_passages(db, segment.id, passages)
-            insert_segment(db, segment.id, segment.n_passages)
-            bump_generation(db)
+        try:
+            with self._catalog.transaction() as db:
+                versions = document_versions(db, updated)
+                delete_documents(db, updated)
+                for doc in changed:
+                    insert_document(
+                        db, doc, hashes[doc.id], languages[doc.id], versions.get(doc.id, 0) + 1
+                    )
+                insert_passages(db, segment.id, passages)
+                insert_segment(db, segment.id, segment.n_passages)
+                bump_generation(db)
+        except _DOCUMENT_ERRORS:
+            # Raised inside the transaction, so rolled back: no commit refers to the
+            # segment. (Anything else is left to remove_orphans on the next open.)
+            shutil.rmtree(written, ignore_errors=True)
+            raise
         self._loaded[segment.id] = segment
         self._snapshot = self._load_snapshot()
-        if progress:
-            progress(len(batch))
         added = tuple(d.id for d in changed if d.id not in existing)
         return SyncReport(added=added, updated=updated, unchanged=unchanged)
 

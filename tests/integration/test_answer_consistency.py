@@ -23,7 +23,10 @@ def test_same_source_and_facts_on_every_channel_and_all_audited(tmp_path, minilm
         first = answers[0]
         for a in answers[1:]:
             assert (a.answered, a.document_id, a.document_version, a.passage_ids, a.steps) == (
-                first.answered, first.document_id, first.document_version, first.passage_ids,
+                first.answered,
+                first.document_id,
+                first.document_version,
+                first.passage_ids,
                 first.steps,
             ), question
             assert a.confidence == pytest.approx(first.confidence, abs=1e-6)

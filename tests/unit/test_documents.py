@@ -1,7 +1,7 @@
 import pytest
 
 from srmkb import Document, InputError
-from srmkb.documents import SyncReport
+from srmkb.documents import Section, SyncReport
 
 
 def test_from_json_accepts_beir_id_and_defaults():
@@ -22,6 +22,69 @@ def test_from_json_accepts_beir_id_and_defaults():
 def test_bad_documents_raise_clear_errors(data, message):
     with pytest.raises(InputError, match=message):
         Document.from_json(data)
+
+
+@pytest.mark.parametrize(
+    "sections, message",
+    [
+        ([{"text": "a", "page": "iv"}], r"sections\[0\]\.page must be an integer, got 'iv'"),
+        ([{"text": "a", "page": 1.5}], r"sections\[0\]\.page must be an integer"),
+        ([{"text": "a", "page": True}], r"sections\[0\]\.page must be an integer"),
+        ([{"text": "a", "page": 1e30}], r"sections\[0\]\.page must be a positive integer"),
+        ([{"text": "a", "page": 0}], r"sections\[0\]\.page must be a positive integer"),
+        ([{"text": "a"}, {"text": "b", "heading": 5}], r"sections\[1\]\.heading must be"),
+        ([{"text": "a", "heading": ["x", 2]}], r"sections\[0\]\.heading must be"),
+        (["a plain string"], r"sections\[0\] must be an object"),
+        ([{"text": 3}], r"sections\[0\]\.text must be a string"),
+        ([{"text": "a", "anchor": []}], r"sections\[0\]\.anchor must be a string"),
+        ([{"text": "a", "visibility": "secret"}], r"sections\[0\]\.visibility must be"),
+    ],
+)
+def test_malformed_sections_raise_input_errors_naming_the_field(sections, message):
+    with pytest.raises(InputError, match=rf"^document 'bad': {message}"):
+        Document.from_json({"id": "bad", "text": "t", "sections": sections})
+
+
+def test_sections_accept_pages_written_as_text_or_whole_floats():
+    doc = Document.from_json(
+        {
+            "id": "a",
+            "sections": [
+                {"text": "x", "page": "12", "heading": "Intro"},
+                {"text": "y", "page": 3.0, "heading": ["A", "B"]},
+                {"text": "z", "page": "", "heading": None},
+            ],
+        }
+    )
+    assert [(s.page, s.heading) for s in doc.sections] == [
+        (12, ("Intro",)),
+        (3, ("A", "B")),
+        (None, ()),
+    ]
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"text": "A cut emoji: \ud83d."}, r"^document 'a': text is not valid Unicode"),
+        ({"title": "\udc80", "text": "x"}, "title is not valid Unicode"),
+        ({"text": "x", "metadata": {"k": ["\ud83d"]}}, "metadata is not valid Unicode"),
+        ({"text": "x", "metadata": {"k": {1, 2}}}, "metadata must be JSON data"),
+        ({"sections": (Section("x", ("\ud83d",)),)}, r"sections\[0\]\.heading\[0\] is not"),
+        ({"sections": (Section("x", page=2**63),)}, r"sections\[0\]\.page must be a positive"),
+        ({"text": "x", "title": None}, "title must be a string"),
+    ],
+)
+def test_documents_the_base_cannot_store_are_refused(fields, message):
+    """Checked when the document is built, so a connector reports the one bad record
+    instead of the base failing on a whole batch."""
+    with pytest.raises(InputError, match=message):
+        Document(id="a", **fields)
+
+
+def test_largest_storable_page_and_valid_non_ascii_text_are_kept():
+    doc = Document(id="a", title="Café 😀", sections=(Section("x", page=2**63 - 1),))
+    assert doc.sections[0].page == 2**63 - 1 and len(doc.content_hash()) == 32
 
 
 def test_content_hash_changes_with_content_not_source():
