@@ -14,12 +14,7 @@ fewer queries. Results: ``benchmarks/results/bm25-speed-<stamp>.json``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
-import subprocess
-import sys
 import tempfile
 import time
 from importlib.metadata import version
@@ -27,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _record import provenance, write_result
 from srmkb import Document, KnowledgeBase
 from srmkb.analysis import analyzer_for
 
@@ -160,27 +156,13 @@ def main() -> None:
         }
         for kind in ("scoring", "end_to_end")
     }
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
-    ).stdout.strip()
     record = {
-        "suite": "bm25-speed",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": commit,
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "processor": platform.processor(),
-        },
-        "python": platform.python_version(),
-        "command": "python benchmarks/bm25_speed.py " + " ".join(sys.argv[1:]),
+        **provenance("bm25-speed", ("bm25s", "rank-bm25", "numpy")),
         "data": f"{len(texts)} passages of 25 words from the shared BEIR corpora; SciFact queries",
         "results": results,
         "speedup_vs_peer_mean_query": ratios,
     }
-    out = HERE / "results" / f"bm25-speed-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n")
+    write_result(record)
     print(json.dumps(record, indent=2))
 
 

@@ -29,22 +29,18 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import io
 import json
 import logging
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
 
+from _record import provenance, write_result
 from srmkb import Document, IngestError
 from srmkb.connectors import (
     Connector,
@@ -212,17 +208,6 @@ def replicate_crm(folder: Path, rows: int) -> tuple[list[Path], list[Path]]:
 # -- the record --------------------------------------------------------------------------
 
 
-def package_version(name: str) -> str | None:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
-
-
-def git(*args: str) -> str:
-    return subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE).stdout.strip()
-
-
 def markdown(record: dict) -> str:  # type: ignore[type-arg]
     lines = [
         f"# Connector throughput ({record['date'][:10]}, commit {record['git_commit']})",
@@ -304,23 +289,10 @@ def main() -> None:
                 )
         data = {s.name: s.description for s in sets}
 
-    now = dt.datetime.now(dt.timezone.utc)
     record = {
-        "suite": "connectors-speed",
-        "date": now.isoformat(timespec="seconds"),
-        "git_commit": git("rev-parse", "--short", "HEAD"),
-        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "processor": platform.processor(),
-        },
-        "python": platform.python_version(),
-        "versions": {
-            p: package_version(p)
-            for p in ("srmkb", "pypdfium2", "selectolax", "charset-normalizer", "PyYAML")
-        },
-        "command": " ".join(["python benchmarks/connectors_speed.py", *sys.argv[1:]]),
+        **provenance(
+            "connectors-speed", ("pypdfium2", "selectolax", "charset-normalizer", "PyYAML")
+        ),
         "repeat": args.repeat,
         "data": data,
         "definitions": {
@@ -333,9 +305,7 @@ def main() -> None:
         },
         "results": results,
     }
-    out = HERE / "results" / f"connectors-speed-{now:%Y%m%d-%H%M%S}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    write_result(record)
     (HERE / "results" / "connectors-speed-latest.md").write_text(markdown(record))
     print(markdown(record))
 

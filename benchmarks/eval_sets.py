@@ -11,14 +11,13 @@ once. Results go to ``benchmarks/results/eval-<date>.json`` and the table to
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _record import RESULTS, provenance, write_result
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data" / "beir"
@@ -60,24 +59,14 @@ def main() -> None:
                 result = run_eval(SHARED / name, "answers", Path(tmp) / f"{name}-dense")
                 print(json.dumps(result), flush=True)
                 answers.append(result)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
-    ).stdout.strip()
     record = {
-        "suite": "eval",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": commit,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "python": platform.python_version(),
-        "command": "python benchmarks/eval_sets.py " + " ".join(sys.argv[1:]),
+        **provenance("eval", ("sentence-transformers", "faiss-cpu", "torch")),
         "results": rows,
         "answers": answers,
     }
-    out_dir = HERE / "results"
-    out_dir.mkdir(exist_ok=True)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    (out_dir / f"eval-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
-    (out_dir / "eval-latest.md").write_text(table(rows, commit))
+    write_result(record)
+    commit = str(record["git_commit"])
+    (RESULTS / "eval-latest.md").write_text(table(rows, commit))
     print(table(rows, commit))
 
 

@@ -30,21 +30,17 @@ Results: ``benchmarks/results/pdf-accuracy-<stamp>.json`` and a table in
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import html.parser
 import itertools
-import json
-import os
-import platform
 import re
-import subprocess
 import sys
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from _record import package_version, provenance, write_result
 
 HERE = Path(__file__).resolve().parent
 FAQ = HERE.parent.parent / "shared" / "data" / "docs" / "debian-faq"
@@ -205,13 +201,6 @@ def measure(
     return text, pages, best
 
 
-def package_version(name: str) -> str | None:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
-
-
 def markdown(record: dict) -> str:  # type: ignore[type-arg]
     lines = [
         f"# PDF extraction: words correct and speed ({record['date'][:10]}, "
@@ -282,22 +271,8 @@ def main() -> None:
                 f"bigrams {row['bigrams_correct']:.2%}  {row['pages_per_s']:8.1f} pages/s",
                 file=sys.stderr,
             )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
-    ).stdout.strip()
-    now = dt.datetime.now(dt.timezone.utc)
     record = {
-        "suite": "pdf-accuracy",
-        "date": now.isoformat(timespec="seconds"),
-        "git_commit": commit,
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "processor": platform.processor(),
-        },
-        "python": platform.python_version(),
-        "versions": {p: package_version(p) for p in ("pypdf", "pdfminer.six", "pypdfium2")},
-        "command": "python benchmarks/pdf_accuracy.py " + " ".join(sys.argv[1:]),
+        **provenance("pdf-accuracy", ("pypdf", "pdfminer.six", "pypdfium2")),
         "data": "shared/data/docs/debian-faq/{en,fr}: debian-faq.<lang>.pdf against the "
         "*.html of the same edition",
         "definitions": {
@@ -310,9 +285,7 @@ def main() -> None:
         "target_words_correct": TARGET,
         "results": results,
     }
-    out = HERE / "results" / f"pdf-accuracy-{now:%Y%m%d-%H%M%S}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    write_result(record)
     (HERE / "results" / "pdf-accuracy-latest.md").write_text(markdown(record))
     print(markdown(record))
 

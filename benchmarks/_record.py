@@ -1,0 +1,55 @@
+"""What every benchmark result records about where it ran, and where results are written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def _git(*args: str) -> str:
+    out = subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE)
+    return out.stdout.strip()
+
+
+def package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def provenance(suite: str, packages: tuple[str, ...] = ()) -> dict[str, object]:
+    """Suite name, time, git commit (and whether the tree was dirty), machine, Python,
+    package versions and the command line that produced a result."""
+    return {
+        "suite": suite,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": _git("rev-parse", "--short", "HEAD"),
+        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "processor": platform.processor(),
+        },
+        "python": platform.python_version(),
+        "versions": {p: package_version(p) for p in ("srmkb", *packages)},
+        "command": " ".join(["python", *sys.argv]),
+    }
+
+
+def write_result(record: dict[str, object]) -> Path:
+    """Write ``results/<suite>-<UTC stamp>.json``; returns its path."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    path = RESULTS / f"{record['suite']}-{stamp}.json"
+    RESULTS.mkdir(exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    return path
