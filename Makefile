@@ -47,9 +47,20 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src connectors tests benchmarks
 	$(BIN)/mypy src
 
+# make bench: every benchmark suite, results under benchmarks/results, then the README
+# tables regenerated. make bench QUICK=1: a smoke run on small sets (minutes).
 bench: $(VENV)/.dev-installed
+ifdef QUICK
+	SRMKB_BENCH_RESULTS=build/bench-quick $(BIN)/python benchmarks/eval_sets.py --sets hint3-sofmattress covidfaq
+	SRMKB_BENCH_RESULTS=build/bench-quick $(BIN)/python benchmarks/bm25_speed.py --passages 10000 --queries 50 --rank-bm25-queries 10
+	@echo "quick results in build/bench-quick (not committed)"
+else
 	$(BIN)/python benchmarks/eval_sets.py
 	$(BIN)/python benchmarks/bm25_speed.py
+	$(BIN)/python benchmarks/pdf_accuracy.py
+	$(BIN)/python benchmarks/connectors_speed.py
+	$(BIN)/python benchmarks/report.py > /dev/null
+endif
 
 clean:
 	rm -rf build $(VENV)

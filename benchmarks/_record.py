@@ -12,7 +12,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+# A quick smoke run writes elsewhere (make bench QUICK=1) so it never replaces results.
+RESULTS = Path(os.environ.get("SRMKB_BENCH_RESULTS", HERE / "results"))
 
 
 def _git(*args: str) -> str:
