@@ -38,7 +38,8 @@ def quality_section() -> list[str]:
         "",
         "srmkb's dense figures use its passages (documents cut at 100 words, each scored by"
         " its best passage); on banking77, whose 'documents' are long lists of example"
-        " utterances, that beats whole-document embedding (0.930 vs 0.905). The peers' figures"
+        " utterances, that beats whole-document embedding (compare the two dense columns)."
+        " The peers' figures"
         " are from `../shared/data/beir/BASELINES.md` (whole documents, their default"
         " tokenisers). Why the fusion rule is what it is: `results/fusion-study.md`.",
     ]
