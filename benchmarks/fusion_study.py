@@ -66,7 +66,7 @@ RULES: dict[str, Rule] = {
     "z-score, w_bm25=0.5": _fixed(0.5),
     "z-score, w_bm25=coverage/2": _coverage_only,
     "srmkb: w_bm25=coverage·(1−cos) ×0.8": _scaled(0.8),
-    "srmkb: w_bm25=coverage·(1−cos)": lambda b, d, m: fuse(b, d, m),
+    "srmkb: w_bm25=coverage·(1−cos)": lambda b, d, m: fuse(b, d, b.max() / m if m > 0 else 0.0),
     "srmkb: w_bm25=coverage·(1−cos) ×1.25": _scaled(1.25),
 }
 

@@ -64,24 +64,19 @@ def answer_features(
     document_ids: Sequence[str],
     bm25: np.ndarray,
     dense: np.ndarray,
-    idf_mass: float,
-    known_share: float,
+    coverage: np.ndarray,
     line_cos: Sequence[float],
 ) -> list[float]:
-    """Features of a hybrid ranking (rows best first, each with its BM25 and cosine).
-
-    ``line_cos`` holds the best line cosine of the first and second documents.
-    ``known_share`` (share of query terms the base knows) is accepted for studies; the
-    fitted model did not gain from it.
-    """
-    del known_share
+    """Features of a hybrid ranking: rows best first, each with its BM25 score, cosine and
+    coverage (BM25 / Σ idf of the query); ``line_cos`` holds the best line cosine of the
+    first and second documents."""
     if not len(document_ids):
         return [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
     top_doc = document_ids[0]
-    coverage = min(float(bm25[0]) / idf_mass, 1.0) if idf_mass > 0 else 0.0
+    covered = min(float(coverage[0]), 1.0)
     best_bm25_doc = document_ids[int(np.argmax(bm25))] if float(bm25.max()) > 0 else None
     best_dense_doc = document_ids[int(np.argmax(dense))]
     agree = 1.0 if best_bm25_doc == best_dense_doc == top_doc else 0.0
     first = float(line_cos[0]) if line_cos else 0.0
     second = float(line_cos[1]) if len(line_cos) > 1 else 0.0
-    return [float(dense[0]), first, first - second, coverage, agree, 1.0]
+    return [float(dense[0]), first, first - second, covered, agree, 1.0]

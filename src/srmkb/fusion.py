@@ -39,12 +39,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def lexical_weight(best_bm25: float, idf_mass: float, best_cosine: float) -> float:
-    """The BM25 weight for one query, in [0, 1]."""
-    if idf_mass <= 0.0:
-        return 0.0
-    coverage = min(max(best_bm25 / idf_mass, 0.0), 1.0)
-    return coverage * (1.0 - min(max(best_cosine, 0.0), 1.0))
+def lexical_weight(coverage: float, best_cosine: float) -> float:
+    """The BM25 weight for one query, in [0, 1], from the best coverage of the query by a
+    candidate's BM25 (score / Σ idf) and the best cosine."""
+    covered = min(max(coverage, 0.0), 1.0)
+    return covered * (1.0 - min(max(best_cosine, 0.0), 1.0))
 
 
 def zscore(x: np.ndarray) -> np.ndarray:
@@ -54,9 +53,10 @@ def zscore(x: np.ndarray) -> np.ndarray:
     return ((x - float(x.mean())) / sd).astype(np.float32)
 
 
-def fuse(bm25: np.ndarray, dense: np.ndarray, idf_mass: float) -> np.ndarray:
-    """Fused scores for candidates scored by both retrievers (same order in both arrays)."""
+def fuse(bm25: np.ndarray, dense: np.ndarray, coverage: float) -> np.ndarray:
+    """Fused scores for candidates scored by both retrievers (same order in both arrays);
+    ``coverage`` is the best candidate's share of the query covered by BM25."""
     if len(bm25) == 0:
         return np.zeros(0, dtype=np.float32)
-    w = lexical_weight(float(bm25.max()), idf_mass, float(dense.max()))
+    w = lexical_weight(coverage, float(dense.max()))
     return w * zscore(bm25) + (1.0 - w) * zscore(dense)

@@ -30,6 +30,13 @@ from .documents import Document, Hit, IngestError, Passage, SyncReport
 from .embedders import MODEL_IDS, Embedder, load_embedder
 from .errors import DocumentExistsError, InputError, ModelMismatchError, SrmkbError, StorageError
 from .fusion import fuse
+from .language import (
+    DEFAULT_LANGUAGES,
+    UNDETERMINED,
+    detect_language,
+    language_probabilities,
+    primary_language,
+)
 from .lexical import BM25Params, LexicalIndex
 from .persistence import (
     CATALOG,
@@ -86,7 +93,7 @@ class Ranking:
     rows: np.ndarray
     scores: np.ndarray
     parts: dict[str, np.ndarray]  # each retriever's score of the same rows
-    idf_mass: float = 0.0  # Σ idf of the query's terms (0 when BM25 did not run)
+    coverage: np.ndarray | None = None  # share of the query each row covers (BM25 / Σ idf)
     query_vector: np.ndarray | None = None  # the query's embedding, when dense ran
 
     @classmethod
@@ -115,6 +122,7 @@ class _Snapshot:
     document_ids: np.ndarray
     lexical: LexicalIndex
     dense: DenseIndex | None
+    languages: tuple[str, ...] = ()  # languages of live passages, most frequent first
 
     @property
     def n_rows(self) -> int:
@@ -247,14 +255,21 @@ class KnowledgeBase:
             internal = np.concatenate([np.asarray(s.internal) for s in segments])
             pids = np.concatenate([np.asarray(s.passage_ids) for s in segments])
             dids = np.concatenate([np.asarray(s.document_ids) for s in segments])
+            row_languages = np.concatenate([np.asarray(s.language) for s in segments])
         else:
             live = np.zeros(0, dtype=bool)
             internal = np.zeros(0, dtype=bool)
-            pids = dids = np.zeros(0, dtype=str)
+            pids = dids = row_languages = np.zeros(0, dtype=str)
         dense = None
         if factory is not None and all(s.dense is not None for s in segments):
             dense = DenseIndex([s.dense for s in segments], live)  # type: ignore[misc]
         self._filter_cache.clear()
+        lexical = LexicalIndex([s.lexical for s in segments], live, self._params)
+        names, counts = np.unique(row_languages[live], return_counts=True)
+        languages = tuple(str(n) for n in names[np.argsort(-counts, kind="stable")])
+        if len(languages) > 1:
+            for language in languages:
+                lexical.set_stats_group(language, row_languages == language)
         return _Snapshot(
             generation=self._catalog.generation(),
             segments=tuple(segments),
@@ -262,8 +277,9 @@ class KnowledgeBase:
             internal=internal,
             passage_ids=pids,
             document_ids=dids,
-            lexical=LexicalIndex([s.lexical for s in segments], live, self._params),
+            lexical=lexical,
             dense=dense,
+            languages=languages,
         )
 
     def refresh(self) -> bool:
@@ -397,7 +413,7 @@ class KnowledgeBase:
         passages: list[Passage] = []
         languages: dict[str, str] = {}
         for doc in changed:
-            language = doc.language or "en"
+            language = primary_language(doc.language) if doc.language else document_language(doc)
             languages[doc.id] = language
             passages.extend(
                 chunk_document(doc, language=language, max_words=self.manifest.max_words)
@@ -590,32 +606,58 @@ class KnowledgeBase:
         if not allowed.any():
             return Ranking.empty()
         n_cand = max(k, _CANDIDATES)
-        bm25 = None
-        mass = 0.0
-        terms = analyzer_for("en").analyze(query)
+        bm25 = coverage = None
         if mode != "dense":
-            bm25, mass = snap.lexical.scores(terms)
+            bm25, coverage = self._lexical(snap, query)
             bm25[~allowed] = 0.0
         if mode == "bm25":
-            assert bm25 is not None
+            assert bm25 is not None and coverage is not None
             rows = np.flatnonzero(bm25 > 0)
             top = rows[_top_k(bm25[rows], k)]
-            return Ranking(top, bm25[top], {"bm25": bm25[top]}, mass)
+            return Ranking(top, bm25[top], {"bm25": bm25[top]}, coverage[top])
         assert snap.dense is not None
         qvec = self.embedder.embed_query(query)
         d_rows, d_scores = snap.dense.search(qvec, n_cand, allowed)
         if mode == "dense":
-            return Ranking(d_rows[:k], d_scores[:k], {"dense": d_scores[:k]}, mass, qvec)
-        assert bm25 is not None
+            return Ranking(d_rows[:k], d_scores[:k], {"dense": d_scores[:k]}, None, qvec)
+        assert bm25 is not None and coverage is not None
         matched = np.flatnonzero(bm25 > 0)
         l_rows = matched[_top_k(bm25[matched], n_cand)]
         cand = np.union1d(l_rows, d_rows)
         cand_bm25 = bm25[cand]
         cand_dense = snap.dense.scores_of(qvec, cand)
-        fused = fuse(cand_bm25, cand_dense, mass)
+        fused = fuse(cand_bm25, cand_dense, float(coverage[cand].max()))
         order = _top_k(fused, k)
+        top = cand[order]
         parts = {"bm25": cand_bm25[order], "dense": cand_dense[order]}
-        return Ranking(cand[order], fused[order], parts, mass, qvec)
+        return Ranking(top, fused[order], parts, coverage[top], qvec)
+
+    def _lexical(self, snap: _Snapshot, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of every row, and the share of the query each row covers (score / Σ idf).
+
+        In a base of several languages, each language's passages are scored with the
+        query analysed by that language's analyzer and with that language's own
+        statistics; the scores, normalised by each language's idf mass, are weighted by
+        the probability that the query is in that language. A query is thus matched
+        mostly in its own language, yet no passage becomes lexically unreachable when a
+        language is misjudged. Measured on the English and French LibreOffice help
+        together (nDCG@10, French / English queries): 0.598 / 0.631, against 0.594 /
+        0.643 for one English analyzer for all and 0.573 / 0.532 for raw scores summed.
+        """
+        if len(snap.languages) <= 1:
+            language = snap.languages[0] if snap.languages else "en"
+            scores, mass = snap.lexical.scores(analyzer_for(language).analyze(query))
+            return scores, scores / mass if mass > 0 else np.zeros_like(scores)
+        known = [lang for lang in snap.languages if lang in DEFAULT_LANGUAGES]
+        weights = language_probabilities(query, languages=known) if len(known) > 1 else {}
+        total = np.zeros(snap.n_rows, dtype=np.float32)
+        for language in snap.languages:
+            weight = weights.get(language, 1.0 / len(snap.languages)) if weights else 1.0
+            terms = analyzer_for(language).analyze(query)
+            scores, mass = snap.lexical.scores(terms, group=language)
+            if mass > 0 and weight > 0:
+                total += np.float32(weight / mass) * scores
+        return total, total
 
     def _evidence(
         self,
@@ -628,15 +670,12 @@ class KnowledgeBase:
         """The hybrid ranking of a question and the confidence features drawn from it."""
         ranking = self._rank(snap, question, k, "hybrid", filters, audience)
         doc_ids = [str(snap.document_ids[r]) for r in ranking.rows.tolist()]
-        terms = analyzer_for("en").analyze(question)
-        known = snap.lexical.known_terms(terms) / len(set(terms)) if terms else 0.0
-        if not doc_ids or ranking.query_vector is None:
-            return Evidence(
-                ranking, doc_ids, answer_features([], np.zeros(0), np.zeros(0), 0, known, [])
-            )
+        if not doc_ids or ranking.query_vector is None or ranking.coverage is None:
+            empty = np.zeros(0)
+            return Evidence(ranking, doc_ids, answer_features([], empty, empty, empty, []))
         lines = self._line_similarities(snap, ranking, doc_ids)
         feats = answer_features(
-            doc_ids, ranking.parts["bm25"], ranking.parts["dense"], ranking.idf_mass, known, lines
+            doc_ids, ranking.parts["bm25"], ranking.parts["dense"], ranking.coverage, lines
         )
         return Evidence(ranking, doc_ids, feats)
 
@@ -854,6 +893,13 @@ class KnowledgeBase:
 
     def __repr__(self) -> str:
         return f"KnowledgeBase({str(self.path)!r}, model={self.manifest.model_id!r})"
+
+
+def document_language(doc: Document) -> str:
+    """The language of a document that does not state one: detected offline from its title
+    and text, English when the detector cannot tell."""
+    detected = detect_language(f"{doc.title}\n{doc.full_text}")
+    return "en" if detected == UNDETERMINED else detected
 
 
 def _snippet(text: str, limit: int = 300) -> str:

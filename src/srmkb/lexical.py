@@ -227,17 +227,6 @@ class LexicalIndex:
             df = np.zeros(0, dtype=np.int32)
         return weights, df
 
-    def known_terms(self, query_terms: Sequence[str], *, group: str = "*") -> int:
-        """How many of the query's distinct terms occur in some live passage of the group."""
-        known = 0
-        for term in set(query_terms):
-            for i, segment in enumerate(self.segments):
-                t = segment.term_index(term)
-                if t >= 0 and self._segment_terms(group, i)[1][t] > 0:
-                    known += 1
-                    break
-        return known
-
     def scores(self, query_terms: Sequence[str], *, group: str = "*") -> tuple[np.ndarray, float]:
         """BM25 score of every row (0 where no term matches or the row is deleted).
 

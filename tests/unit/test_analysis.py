@@ -15,3 +15,72 @@ def test_unicode_words_and_punctuation():
 def test_unknown_language_falls_back_to_english():
     assert analyzer_for("xx") is analyzer_for("en")
     assert analyzer_for(None) is analyzer_for("en")
+
+
+# French: sentences from the shared data (Debian FAQ, basic-defs.fr.html; service-public-fr).
+
+
+def test_french_analyzer_is_registered():
+    an = analyzer_for("fr")
+    assert isinstance(an, Analyzer)
+    assert an.language == "fr"
+    assert analyzer_for("fr-FR") is an
+    assert analyzer_for("FR") is an
+
+
+def test_french_sentence_from_the_debian_faq():
+    text = (
+        "les utilisateurs choisissent souvent d'obtenir le système d'exploitation et "
+        "l'ensemble des applications d'un des distributeurs de Linux."
+    )
+    assert analyzer_for("fr").analyze(text) == [
+        "utilis", "chois", "souvent", "obten", "system", "exploit",
+        "ensembl", "appliqu", "distributeur", "linux",
+    ]  # fmt: skip
+
+
+def test_french_elisions_removed_with_either_apostrophe():
+    an = analyzer_for("fr")
+    query = "Qu'est-ce que la médiation familiale ?"  # a service-public-fr query
+    assert an.analyze(query) == ["mediat", "familial"]
+    assert an.analyze(query.replace("'", "’")) == ["mediat", "familial"]
+    assert an.analyze("l'ensemble") == an.analyze("l’ensemble") == ["ensembl"]
+    assert an.analyze("jusqu’à lorsqu'il puisqu’elle s'applique") == ["appliqu"]
+
+
+def test_apostrophe_inside_a_word_is_not_an_elision():
+    # "aujourd'hui" keeps its "d": the elision must start a word.
+    assert analyzer_for("fr").analyze("aujourd'hui Linux fonctionne") == [
+        "aujourd",
+        "hui",
+        "linux",
+        "fonction",
+    ]
+
+
+def test_french_accents_fold_the_same_at_index_and_query_time():
+    an = analyzer_for("fr")
+    # Index text with accents, queries typed without them, or in capitals.
+    assert an.analyze("médiation") == an.analyze("mediation") == an.analyze("MÉDIATION")
+    assert an.analyze("système") == an.analyze("systeme") == ["system"]
+    assert an.analyze("Évry") == an.analyze("evry") == ["evry"]
+    assert an.analyze("œuvre") == an.analyze("oeuvre") == an.analyze("Œuvres") == ["oeuvr"]
+    assert all(term.isascii() for term in an.analyze("Il a été à l'origine conçu"))
+
+
+def test_french_plurals_and_feminines_share_a_stem():
+    an = analyzer_for("fr")
+    assert set(an.analyze("familial familiale familiales familiaux")) == {"familial"}
+    assert set(an.analyze("professionnel professionnelle professionnels")) == {"professionnel"}
+    assert set(an.analyze("salarié salariée salariés salariées")) == {"salari"}
+
+
+def test_french_stopwords_dropped_but_not_question_words():
+    an = analyzer_for("fr")
+    assert an.analyze("de la des les et à") == []
+    assert an.analyze("Comment prononce-t-on Debian ?") == ["comment", "prononc", "debian"]
+
+
+def test_english_analyzer_keeps_elisions_accents_and_stopwords():
+    # The English analyzer is unchanged: terms of existing English indexes stay valid.
+    assert analyzer_for("en").analyze("l'enfant de la café") == ["l", "enfant", "de", "la", "café"]

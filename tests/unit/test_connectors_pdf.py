@@ -116,7 +116,8 @@ def test_words_hyphenated_at_line_ends_are_joined():
     assert "\ufffe" not in "".join(s.text for s in _faq("en").sections)
 
 
-def test_word_accuracy_against_the_html_edition():
+def test_word_accuracy_against_the_html_edition(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # for its `_record` helper
     spec = importlib.util.spec_from_file_location(
         "pdf_accuracy", ROOT / "benchmarks" / "pdf_accuracy.py"
     )

@@ -5,11 +5,11 @@ from srmkb.fusion import fuse, lexical_weight, zscore
 
 
 def test_weight_grows_with_coverage_and_falls_with_dense_confidence():
-    assert lexical_weight(0.0, 10.0, 0.5) == 0.0
-    assert lexical_weight(9.0, 10.0, 0.2) > lexical_weight(3.0, 10.0, 0.2)
-    assert lexical_weight(9.0, 10.0, 0.9) < lexical_weight(9.0, 10.0, 0.2)
-    assert lexical_weight(5.0, 0.0, 0.5) == 0.0  # no known query term: dense only
-    assert 0.0 <= lexical_weight(50.0, 10.0, -0.3) <= 1.0
+    assert lexical_weight(0.0, 0.5) == 0.0  # no query term matched: dense only
+    assert lexical_weight(0.9, 0.2) > lexical_weight(0.3, 0.2)
+    assert lexical_weight(0.9, 0.9) < lexical_weight(0.9, 0.2)
+    assert lexical_weight(0.9, 0.2) == pytest.approx(0.72)
+    assert 0.0 <= lexical_weight(5.0, -0.3) <= 1.0
 
 
 def test_dense_decides_when_no_query_term_is_known():
@@ -21,7 +21,7 @@ def test_dense_decides_when_no_query_term_is_known():
 def test_full_lexical_match_can_overturn_a_weak_dense_ranking():
     bm25 = np.array([9.9, 0.1, 0.2, 0.1])  # candidate 0 covers nearly the whole query
     dense = np.array([0.30, 0.33, 0.1, 0.1])  # dense barely prefers 1, with low confidence
-    assert int(np.argmax(fuse(bm25, dense, 10.0))) == 0
+    assert int(np.argmax(fuse(bm25, dense, 0.99))) == 0
 
 
 def test_zscore_of_constant_is_zero():
