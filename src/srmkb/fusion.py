@@ -21,14 +21,14 @@ The method, chosen by measurement on the shared sets (``benchmarks/fusion_study.
    lexically while the dense model finds a close match, so it leans on dense; a short
    question sharing rare words with an intent list leans on BM25 as much as on dense.
 
-Measured (nDCG@10, documents by best passage, all-MiniLM-L6-v2), fixed-weight z-score
-fusion needs w = 0.1 on covidfaq but 0.5 on banking77 and hint3-sofmattress; this rule
-beats the better single retriever on all five English sets (covidfaq 0.819 vs dense
-0.812, banking77 0.951 vs 0.930, hint3-sofmattress 0.871 vs BM25 0.845, scifact 0.705
-vs BM25 0.693, cranfield 0.409 vs dense 0.388). Scaling the weight by 0.8 or 1.25 keeps
-every set within 0.001 of its better retriever or above, so the rule is not balanced on
-a knife's edge. A fixed weight of 0.3 comes close (worst margin −0.004) but adapts to
-nothing; equal-weight RRF loses 0.05 to dense alone on covidfaq.
+Measured (nDCG@10, 100-word passages, documents by best passage, all-MiniLM-L6-v2;
+``benchmarks/results/fusion-study.md``): fixed-weight z-score fusion needs w = 0.1 on
+covidfaq but 0.5 on banking77 and hint3-sofmattress, and its best single weight (0.3)
+still loses 0.011 on covidfaq; equal-weight RRF loses 0.066. This rule beats the better
+single retriever on all five English sets (covidfaq 0.830 vs dense 0.825, banking77
+0.953 vs 0.938, hint3-sofmattress 0.876 vs BM25 0.853, scifact 0.707 vs BM25 0.678,
+cranfield 0.407 vs dense 0.393), and still does with the weight scaled by 0.8 or 1.25,
+so it is not balanced on a knife's edge.
 The cosine term assumes a model whose cosines spread over [0, 1] as MiniLM's do.
 
 No constant is tuned per data set.
