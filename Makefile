@@ -31,9 +31,10 @@ demo: $(VENV)/.installed
 	          "the light on the router keeps flashing red" \
 	          "how can I get my money back"; do \
 	  echo; echo "Q: $$q"; $(BIN)/srmkb search "$$q" --kb $(KB) -k 3 --quiet; done
-	@echo; echo "Answer on chat, then on voice:"
-	$(BIN)/srmkb answer "How do I set up my new router?" --kb $(KB) --channel chat
-	$(BIN)/srmkb answer "How do I set up my new router?" --kb $(KB) --channel voice
+	@echo; echo "One answer, on chat then on voice; then a question the base cannot answer:"
+	$(BIN)/srmkb answer "How do I factory reset my router?" --kb $(KB) --channel chat
+	$(BIN)/srmkb answer "How do I factory reset my router?" --kb $(KB) --channel voice
+	$(BIN)/srmkb answer "Do you sell televisions?" --kb $(KB) --channel chat
 
 # The browser test needs Debian's chromium and chromium-driver: installed here when
 # running as root with apt-get; otherwise that one test skips and says why.
