@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,13 @@ def minilm():
     from srmkb.embedders import minilm as load
 
     return load(threads=2)
+
+
+def srmkb(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the ``srmkb`` command line as a user would; with ``check``, fail on a non-zero exit."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "srmkb.cli", *args], capture_output=True, text=True, timeout=600
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"srmkb {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc

@@ -274,6 +274,21 @@ def refusal(channel: str) -> tuple[str, str | None]:
     return text, None
 
 
+def declined(question: str, confidence: float, channel: str, audience: str) -> Answer:
+    """The answer that declines and offers a hand-over to an agent."""
+    text, markup = refusal(channel)
+    return Answer(
+        question=question,
+        answered=False,
+        confidence=confidence,
+        channel=channel,  # type: ignore[arg-type]
+        audience=audience,
+        text=text,
+        html=markup,
+        handover=True,
+    )
+
+
 def _first_chars(sentences: Sequence[str], limit: int) -> str:
     out: list[str] = []
     size = 0

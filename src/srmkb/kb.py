@@ -21,7 +21,16 @@ import numpy as np
 from . import filters as _filters
 from ._version import __version__
 from .analysis import analyzer_for
-from .answers import CHANNELS, Answer, Channel, Related, refusal, render, select, split_sentences
+from .answers import (
+    CHANNELS,
+    Answer,
+    Channel,
+    Related,
+    declined,
+    render,
+    select,
+    split_sentences,
+)
 from .audit import AuditLog
 from .chunking import DEFAULT_MAX_WORDS, chunk_document
 from .confidence import answer_features, default_model
@@ -54,7 +63,6 @@ from .store import (
     Catalog,
     bump_generation,
     delete_documents,
-    document_versions,
     insert_document,
     insert_passages,
     insert_segment,
@@ -185,12 +193,12 @@ class KnowledgeBase:
         self._loaded: dict[str, Segment] = {}
         self._filter_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._line_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        if not exists:
-            self._write_manifest()
         with write_lock(self.path, blocking=False) as got:
             if got:
                 remove_orphans(self.path, {s[0] for s in self._catalog.segments()})
         self._snapshot = self._load_snapshot()
+        if not exists:
+            self._write_manifest()
 
     # -- model -------------------------------------------------------------------------
 
@@ -298,7 +306,7 @@ class KnowledgeBase:
         Use :meth:`upsert` to add or replace.
         """
         docs = list(documents)
-        existing = self._catalog.content_hashes([d.id for d in docs])
+        existing = self._catalog.stored_versions([d.id for d in docs])
         if existing:
             first = sorted(existing)[0]
             raise DocumentExistsError(
@@ -405,9 +413,11 @@ class KnowledgeBase:
         """Index and store ``docs`` (distinct ids) in one segment and one transaction."""
         unique = {d.id: d for d in docs}
         hashes = {d.id: d.content_hash() for d in unique.values()}
-        existing = self._catalog.content_hashes(list(unique))
-        unchanged = tuple(i for i in unique if existing.get(i) == hashes[i])
-        changed = [d for d in unique.values() if existing.get(d.id) != hashes[d.id]]
+        # The write lock is held, so what is stored cannot change before the commit below.
+        stored = self._catalog.stored_versions(list(unique))
+        same = {i for i in unique if i in stored and stored[i][0] == hashes[i]}
+        unchanged = tuple(i for i in unique if i in same)
+        changed = [d for d in unique.values() if d.id not in same]
         if not changed:
             return SyncReport(unchanged=unchanged)
         passages: list[Passage] = []
@@ -424,15 +434,13 @@ class KnowledgeBase:
             vectors = self.embedder.embed_documents([p.indexed_text for p in passages])
         segment = Segment.build(passages, tokens, vectors, factory=self.manifest.dense_index)
         written = segment.write(self.path / SEGMENTS, self.manifest.dense_index)
-        updated = tuple(d.id for d in changed if d.id in existing)
+        updated = tuple(d.id for d in changed if d.id in stored)
         try:
             with self._catalog.transaction() as db:
-                versions = document_versions(db, updated)
                 delete_documents(db, updated)
                 for doc in changed:
-                    insert_document(
-                        db, doc, hashes[doc.id], languages[doc.id], versions.get(doc.id, 0) + 1
-                    )
+                    version = stored[doc.id][1] + 1 if doc.id in stored else 1
+                    insert_document(db, doc, hashes[doc.id], languages[doc.id], version)
                 insert_passages(db, segment.id, passages)
                 insert_segment(db, segment.id, segment.n_passages)
                 bump_generation(db)
@@ -443,7 +451,7 @@ class KnowledgeBase:
             raise
         self._loaded[segment.id] = segment
         self._snapshot = self._load_snapshot()
-        added = tuple(d.id for d in changed if d.id not in existing)
+        added = tuple(d.id for d in changed if d.id not in stored)
         return SyncReport(added=added, updated=updated, unchanged=unchanged)
 
     def _maybe_merge(self) -> None:
@@ -494,7 +502,7 @@ class KnowledgeBase:
     def _write_manifest(self) -> None:
         self.manifest.counts = {
             **self._catalog.counts(),
-            "segments": len(self._snapshot.segments) if hasattr(self, "_snapshot") else 0,
+            "segments": len(self._snapshot.segments),
         }
         self.manifest.srmkb_version = __version__
         write_manifest(self.path, self.manifest)
@@ -773,17 +781,7 @@ class KnowledgeBase:
         confidence = model.probability(evidence.features) if evidence.document_ids else 0.0
         cut = model.threshold if threshold is None else threshold
         if not evidence.document_ids or confidence < cut:
-            text, markup = refusal(channel)
-            answer = Answer(
-                question=question,
-                answered=False,
-                confidence=confidence,
-                channel=channel,
-                audience=audience,
-                text=text,
-                html=markup,
-                handover=True,
-            )
+            answer = declined(question, confidence, channel, audience)
         else:
             answer = self._compose(snap, question, evidence, confidence, channel, audience)
         interaction = self._audit.record(
@@ -814,8 +812,7 @@ class KnowledgeBase:
         passages = self._catalog.document_passages(doc_id)
         best = next((p for p in passages if p.id == best_pid), None)
         if best is None:  # deleted since this snapshot was taken: decline rather than guess
-            text, markup = refusal(channel)
-            return Answer(question, False, 0.0, channel, audience, text, markup, handover=True)  # type: ignore[arg-type]
+            return declined(question, 0.0, channel, audience)
         # Other documents of the ranking, best first; resolved cases apart (agents only).
         firsts: dict[str, int] = {}
         for row, d in zip(rows, evidence.document_ids):

@@ -133,15 +133,16 @@ class Catalog:
         row = self._conn().execute("SELECT value FROM state WHERE key='generation'").fetchone()
         return int(row[0]) if row else 0
 
-    def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def stored_versions(self, ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """Content hash and version number of each of ``ids`` already in the base."""
+        out: dict[str, tuple[str, int]] = {}
         conn = self._conn()
         for chunk in _chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
-            for doc_id, digest in conn.execute(
-                f"SELECT id, content_hash FROM documents WHERE id IN ({marks})", chunk
+            for doc_id, digest, version in conn.execute(
+                f"SELECT id, content_hash, version FROM documents WHERE id IN ({marks})", chunk
             ):
-                out[doc_id] = digest
+                out[doc_id] = (digest, version)
         return out
 
     def document_ids(self, *, source_prefixes: Sequence[str] | None = None) -> list[str]:
@@ -288,15 +289,6 @@ def delete_documents(db: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
     for seg, rows in touched.items():
         mark_deleted(db, seg, rows)
     return removed
-
-
-def document_versions(db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, int]:
-    """Current version number of each of ``ids`` that exists."""
-    out: dict[str, int] = {}
-    for chunk in _chunks(list(ids), 500):
-        marks = ",".join("?" * len(chunk))
-        out.update(db.execute(f"SELECT id, version FROM documents WHERE id IN ({marks})", chunk))
-    return out
 
 
 def mark_deleted(db: sqlite3.Connection, seg_id: str, rows: Sequence[int]) -> None:

@@ -1,24 +1,13 @@
 """End-to-end tests of each ``srmkb`` command, run as a user would run them."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT, shared_path
+from ..conftest import ROOT, shared_path, srmkb
 
 EXAMPLES = ROOT / "examples" / "nimbus"
-
-
-def srmkb(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "srmkb.cli", *args], capture_output=True, text=True, timeout=600
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"srmkb {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-    return proc
 
 
 @pytest.fixture(scope="module")

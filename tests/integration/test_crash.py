@@ -12,7 +12,16 @@ import pytest
 
 from srmkb import KnowledgeBase
 
-from ..conftest import shared_path
+from ..conftest import shared_path, srmkb
+
+
+def _kill_after(cmd, delay):
+    """Start ``cmd`` and kill -9 it after ``delay`` seconds if it is still running."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def _check_consistent(path, corpus_ids=None):
@@ -44,32 +53,10 @@ def test_kill_during_ingest_then_rerun(tmp_path, delay):
         for line in handle:
             ids.add(json.loads(line)["_id"])
     path = tmp_path / "kb"
-    cmd = [
-        sys.executable,
-        "-m",
-        "srmkb.cli",
-        "ingest",
-        str(corpus),
-        "--kb",
-        str(path),
-        "--model",
-        "hashing",
-        "--batch-size",
-        "64",
-        "--json",
-        "-q",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(delay)
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate()
-    if (path / "manifest.json").exists():
-        committed = _check_consistent(path, ids)
-    else:
-        committed = 0
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    report = json.loads(done.stdout)
+    args = ["ingest", str(corpus), "--kb", str(path), "--model", "hashing", "--batch-size", "64"]
+    _kill_after([sys.executable, "-m", "srmkb.cli", *args, "-q"], delay)
+    committed = _check_consistent(path, ids) if (path / "manifest.json").exists() else 0
+    report = json.loads(srmkb(*args, "--json", "-q").stdout)
     assert report["unchanged"] == committed
     assert report["added"] + report["unchanged"] == len(ids)
     assert report["updated"] == 0 and report["errors"] == []
@@ -79,22 +66,8 @@ def test_kill_during_ingest_then_rerun(tmp_path, delay):
 def test_kill_during_optimize(tmp_path):
     corpus = shared_path("data", "beir", "scifact", "corpus.jsonl")
     path = tmp_path / "kb"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "srmkb.cli",
-            "ingest",
-            str(corpus),
-            "--kb",
-            str(path),
-            "--model",
-            "hashing",
-            "--batch-size",
-            "500",
-            "-q",
-        ],
-        check=True,
+    srmkb(
+        "ingest", str(corpus), "--kb", str(path), "--model", "hashing", "--batch-size", "500", "-q"
     )
     kb = KnowledgeBase(path)
     kb.delete([str(i) for i in list(kb._catalog.document_ids())[::3]])
@@ -103,11 +76,7 @@ def test_kill_during_optimize(tmp_path):
     kb.close()
     code = f"from srmkb import KnowledgeBase; KnowledgeBase({str(path)!r}).optimize()"
     for delay in (0.3, 0.6, 1.0):
-        proc = subprocess.Popen([sys.executable, "-c", code])
-        time.sleep(delay)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        _kill_after([sys.executable, "-c", code], delay)
         assert _check_consistent(path) == n_docs
         kb = KnowledgeBase(path)
         assert [h.passage_id for h in kb.search("cancer cells", k=10, mode="bm25")] == expected

@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,7 @@ from srmkb import Document, HashingEmbedder, IngestError, KnowledgeBase
 from srmkb.chunking import chunk_document
 from srmkb.connectors import read_paths
 
-from ..conftest import ROOT, shared_path
+from ..conftest import ROOT, shared_path, srmkb
 
 CASES_CSV = ROOT / "examples" / "crm" / "cases.csv"
 KEPT, EDITED, DELETED, ADDED = (
@@ -39,15 +37,6 @@ NEW_TEXT = (
     "Yes. Kernels you no longer boot can be removed with apt autoremove --purge, which"
     " never removes the kernel that is running. Keep one older kernel as a fallback."
 )
-
-
-def srmkb(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "srmkb.cli", *args], capture_output=True, text=True, timeout=600
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"srmkb {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-    return proc
 
 
 @pytest.fixture
