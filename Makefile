@@ -14,7 +14,7 @@ $(BIN)/python:
 # torch==2.13.0 first: it is the CPU wheel; any other torch spec pulls CUDA builds.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dense,service]"
+	$(BIN)/pip install --quiet -e ".[dense,service,report]"
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed

@@ -1,8 +1,15 @@
-"""The interaction log: every answer (and search) a base gives, in ``interactions.sqlite``.
+"""The interaction log: every search and answer a base gives, and what happened next.
 
-Kept apart from the catalog so that logging never waits on a long ingest transaction,
-and so a base can be copied or shipped without its users' questions. Questions are
-stored with personal data redacted.
+Kept in ``interactions.sqlite``, apart from the catalog, so that logging never waits on a
+long ingest transaction and a base can be copied or shipped without its users'
+questions. Questions are stored with personal data redacted. Each interaction has an id
+returned to the caller; :meth:`AuditLog.feedback` attaches an outcome to it later
+(``resolved``, ``escalated`` to an agent, ``not_helpful``).
+
+Per base settings live in the same file: ``logging`` (on by default; off, nothing is
+written and ids are still returned so callers need no special case) and
+``retention_days`` (interactions older than that are deleted, at open and then at most
+once an hour).
 """
 
 from __future__ import annotations
@@ -15,9 +22,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 from .documents import JSONValue
+from .errors import InputError
 from .redaction import redact
+
+Outcome = Literal["resolved", "escalated", "not_helpful"]
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS interactions (
@@ -34,11 +46,24 @@ CREATE TABLE IF NOT EXISTS interactions (
     results TEXT NOT NULL          -- JSON: document ids returned, best first
 );
 CREATE INDEX IF NOT EXISTS interactions_time ON interactions(time);
+CREATE TABLE IF NOT EXISTS feedback (
+    interaction_id TEXT NOT NULL,
+    time REAL NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_interaction ON feedback(interaction_id);
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
+_PURGE_EVERY = 3600.0  # seconds between retention sweeps of a long-running process
 
 
 @dataclass(frozen=True)
 class Interaction:
+    """One logged search or answer; ``outcome`` is the latest feedback, if any."""
+
     id: str
     time: float
     kind: str
@@ -50,6 +75,7 @@ class Interaction:
     confidence: float | None
     answered: bool | None
     results: list[str]
+    outcome: str | None = None
 
     def to_json(self) -> dict[str, JSONValue]:
         return {
@@ -64,24 +90,96 @@ class Interaction:
             "confidence": self.confidence,
             "answered": self.answered,
             "results": list(self.results),
+            "outcome": self.outcome,
         }
 
 
 class AuditLog:
-    """Append-only log of interactions; safe to use from many threads."""
+    """Append-only log of interactions and feedback; safe to use from many threads.
 
-    def __init__(self, path: Path) -> None:
+    ``enabled`` overrides the base's ``logging`` setting for this process (an evaluation
+    run, say, that should leave no trace), without changing the setting.
+    """
+
+    def __init__(self, path: Path, *, enabled: bool | None = None) -> None:
         self.path = path
         self._local = threading.local()
+        self._override = enabled
         self._conn().executescript(SCHEMA)
+        self._last_purge = 0.0
+        self._purge_expired()
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
+            # A log line lost to a power cut is acceptable; an fsync per query is not.
+            conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
         return conn
+
+    # -- settings ----------------------------------------------------------------------
+
+    def settings(self) -> dict[str, JSONValue]:
+        """``logging`` (bool) and ``retention_days`` (int or None: keep forever)."""
+        rows = dict(self._conn().execute("SELECT key, value FROM settings").fetchall())
+        return {
+            "logging": json.loads(rows.get("logging", "true")),
+            "retention_days": json.loads(rows.get("retention_days", "null")),
+        }
+
+    def configure(
+        self, *, logging: bool | None = None, retention_days: int | Literal["keep"] | None = "keep"
+    ) -> dict[str, JSONValue]:
+        """Change the base's settings; ``retention_days=None`` keeps interactions forever."""
+        conn = self._conn()
+        if logging is not None:
+            if not isinstance(logging, bool):
+                raise InputError(f"logging must be true or false, got {logging!r}")
+            conn.execute(
+                "INSERT OR REPLACE INTO settings VALUES('logging', ?)", (json.dumps(logging),)
+            )
+        if retention_days != "keep":
+            if retention_days is not None and (
+                not isinstance(retention_days, int) or retention_days < 1
+            ):
+                raise InputError(
+                    f"retention_days must be a positive number of days, got {retention_days!r}"
+                )
+            conn.execute(
+                "INSERT OR REPLACE INTO settings VALUES('retention_days', ?)",
+                (json.dumps(retention_days),),
+            )
+            self._last_purge = 0.0
+            self._purge_expired()
+        return self.settings()
+
+    @property
+    def enabled(self) -> bool:
+        if self._override is not None:
+            return self._override
+        return bool(self.settings()["logging"])
+
+    def _purge_expired(self) -> int:
+        now = time.time()
+        self._last_purge = now
+        days = self.settings()["retention_days"]
+        if days is None:
+            return 0
+        cutoff = now - float(days) * 86400  # type: ignore[arg-type]
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "DELETE FROM feedback WHERE interaction_id IN"
+            " (SELECT id FROM interactions WHERE time < ?)",
+            (cutoff,),
+        )
+        removed = conn.execute("DELETE FROM interactions WHERE time < ?", (cutoff,)).rowcount
+        conn.execute("COMMIT")
+        return int(removed)
+
+    # -- writing -----------------------------------------------------------------------
 
     def record(
         self,
@@ -95,14 +193,19 @@ class AuditLog:
         confidence: float | None = None,
         answered: bool | None = None,
         results: Sequence[str] = (),
+        at: float | None = None,
     ) -> str:
         """Log one interaction; returns its id (to attach feedback to it later)."""
         interaction_id = uuid.uuid4().hex
+        if not self.enabled:
+            return interaction_id
+        if time.time() - self._last_purge > _PURGE_EVERY:
+            self._purge_expired()
         self._conn().execute(
             "INSERT INTO interactions VALUES(?,?,?,?,?,?,?,?,?,?,?)",
             (
                 interaction_id,
-                time.time(),
+                time.time() if at is None else at,
                 kind,
                 channel,
                 audience,
@@ -116,11 +219,41 @@ class AuditLog:
         )
         return interaction_id
 
+    def feedback(self, interaction_id: str, outcome: str, *, at: float | None = None) -> None:
+        """Record what followed an interaction; the latest outcome counts."""
+        if outcome not in OUTCOMES:
+            raise InputError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+        conn = self._conn()
+        found = conn.execute(
+            "SELECT 1 FROM interactions WHERE id = ?", (interaction_id,)
+        ).fetchone()
+        if found is None:
+            raise InputError(f"no interaction {interaction_id!r} in the log")
+        conn.execute(
+            "INSERT INTO feedback VALUES(?,?,?)",
+            (interaction_id, time.time() if at is None else at, outcome),
+        )
+
+    # -- reading -----------------------------------------------------------------------
+
     def interactions(
         self, *, since: float | None = None, until: float | None = None
     ) -> list[Interaction]:
-        query = "SELECT * FROM interactions WHERE time >= ? AND time < ? ORDER BY time, id"
-        rows = self._conn().execute(query, (since or 0.0, until or float("inf")))
+        """Interactions with ``since <= time < until``, oldest first, with their outcome."""
+        return self._select(
+            "i.time >= ? AND i.time < ? ORDER BY i.time, i.id",
+            (since or 0.0, until or float("inf")),
+        )
+
+    def get(self, interaction_id: str) -> Interaction | None:
+        found = self._select("i.id = ?", (interaction_id,))
+        return found[0] if found else None
+
+    def _select(self, where: str, params: tuple[object, ...]) -> list[Interaction]:
+        query = (
+            "SELECT i.*, (SELECT f.outcome FROM feedback f WHERE f.interaction_id = i.id"
+            f" ORDER BY f.time DESC, f.rowid DESC LIMIT 1) FROM interactions i WHERE {where}"
+        )
         return [
             Interaction(
                 r[0],
@@ -134,8 +267,9 @@ class AuditLog:
                 r[8],
                 None if r[9] is None else bool(r[9]),
                 json.loads(r[10]),
+                r[11],
             )
-            for r in rows
+            for r in self._conn().execute(query, params)
         ]
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""The ``srmkb`` command line: ingest, search, eval, stats.
+"""The ``srmkb`` command line: ingest, search, answer, serve, eval, stats, and the
+knowledge loop around them: feedback, report, capture, drafts, purge, settings.
 
 Human-readable output by default, ``--json`` for machines; progress bars go to stderr
 (``--quiet`` silences them), so ``--json`` output on stdout stays clean.
@@ -71,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="metadata filter; repeat for several (same key: any of); >=, <= for ranges",
     )
+    p.add_argument("--channel", help="channel to log the search under (default: api)")
+    p.add_argument("--as-of", help="search the base as it stood then (ISO 8601 date or time)")
     common(p)
     p.set_defaults(run=_search)
 
@@ -80,8 +83,56 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", choices=("chat", "email", "voice", "web", "agent"), default="chat")
     p.add_argument("--audience", choices=("customer", "agent"), default="customer")
     p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--as-of", help="answer from the base as it stood then (ISO 8601)")
+    p.add_argument(
+        "--threshold", type=float, help="confidence below which to decline (default: the model's)"
+    )
     common(p)
     p.set_defaults(run=_answer)
+
+    p = sub.add_parser("feedback", help="record what followed a search or answer")
+    p.add_argument("interaction_id", metavar="INTERACTION_ID")
+    p.add_argument("outcome", choices=("resolved", "escalated", "not_helpful"))
+    p.add_argument("--kb", required=True)
+    common(p)
+    p.set_defaults(run=_feedback)
+
+    p = sub.add_parser("report", help="self-service KPIs and content gaps from the log")
+    p.add_argument("--kb", required=True)
+    p.add_argument("--since", help="first day or time (ISO 8601), inclusive")
+    p.add_argument("--until", help="last day (inclusive) or time (exclusive), ISO 8601")
+    p.add_argument("--stale-days", type=int, default=365)
+    p.add_argument("--html", metavar="FILE", help="also write an HTML report with plots")
+    common(p)
+    p.set_defaults(run=_report)
+
+    p = sub.add_parser("capture", help="link resolved cases to answers or draft new articles")
+    p.add_argument("cases", nargs="+", metavar="CASES", help="CRM case exports (CSV, JSON Lines)")
+    p.add_argument("--kb", required=True)
+    common(p)
+    p.set_defaults(run=_capture)
+
+    p = sub.add_parser("drafts", help="list, show, approve or reject captured drafts")
+    p.add_argument("action", choices=("list", "show", "approve", "reject"))
+    p.add_argument("draft_id", nargs="?", metavar="ID")
+    p.add_argument("--kb", required=True)
+    p.add_argument("--status", choices=("draft", "approved", "rejected"), help="list only these")
+    p.add_argument("--public", action="store_true", help="approve: customers see it too")
+    common(p)
+    p.set_defaults(run=_drafts)
+
+    p = sub.add_parser("purge", help="delete documents and forget their earlier versions")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--kb", required=True)
+    common(p)
+    p.set_defaults(run=_purge)
+
+    p = sub.add_parser("settings", help="show or change a base's interaction logging")
+    p.add_argument("--kb", required=True)
+    p.add_argument("--logging", choices=("on", "off"))
+    p.add_argument("--retention-days", help="days to keep interactions, or 'forever'")
+    common(p)
+    p.set_defaults(run=_settings)
 
     p = sub.add_parser("serve", help="serve a base over HTTP (JSON API and agent page)")
     p.add_argument("--kb", required=True)
@@ -173,9 +224,12 @@ def _search(args: argparse.Namespace) -> int:
         mode=args.mode,
         filters=parse_cli(args.filter) or None,
         audience=args.audience,
+        as_of=args.as_of,
+        channel=args.channel,
     )
     if args.json:
-        print(json.dumps([h.to_json() for h in hits], ensure_ascii=False))
+        out = {"interaction_id": hits.interaction_id, "hits": [h.to_json() for h in hits]}
+        print(json.dumps(out, ensure_ascii=False))
         return EXIT_OK
     if not hits:
         print("no results")
@@ -198,6 +252,8 @@ def _answer(args: argparse.Namespace) -> int:
         channel=args.channel,
         audience=args.audience,
         filters=parse_cli(args.filter) or None,
+        as_of=args.as_of,
+        threshold=args.threshold,
     )
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
@@ -229,7 +285,9 @@ def _eval(args: argparse.Namespace) -> int:
     data = load_beir(args.folder, split=args.split)
     with tempfile.TemporaryDirectory(prefix="srmkb-eval-") as tmp:
         path = Path(args.kb) if args.kb else Path(tmp) / "kb"
-        kb = KnowledgeBase(path, model=args.model, dense=args.mode != "bm25")
+        kb = KnowledgeBase(
+            path, model=args.model, dense=args.mode != "bm25", log_interactions=False
+        )
         start = time.perf_counter()
         with _progress(len(data.corpus), f"index {data.name}", args.quiet) as bar:
             kb.upsert(data.corpus, progress=bar.update)
@@ -321,6 +379,181 @@ def _print_answers(result: dict[str, object], as_json: bool) -> None:
         f" {result['coverage']}, precision {result['precision']}, oos_abstention"
         f" {result['oos_abstention']}, auroc {result['auroc']}, ece {result['ece']}"
     )
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(args.kb, create=False)
+    kb.feedback(args.interaction_id, args.outcome)
+    if args.json:
+        print(json.dumps({"interaction_id": args.interaction_id, "outcome": args.outcome}))
+    else:
+        print(f"recorded: {args.interaction_id} {args.outcome}")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(args.kb, create=False)
+    until = _day_end(args.until) if args.until else None
+    report = kb.report(since=args.since, until=until, stale_days=args.stale_days, html=args.html)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return EXIT_OK
+    print(summary(report))
+    if args.html:
+        print(f"HTML report: {args.html}")
+    return EXIT_OK
+
+
+def summary(report: dict[str, Any]) -> str:
+    """A few lines a person reads: volumes, resolution, the largest gaps and flags."""
+    ss = report["self_service_resolution"]
+    lines = [
+        f"{report['questions']} questions: {report['answered']} answered,"
+        f" {report['abstained']} declined; {report['searches']} searches",
+        f"self-service resolution: {_pct(ss['rate'])} ({ss['resolved']}/{ss['interactions']},"
+        f" {ss['with_feedback']} with feedback); zero-result rate:"
+        f" {_pct(report['zero_result_rate'])}",
+    ]
+    for gap in report["content_gaps"][:3]:
+        lines.append(
+            f"content gap ({gap['size']} asked, {gap['coverage']}): {gap['questions'][0]!r}"
+        )
+    for product in report["incidents_by_product"]["products"]:
+        if product["flagged"]:
+            lines.append(f"flagged product {product['product']}: {product['why']}")
+    for conflict in report["conflicts"][:3]:
+        lines.append(f"conflict {' vs '.join(conflict['documents'])}: {conflict['why']}")
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _day_end(value: str) -> str:
+    """``--until 2026-03-31`` includes that whole day."""
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return value
+    return (day + dt.timedelta(days=1)).isoformat()
+
+
+def _capture(args: argparse.Namespace) -> int:
+    from .capture import capture
+    from .connectors import CrmConnector
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(args.kb, create=False)
+    connector = CrmConnector()
+    errors: list[IngestError] = []
+
+    def cases() -> Iterator[Document]:
+        for raw in args.cases:
+            path = Path(raw)
+            if not path.is_file():
+                errors.append(IngestError(raw, "no such file"))
+                continue
+            for item in connector.read(path):
+                if isinstance(item, IngestError):
+                    errors.append(item)
+                else:
+                    yield item
+
+    report = capture(kb, cases())
+    data = report.to_json()
+    data["errors"] = [e.to_json() for e in errors]
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        print(
+            f"{data['cases']} cases: {data['linked']} already answered (linked),"
+            f" {data['drafted']} new drafts, {data['merged']} merged into drafts,"
+            f" {data['skipped']} captured before"
+        )
+        for draft in data["drafts"]:
+            print(f"  draft {draft}")
+        for err in errors:
+            where = f"{err.path}:{err.line}" if err.line else err.path
+            print(f"  error: {where}: {err.error}", file=sys.stderr)
+    return EXIT_PARTIAL if errors else EXIT_OK
+
+
+def _drafts(args: argparse.Namespace) -> int:
+    from .capture import approve, list_drafts, reject
+    from .errors import InputError
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(args.kb, create=False)
+    if args.action == "list":
+        rows = list_drafts(kb, args.status)
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False))
+        for row in [] if args.json else rows:
+            print(f"{row['id']:24} {row['status']:9} {len(row['cases'])} case(s)  {row['title']}")
+        return EXIT_OK
+    if not args.draft_id:
+        raise InputError(f"srmkb drafts {args.action} needs a draft ID")
+    if args.action == "show":
+        doc = kb.get(args.draft_id)
+        if doc is None:
+            raise InputError(f"no draft {args.draft_id!r} in the base")
+        if args.json:
+            print(json.dumps(doc.to_json(), ensure_ascii=False))
+        else:
+            print(f"# {doc.title}  ({doc.visibility})")
+            for section in doc.sections:
+                print(f"\n## {' > '.join(section.heading)}\n{section.text}")
+        return EXIT_OK
+    if args.action == "approve":
+        published = approve(kb, args.draft_id, public=args.public)
+        message = f"approved {published.id} ({published.visibility})"
+    else:
+        reject(kb, args.draft_id)
+        message = f"rejected {args.draft_id}"
+    print(json.dumps({"result": message}) if args.json else message)
+    return EXIT_OK
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(args.kb, create=False)
+    report = kb.purge(args.ids)
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        print(f"purged {len(report.deleted)} document(s) and their history")
+    return EXIT_OK
+
+
+def _settings(args: argparse.Namespace) -> int:
+    from .errors import InputError
+    from .kb import KnowledgeBase
+
+    kb = KnowledgeBase(args.kb, create=False)
+    retention: int | str | None = "keep"
+    if args.retention_days is not None:
+        if args.retention_days == "forever":
+            retention = None
+        elif args.retention_days.isdigit():
+            retention = int(args.retention_days)
+        else:
+            raise InputError("--retention-days takes a number of days or 'forever'")
+    logging = None if args.logging is None else args.logging == "on"
+    settings = kb.configure_log(logging=logging, retention_days=retention)  # type: ignore[arg-type]
+    if args.json:
+        print(json.dumps(settings))
+    else:
+        for key, value in settings.items():
+            print(f"{key:15} {value}")
+    return EXIT_OK
 
 
 def _stats(args: argparse.Namespace) -> int:

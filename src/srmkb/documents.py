@@ -222,10 +222,12 @@ class Hit:
     visibility: Visibility = "public"
     language: str = "en"
     metadata: Mapping[str, JSONValue] = field(default_factory=dict)
+    version: int | None = None  # the document version the passage belongs to
 
     def to_json(self) -> dict[str, JSONValue]:
         return {
             "document_id": self.document_id,
+            "version": self.version,
             "passage_id": self.passage_id,
             "title": self.title,
             "section": self.section,

@@ -7,12 +7,13 @@ many threads can search while one writes and each sees one consistent state.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -31,7 +32,7 @@ from .answers import (
     select,
     split_sentences,
 )
-from .audit import AuditLog
+from .audit import AuditLog, Outcome
 from .chunking import DEFAULT_MAX_WORDS, chunk_document
 from .confidence import answer_features, default_model
 from .dense import DenseIndex, _top_k
@@ -61,12 +62,16 @@ from .persistence import (
 from .segments import Segment, merge_segments
 from .store import (
     Catalog,
+    PassageRecord,
+    VersionInfo,
     bump_generation,
     delete_documents,
+    filter_fields,
     insert_document,
     insert_passages,
     insert_segment,
     move_passages,
+    purge_history,
 )
 
 log = logging.getLogger(__name__)
@@ -89,6 +94,7 @@ _LINE_CACHE = 50_000
 _MERGE_FACTOR = 8
 
 Progress = Callable[[int], None]
+When = dt.datetime | dt.date | str | float
 # What a document's content can raise on its way into the base (a number SQLite cannot
 # hold, text a codec rejects...): upsert reports that document and commits the others.
 _DOCUMENT_ERRORS = (ValueError, TypeError, ArithmeticError, RecursionError)
@@ -131,10 +137,24 @@ class _Snapshot:
     lexical: LexicalIndex
     dense: DenseIndex | None
     languages: tuple[str, ...] = ()  # languages of live passages, most frequent first
+    # Set on a view of the past (search ``as_of``): the time it shows, and the passages of
+    # earlier document versions it holds (ids ``doc#n@version``), with their documents'
+    # passages in reading order and their filterable fields.
+    as_of: float | None = None
+    history: Mapping[str, PassageRecord] = field(default_factory=dict)
+    history_documents: Mapping[str, list[PassageRecord]] = field(default_factory=dict)
+    history_fields: Mapping[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
         return int(self.live.shape[0])
+
+
+class SearchResults(list[Hit]):
+    """The hits of a search, best first, and the id of the interaction that logged it
+    (pass it to :meth:`KnowledgeBase.feedback`)."""
+
+    interaction_id: str | None = None
 
 
 class KnowledgeBase:
@@ -145,7 +165,8 @@ class KnowledgeBase:
     ``"hashing"``) or is an :class:`Embedder`; ``dense=False`` builds a BM25-only base.
     Opening an existing base with another model raises :class:`ModelMismatchError`.
     ``dense_index`` is a faiss factory string: ``"Flat"`` (exact, the default) or, for
-    large bases, ``"HNSW32"``.
+    large bases, ``"HNSW32"``. ``log_interactions`` overrides the base's logging setting
+    for this object only (``False`` for an evaluation run that should leave no trace).
     """
 
     def __init__(
@@ -158,6 +179,7 @@ class KnowledgeBase:
         max_words: int = DEFAULT_MAX_WORDS,
         create: bool = True,
         threads: int | None = None,
+        log_interactions: bool | None = None,
     ) -> None:
         self.path = Path(path)
         self._threads = threads
@@ -187,7 +209,7 @@ class KnowledgeBase:
                 max_words=max_words,
             )
         self._catalog = Catalog(self.path / CATALOG)
-        self._audit = AuditLog(self.path / INTERACTIONS)
+        self._audit = AuditLog(self.path / INTERACTIONS, enabled=log_interactions)
         self._params = BM25Params(self.manifest.bm25_k1, self.manifest.bm25_b)
         self._lock = threading.RLock()
         self._loaded: dict[str, Segment] = {}
@@ -263,21 +285,15 @@ class KnowledgeBase:
             internal = np.concatenate([np.asarray(s.internal) for s in segments])
             pids = np.concatenate([np.asarray(s.passage_ids) for s in segments])
             dids = np.concatenate([np.asarray(s.document_ids) for s in segments])
-            row_languages = np.concatenate([np.asarray(s.language) for s in segments])
         else:
             live = np.zeros(0, dtype=bool)
             internal = np.zeros(0, dtype=bool)
-            pids = dids = row_languages = np.zeros(0, dtype=str)
+            pids = dids = np.zeros(0, dtype=str)
         dense = None
         if factory is not None and all(s.dense is not None for s in segments):
             dense = DenseIndex([s.dense for s in segments], live)  # type: ignore[misc]
         self._filter_cache.clear()
-        lexical = LexicalIndex([s.lexical for s in segments], live, self._params)
-        names, counts = np.unique(row_languages[live], return_counts=True)
-        languages = tuple(str(n) for n in names[np.argsort(-counts, kind="stable")])
-        if len(languages) > 1:
-            for language in languages:
-                lexical.set_stats_group(language, row_languages == language)
+        lexical, languages = self._lexical_index(segments, live)
         return _Snapshot(
             generation=self._catalog.generation(),
             segments=tuple(segments),
@@ -289,6 +305,22 @@ class KnowledgeBase:
             dense=dense,
             languages=languages,
         )
+
+    def _lexical_index(
+        self, segments: Sequence[Segment], live: np.ndarray
+    ) -> tuple[LexicalIndex, tuple[str, ...]]:
+        """BM25 over ``segments``, with each language's own statistics when there are
+        several; and the languages of live rows, most frequent first."""
+        lexical = LexicalIndex([s.lexical for s in segments], live, self._params)
+        if not segments:
+            return lexical, ()
+        row_languages = np.concatenate([np.asarray(s.language) for s in segments])
+        names, counts = np.unique(row_languages[live], return_counts=True)
+        languages = tuple(str(n) for n in names[np.argsort(-counts, kind="stable")])
+        if len(languages) > 1:
+            for language in languages:
+                lexical.set_stats_group(language, row_languages == language)
+        return lexical, languages
 
     def refresh(self) -> bool:
         """Pick up commits made by another process; returns whether anything changed."""
@@ -437,10 +469,9 @@ class KnowledgeBase:
         updated = tuple(d.id for d in changed if d.id in stored)
         try:
             with self._catalog.transaction() as db:
-                delete_documents(db, updated)
+                delete_documents(db, updated, deleted=False)
                 for doc in changed:
-                    version = stored[doc.id][1] + 1 if doc.id in stored else 1
-                    insert_document(db, doc, hashes[doc.id], languages[doc.id], version)
+                    insert_document(db, doc, hashes[doc.id], languages[doc.id])
                 insert_passages(db, segment.id, passages)
                 insert_segment(db, segment.id, segment.n_passages)
                 bump_generation(db)
@@ -528,16 +559,32 @@ class KnowledgeBase:
         mode: Mode = "hybrid",
         filters: _filters.Filters | None = None,
         audience: Audience = "customer",
-    ) -> list[Hit]:
+        as_of: When | None = None,
+        channel: str | None = None,
+    ) -> SearchResults:
         """The ``k`` best passages for ``query``, best first.
 
         ``audience="customer"`` (the default: least privilege) sees public passages only;
         ``"agent"`` sees internal ones too. ``filters`` (see :mod:`srmkb.filters`) and the
         audience are applied inside both retrievers, before the top ``k`` is taken.
+        ``as_of`` (a datetime, an ISO 8601 string or a POSIX time) searches the base as it
+        stood then: each document in the version that was current at that time. Hits
+        carry the version they came from. The search is logged (see :meth:`feedback`)
+        under ``channel``.
         """
-        snap = self._snapshot
+        snap = self._snapshot if as_of is None else self._snapshot_at(_timestamp(as_of))
         ranking = self._rank(snap, query, k, mode, filters, audience)
-        return self._hits(snap, ranking)
+        results = SearchResults(self._hits(snap, ranking))
+        results.interaction_id = self._audit.record(
+            kind="search",
+            audience=audience,
+            question=query,
+            channel=channel,
+            document_id=results[0].document_id if results else None,
+            document_version=results[0].version if results else None,
+            results=list(dict.fromkeys(h.document_id for h in results)),
+        )
+        return results
 
     def rank_documents(
         self,
@@ -572,15 +619,12 @@ class KnowledgeBase:
 
     def _filter_mask(self, snap: _Snapshot, filters: _filters.Filters) -> np.ndarray:
         _filters.validate(filters)
-        key = f"{snap.generation}:{_filters.cache_key(filters)}"
+        key = f"{snap.generation}:{snap.as_of}:{_filters.cache_key(filters)}"
         cached = self._filter_cache.get(key)
         if cached is not None:
             return cached
-        wanted = [
-            doc_id
-            for doc_id, fields in self._catalog.documents_for_filter()
-            if _filters.matches(fields, filters)
-        ]
+        fields = self._catalog.documents_for_filter() + list(snap.history_fields.items())
+        wanted = [doc_id for doc_id, f in fields if _filters.matches(f, filters)]
         mask = (
             np.isin(snap.document_ids, np.array(wanted, dtype=str))
             if wanted
@@ -705,7 +749,7 @@ class KnowledgeBase:
                 if len(firsts) == n_docs:
                     break
         pids = [str(snap.passage_ids[r]) for r in firsts.values()]
-        records = self._catalog.passages(pids)
+        records = self._records(snap, pids)
         out = []
         for pid in pids:
             rec = records.get(pid)
@@ -732,7 +776,7 @@ class KnowledgeBase:
     def _hits(self, snap: _Snapshot, ranking: Ranking) -> list[Hit]:
         scores, parts = ranking.scores, ranking.parts
         pids = [str(snap.passage_ids[r]) for r in ranking.rows.tolist()]
-        records = self._catalog.passages(pids)
+        records = self._records(snap, pids)
         hits = []
         for i, pid in enumerate(pids):
             rec = records.get(pid)
@@ -752,9 +796,22 @@ class KnowledgeBase:
                     visibility=rec.visibility,  # type: ignore[arg-type]
                     language=rec.language,
                     metadata=rec.metadata,  # type: ignore[arg-type]
+                    version=rec.version,
                 )
             )
         return hits
+
+    def _records(self, snap: _Snapshot, pids: Sequence[str]) -> dict[str, PassageRecord]:
+        """Passage records by id, current ones from the catalog, earlier ones from ``snap``."""
+        out = {p: snap.history[p] for p in pids if p in snap.history}
+        if len(out) < len(pids):
+            out.update(self._catalog.passages([p for p in pids if p not in out]))
+        return out
+
+    def _document_passages(self, snap: _Snapshot, doc_id: str) -> list[PassageRecord]:
+        if doc_id in snap.history_documents:
+            return snap.history_documents[doc_id]
+        return self._catalog.document_passages(doc_id)
 
     def answer(
         self,
@@ -764,6 +821,7 @@ class KnowledgeBase:
         audience: Audience = "customer",
         filters: _filters.Filters | None = None,
         threshold: float | None = None,
+        as_of: When | None = None,
     ) -> Answer:
         """Answer ``question`` from the base for one channel, or decline and offer an agent.
 
@@ -771,11 +829,13 @@ class KnowledgeBase:
         inside retrieval) and then rendered for the channel, so every channel gives the
         same source and facts. ``confidence`` is the calibrated probability that the
         cited document answers the question; below ``threshold`` (default: the shipped
-        model's) the answer declines. Every call is logged in the audit log.
+        model's) the answer declines. ``as_of`` answers from the documents as they stood
+        then (see :meth:`search`); ``document_version`` names the version used. Every call
+        is logged in the audit log, with that version; ``interaction_id`` names the entry.
         """
         if channel not in CHANNELS:
             raise InputError(f"channel must be one of {CHANNELS}, got {channel!r}")
-        snap = self._snapshot
+        snap = self._snapshot if as_of is None else self._snapshot_at(_timestamp(as_of))
         evidence = self._evidence(snap, question, audience, filters)
         model = default_model()
         confidence = model.probability(evidence.features) if evidence.document_ids else 0.0
@@ -809,7 +869,7 @@ class KnowledgeBase:
         rows = evidence.ranking.rows.tolist()
         best_pid = str(snap.passage_ids[rows[0]])
         doc_id = evidence.document_ids[0]
-        passages = self._catalog.document_passages(doc_id)
+        passages = self._document_passages(snap, doc_id)
         best = next((p for p in passages if p.id == best_pid), None)
         if best is None:  # deleted since this snapshot was taken: decline rather than guess
             return declined(question, 0.0, channel, audience)
@@ -818,7 +878,7 @@ class KnowledgeBase:
         for row, d in zip(rows, evidence.document_ids):
             if d != doc_id and d not in firsts:
                 firsts[d] = row
-        records = self._catalog.passages([str(snap.passage_ids[r]) for r in firsts.values()])
+        records = self._records(snap, [str(snap.passage_ids[r]) for r in firsts.values()])
         related: list[Related] = []
         cases: list[Related] = []
         for rec in records.values():
@@ -856,6 +916,139 @@ class KnowledgeBase:
     def audit(self) -> AuditLog:
         """The interaction log of this base."""
         return self._audit
+
+    def feedback(self, interaction_id: str, outcome: Outcome) -> None:
+        """Record what followed a search or answer: ``"resolved"``, ``"escalated"`` (handed
+        to an agent) or ``"not_helpful"``. An unknown id raises :class:`InputError`."""
+        self._audit.feedback(interaction_id, outcome)
+
+    def configure_log(
+        self, *, logging: bool | None = None, retention_days: int | Literal["keep"] | None = "keep"
+    ) -> dict[str, object]:
+        """Turn interaction logging on or off for this base and set how many days
+        interactions are kept (``None``: forever); returns the settings."""
+        return dict(self._audit.configure(logging=logging, retention_days=retention_days))
+
+    def report(
+        self,
+        *,
+        since: When | None = None,
+        until: When | None = None,
+        stale_days: int = 365,
+        html: str | Path | None = None,
+    ) -> dict[str, object]:
+        """The self-service KPI report for interactions in ``[since, until)`` (see
+        :mod:`srmkb.report` for every figure's definition); ``html`` also writes it as a
+        page with plots."""
+        from .report import build_report, render_html
+
+        start = None if since is None else _timestamp(since)
+        end = None if until is None else _timestamp(until)
+        result = build_report(self, since=start, until=end, stale_days=stale_days)
+        if html is not None:
+            items = self._audit.interactions(since=start, until=end)
+            Path(html).write_text(render_html(result, items), encoding="utf-8")
+        return result
+
+    # -- versions ----------------------------------------------------------------------
+
+    def versions(self, document_id: str) -> list[VersionInfo]:
+        """Every version of a document still kept, oldest first, with when each was valid."""
+        return self._catalog.versions(document_id)
+
+    def get_version(self, document_id: str, version: int) -> Document | None:
+        """One version of a document, the current one or an earlier one, or None."""
+        return self._catalog.document_version(document_id, version)
+
+    def purge(self, ids: Iterable[str]) -> SyncReport:
+        """Delete documents and forget their earlier versions too (``delete`` keeps them,
+        so ``as_of`` can still show them)."""
+        ids = list(ids)
+        report = self.delete(ids)
+        with self._lock, write_lock(self.path):
+            with self._catalog.transaction() as db:
+                purge_history(db, ids)
+                bump_generation(db)
+        return report
+
+    def _snapshot_at(self, when: float) -> _Snapshot:
+        """The base as it stood at ``when``: current documents that were already current
+        then, plus earlier versions of the others, indexed in memory for this query (their
+        vectors come from the embedder's cache when it has one)."""
+        snap = self._snapshot
+        valid = self._catalog.valid_at(when)
+        current = [d for d, (_, is_current) in valid.items() if is_current]
+        live = snap.live & np.isin(snap.document_ids, np.array(current, dtype=str))
+        old = self._catalog.historical([(d, v) for d, (v, c) in valid.items() if not c])
+        passages: list[Passage] = []
+        records: dict[str, PassageRecord] = {}
+        by_doc: dict[str, list[PassageRecord]] = {}
+        fields: dict[str, dict[str, object]] = {}
+        for (doc_id, version), (doc, language) in old.items():
+            fields[doc_id] = filter_fields(
+                doc_id,
+                dict(doc.metadata),
+                language,
+                doc.visibility,
+                doc.updated_at,
+                doc.source,
+                doc.url,
+            )
+            for p in chunk_document(doc, language=language, max_words=self.manifest.max_words):
+                p = replace(p, id=f"{p.id}@{version}")
+                passages.append(p)
+                rec = PassageRecord(
+                    id=p.id,
+                    document_id=doc_id,
+                    text=p.text,
+                    section=p.section,
+                    url=p.url,
+                    page=p.page,
+                    visibility=p.visibility,
+                    language=p.language,
+                    title=doc.title,
+                    metadata=dict(doc.metadata),
+                    version=version,
+                )
+                records[p.id] = rec
+                by_doc.setdefault(doc_id, []).append(rec)
+        if not passages:
+            lexical, languages = self._lexical_index(snap.segments, live)
+            return replace(
+                snap,
+                live=live,
+                lexical=lexical,
+                dense=DenseIndex([s.dense for s in snap.segments], live)  # type: ignore[misc]
+                if snap.dense is not None
+                else None,
+                languages=languages,
+                as_of=when,
+            )
+        tokens = [analyzer_for(p.language).analyze(p.indexed_text) for p in passages]
+        vectors = None
+        if snap.dense is not None:
+            vectors = self.embedder.embed_documents([p.indexed_text for p in passages])
+        extra = Segment.build(passages, tokens, vectors, factory="Flat")
+        segments = (*snap.segments, extra)
+        live = np.concatenate([live, np.ones(extra.n_passages, dtype=bool)])
+        lexical, languages = self._lexical_index(segments, live)
+        return _Snapshot(
+            generation=snap.generation,
+            segments=segments,
+            live=live,
+            internal=np.concatenate([snap.internal, extra.internal]),
+            passage_ids=np.concatenate([snap.passage_ids, extra.passage_ids]),
+            document_ids=np.concatenate([snap.document_ids, extra.document_ids]),
+            lexical=lexical,
+            dense=DenseIndex([s.dense for s in segments], live)  # type: ignore[misc]
+            if vectors is not None
+            else None,
+            languages=languages,
+            as_of=when,
+            history=records,
+            history_documents=by_doc,
+            history_fields=fields,
+        )
 
     def passage_text(self, passage_id: str) -> str | None:
         """The full text of a passage (hits carry a shortened snippet)."""
@@ -905,3 +1098,25 @@ def _snippet(text: str, limit: int = 300) -> str:
         return text
     cut = text.rfind(" ", 0, limit)
     return text[: cut if cut > limit // 2 else limit] + "…"
+
+
+def _timestamp(when: When) -> float:
+    """A POSIX time from a datetime (naive ones are taken as UTC), a date (its end, UTC),
+    an ISO 8601 string or a number."""
+    if isinstance(when, bool):
+        raise InputError(f"as_of must be a time, got {when!r}")
+    if isinstance(when, (int, float)):
+        return float(when)
+    if isinstance(when, str):
+        try:
+            when = dt.datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError(f"as_of {when!r} is not an ISO 8601 date or time") from None
+    if isinstance(when, dt.datetime):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.timezone.utc)
+        return when.timestamp()
+    if isinstance(when, dt.date):
+        end = dt.datetime.combine(when, dt.time.max, tzinfo=dt.timezone.utc)
+        return end.timestamp()
+    raise InputError(f"as_of must be a datetime, an ISO 8601 string or a POSIX time, got {when!r}")

@@ -2,9 +2,11 @@
 
     srmkb serve --kb DIR [--host 127.0.0.1] [--port 8000]
 
-Reads are open; writes (``POST /documents``, ``DELETE /documents/{id}``) need the key in
-``SRMKB_API_KEY`` sent as the ``X-API-Key`` header, and are refused altogether when no
-key is set. Errors are JSON ``{"error", "type"}`` with a fitting status. ``GET /`` is
+Reads are open; writes (``POST /documents``, ``DELETE /documents/{id}``) and the KPI
+report (``GET /report``: it quotes users' questions) need the key in ``SRMKB_API_KEY``
+sent as the ``X-API-Key`` header, and are refused altogether when no key is set. Every
+search and answer is logged with an ``interaction_id``; ``POST /feedback`` records what
+followed it. Errors are JSON ``{"error", "type"}`` with a fitting status. ``GET /`` is
 the agent desktop page; ``GET /docs`` the OpenAPI documentation.
 
 Requests run in FastAPI's thread pool against one :class:`KnowledgeBase`: each reader
@@ -39,6 +41,8 @@ class SearchRequest(BaseModel):
     mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
     audience: Literal["customer", "agent"] = "customer"
     filters: dict[str, Any] | None = None
+    channel: str | None = Field(None, max_length=40, description="logged with the search")
+    as_of: str | None = Field(None, description="ISO 8601: search the base as it stood then")
 
 
 class AnswerRequest(BaseModel):
@@ -46,6 +50,12 @@ class AnswerRequest(BaseModel):
     channel: Literal["chat", "email", "voice", "web", "agent"] = "chat"
     audience: Literal["customer", "agent"] = "customer"
     filters: dict[str, Any] | None = None
+    as_of: str | None = Field(None, description="ISO 8601: answer from the base as it was")
+
+
+class FeedbackRequest(BaseModel):
+    interaction_id: str
+    outcome: Literal["resolved", "escalated", "not_helpful"]
 
 
 class DocumentsRequest(BaseModel):
@@ -95,16 +105,37 @@ def create_app(kb: KnowledgeBase, *, api_key: str | None = None) -> FastAPI:
     @app.post("/search")
     def search(req: SearchRequest) -> dict[str, Any]:
         hits = kb.search(
-            req.query, req.k, mode=req.mode, filters=req.filters, audience=req.audience
+            req.query,
+            req.k,
+            mode=req.mode,
+            filters=req.filters,
+            audience=req.audience,
+            channel=req.channel,
+            as_of=req.as_of,
         )
-        return {"hits": [h.to_json() for h in hits]}
+        return {"interaction_id": hits.interaction_id, "hits": [h.to_json() for h in hits]}
 
     @app.post("/answer")
     def answer(req: AnswerRequest) -> dict[str, Any]:
         result = kb.answer(
-            req.question, channel=req.channel, audience=req.audience, filters=req.filters
+            req.question,
+            channel=req.channel,
+            audience=req.audience,
+            filters=req.filters,
+            as_of=req.as_of,
         )
         return result.to_json()
+
+    @app.post("/feedback")
+    def feedback(req: FeedbackRequest) -> dict[str, Any]:
+        if kb.audit.get(req.interaction_id) is None:
+            raise _HTTPError(404, f"no interaction {req.interaction_id!r} in the log")
+        kb.feedback(req.interaction_id, req.outcome)
+        return {"interaction_id": req.interaction_id, "outcome": req.outcome}
+
+    @app.get("/report", dependencies=[Depends(require_key)])
+    def report(since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        return kb.report(since=since, until=until)
 
     @app.post("/documents", dependencies=[Depends(require_key)])
     def add_documents(req: DocumentsRequest) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +60,37 @@ CREATE TABLE IF NOT EXISTS segments (
     deleted BLOB NOT NULL,
     created_at REAL NOT NULL
 );
+-- Earlier versions of documents, with the time each was the current one: updating or
+-- deleting a document moves its row here (valid_to = the time it was replaced), so the
+-- base can answer as it stood at any past time. Only purge removes them.
+CREATE TABLE IF NOT EXISTS document_history (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    language TEXT NOT NULL,
+    body TEXT NOT NULL,
+    valid_from REAL NOT NULL,
+    valid_to REAL NOT NULL,
+    deleted INTEGER NOT NULL,      -- 1 when this version ended by deletion, not an update
+    PRIMARY KEY (id, version)
+);
+CREATE INDEX IF NOT EXISTS document_history_time ON document_history(valid_from, valid_to);
+-- Capture: drafts written from resolved cases, and cases linked to the document that
+-- already answered them (reuse). A draft's text is an internal document of the base.
+CREATE TABLE IF NOT EXISTS drafts (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,          -- 'draft', 'approved' or 'rejected'
+    title TEXT NOT NULL,
+    cases TEXT NOT NULL,           -- JSON list of source case ids
+    created_at REAL NOT NULL,
+    decided_at REAL
+);
+CREATE TABLE IF NOT EXISTS case_links (
+    case_id TEXT PRIMARY KEY,
+    document_id TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    time REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -74,6 +106,28 @@ class StoredDocument:
     content_hash: str
     version: int
     document: Document
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One version of a document and when it was the current one (``valid_to`` None: it
+    still is)."""
+
+    version: int
+    valid_from: float
+    valid_to: float | None
+    content_hash: str
+    deleted: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
+            "current": self.valid_to is None,
+            "deleted": self.deleted,
+            "content_hash": self.content_hash,
+        }
 
 
 @dataclass(frozen=True)
@@ -170,25 +224,128 @@ class Catalog:
             return None
         return StoredDocument(row[0], row[1], row[2], Document.from_json(json.loads(row[3])))
 
+    def versions(self, doc_id: str) -> list[VersionInfo]:
+        """Every version of a document still known, oldest first."""
+        conn = self._conn()
+        out = [
+            VersionInfo(v, start, end, digest, bool(gone))
+            for v, start, end, digest, gone in conn.execute(
+                "SELECT version, valid_from, valid_to, content_hash, deleted"
+                " FROM document_history WHERE id = ? ORDER BY version",
+                (doc_id,),
+            )
+        ]
+        row = conn.execute(
+            "SELECT version, indexed_at, content_hash FROM documents WHERE id = ?", (doc_id,)
+        ).fetchone()
+        if row is not None:
+            out.append(VersionInfo(row[0], row[1], None, row[2]))
+        return out
+
+    def valid_at(self, when: float) -> dict[str, tuple[int, bool]]:
+        """The version of each document that was current at ``when``: id -> (version,
+        whether it is still the current one)."""
+        conn = self._conn()
+        out = {
+            doc_id: (version, True)
+            for doc_id, version in conn.execute(
+                "SELECT id, version FROM documents WHERE indexed_at <= ?", (when,)
+            )
+        }
+        for doc_id, version in conn.execute(
+            "SELECT id, version FROM document_history WHERE valid_from <= ? AND ? < valid_to",
+            (when, when),
+        ):
+            out[doc_id] = (version, False)
+        return out
+
+    def historical(
+        self, keys: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], tuple[Document, str]]:
+        """Earlier versions by (id, version): the document and its language."""
+        out: dict[tuple[str, int], tuple[Document, str]] = {}
+        conn = self._conn()
+        for doc_id, version in keys:
+            row = conn.execute(
+                "SELECT body, language FROM document_history WHERE id = ? AND version = ?",
+                (doc_id, version),
+            ).fetchone()
+            if row is not None:
+                out[(doc_id, version)] = (Document.from_json(json.loads(row[0])), row[1])
+        return out
+
+    def document_version(self, doc_id: str, version: int) -> Document | None:
+        """One version of a document, current or earlier."""
+        current = self.get_document(doc_id)
+        if current is not None and current.version == version:
+            return current.document
+        found = self.historical([(doc_id, version)])
+        return found[(doc_id, version)][0] if found else None
+
+    def document_summaries(self) -> list[dict[str, Any]]:
+        """Id, title, source, visibility, dates and metadata of every current document."""
+        rows = self._conn().execute(
+            "SELECT id, title, source, visibility, updated_at, indexed_at, metadata, language"
+            " FROM documents ORDER BY id"
+        )
+        return [
+            {
+                "id": r[0],
+                "title": r[1],
+                "source": r[2],
+                "visibility": r[3],
+                "updated_at": r[4],
+                "indexed_at": r[5],
+                "metadata": json.loads(r[6]),
+                "language": r[7],
+            }
+            for r in rows
+        ]
+
+    def drafts(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Captured drafts, newest first: id, status, title, source cases, times."""
+        where, params = ("WHERE status = ?", (status,)) if status else ("", ())
+        rows = self._conn().execute(
+            "SELECT id, status, title, cases, created_at, decided_at FROM drafts"
+            f" {where} ORDER BY created_at DESC, id",
+            params,
+        )
+        return [
+            {
+                "id": r[0],
+                "status": r[1],
+                "title": r[2],
+                "cases": json.loads(r[3]),
+                "created_at": r[4],
+                "decided_at": r[5],
+            }
+            for r in rows
+        ]
+
+    def captured_cases(self) -> dict[str, str]:
+        """Case ids capture has handled: case id -> the linked document or the draft."""
+        conn = self._conn()
+        out = dict(conn.execute("SELECT case_id, document_id FROM case_links").fetchall())
+        for draft_id, cases in conn.execute("SELECT id, cases FROM drafts"):
+            out.update((case, draft_id) for case in json.loads(cases))
+        return out
+
+    def reuse_counts(self) -> dict[str, int]:
+        """Resolved cases capture linked to each document (the base already answered them)."""
+        rows = self._conn().execute(
+            "SELECT document_id, count(*) FROM case_links GROUP BY document_id"
+        )
+        return {doc_id: n for doc_id, n in rows}
+
     def documents_for_filter(self) -> list[tuple[str, dict[str, object]]]:
         """Every document's id and filterable fields (metadata plus top-level fields)."""
-        out = []
-        for doc_id, meta, lang, vis, updated, source, url in self._conn().execute(
+        rows = self._conn().execute(
             "SELECT id, metadata, language, visibility, updated_at, source, url FROM documents"
-        ):
-            fields: dict[str, object] = json.loads(meta)
-            fields.update(
-                {
-                    "id": doc_id,
-                    "language": lang,
-                    "visibility": vis,
-                    "updated_at": updated,
-                    "source": source,
-                    "url": url,
-                }
-            )
-            out.append((doc_id, fields))
-        return out
+        )
+        return [
+            (doc_id, filter_fields(doc_id, json.loads(meta), lang, vis, updated, source, url))
+            for doc_id, meta, lang, vis, updated, source, url in rows
+        ]
 
     def passages(self, ids: Sequence[str]) -> dict[str, PassageRecord]:
         out: dict[str, PassageRecord] = {}
@@ -254,6 +411,30 @@ class Catalog:
         return {lang: n for lang, n in rows}
 
 
+def filter_fields(
+    doc_id: str,
+    metadata: dict[str, object],
+    language: str,
+    visibility: str,
+    updated_at: str | None,
+    source: str,
+    url: str,
+) -> dict[str, object]:
+    """What a filter sees of a document: its metadata plus its top-level fields."""
+    fields = dict(metadata)
+    fields.update(
+        {
+            "id": doc_id,
+            "language": language,
+            "visibility": visibility,
+            "updated_at": updated_at,
+            "source": source,
+            "url": url,
+        }
+    )
+    return fields
+
+
 # -- writes (inside a transaction) -------------------------------------------------------
 
 
@@ -272,11 +453,24 @@ def insert_segment(db: sqlite3.Connection, seg_id: str, n_passages: int) -> None
     )
 
 
-def delete_documents(db: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
-    """Remove documents and mark their passages' rows deleted; returns the ids removed."""
+def delete_documents(
+    db: sqlite3.Connection, ids: Iterable[str], *, deleted: bool = True
+) -> list[str]:
+    """Remove documents and mark their passages' rows deleted; returns the ids removed.
+
+    The version removed is kept in ``document_history`` (``deleted``: it ended by
+    deletion rather than by an update), valid until now.
+    """
     removed = []
     touched: dict[str, list[int]] = {}
+    now = time.time()
     for doc_id in ids:
+        db.execute(
+            "INSERT OR REPLACE INTO document_history(id, version, content_hash, language, body,"
+            " valid_from, valid_to, deleted) SELECT id, version, content_hash, language, body,"
+            " indexed_at, max(?, indexed_at), ? FROM documents WHERE id = ?",
+            (now, int(deleted), doc_id),
+        )
         rows = db.execute(
             "SELECT segment, row FROM passages WHERE document_id = ?", (doc_id,)
         ).fetchall()
@@ -291,6 +485,14 @@ def delete_documents(db: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
     return removed
 
 
+def purge_history(db: sqlite3.Connection, ids: Iterable[str]) -> int:
+    """Forget every earlier version of these documents; returns how many were removed."""
+    return sum(
+        db.execute("DELETE FROM document_history WHERE id = ?", (doc_id,)).rowcount
+        for doc_id in ids
+    )
+
+
 def mark_deleted(db: sqlite3.Connection, seg_id: str, rows: Sequence[int]) -> None:
     n, blob = db.execute(
         "SELECT n_passages, deleted FROM segments WHERE id = ?", (seg_id,)
@@ -301,9 +503,15 @@ def mark_deleted(db: sqlite3.Connection, seg_id: str, rows: Sequence[int]) -> No
     db.execute("UPDATE segments SET deleted = ? WHERE id = ?", (packed, seg_id))
 
 
-def insert_document(
-    db: sqlite3.Connection, doc: Document, digest: str, language: str, version: int
-) -> None:
+def insert_document(db: sqlite3.Connection, doc: Document, digest: str, language: str) -> int:
+    """Store a document as its next version (after every version kept, deleted ones
+    included, so a version number never names two texts); returns the version."""
+    (latest,) = db.execute(
+        "SELECT max(v) FROM (SELECT version AS v FROM documents WHERE id = ?"
+        " UNION ALL SELECT version FROM document_history WHERE id = ?)",
+        (doc.id, doc.id),
+    ).fetchone()
+    version = (latest or 0) + 1
     db.execute(
         "INSERT INTO documents(id, content_hash, title, url, visibility, language, updated_at,"
         " source, metadata, body, version, indexed_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -322,6 +530,7 @@ def insert_document(
             time.time(),
         ),
     )
+    return version
 
 
 def insert_passages(db: sqlite3.Connection, seg_id: str, passages: Sequence[Passage]) -> None:

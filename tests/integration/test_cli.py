@@ -30,7 +30,9 @@ def kb(tmp_path_factory) -> Path:
 
 def test_search_json(kb):
     out = srmkb("search", "flashing red light", "--kb", str(kb), "-k", "3", "--json")
-    hits = json.loads(out.stdout)
+    result = json.loads(out.stdout)
+    hits = result["hits"]
+    assert len(result["interaction_id"]) == 32
     assert len(hits) == 3 and hits[0]["document_id"] == "faq-blinking-red"
     for key in (
         "document_id",
@@ -41,6 +43,7 @@ def test_search_json(kb):
         "score",
         "snippet",
         "scores",
+        "version",
     ):
         assert key in hits[0]
 
@@ -48,7 +51,7 @@ def test_search_json(kb):
 def test_search_audience_and_filters(kb):
     def ids(*extra):
         out = srmkb("search", "refund after 30 days exception", "--kb", str(kb), "--json", *extra)
-        return [h["document_id"] for h in json.loads(out.stdout)]
+        return [h["document_id"] for h in json.loads(out.stdout)["hits"]]
 
     assert "int-refund-exceptions" not in ids()
     assert ids("--audience", "agent")[0] == "int-refund-exceptions"

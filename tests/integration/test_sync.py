@@ -91,9 +91,9 @@ def test_cli_sync_reports_exact_counts(source, tmp_path):
         "errors": [],
     }
     out = srmkb("search", NEW_WORD, "--kb", kb, "--mode", "bm25", "--json")
-    assert [h["document_id"] for h in json.loads(out.stdout)] == [EDITED]
+    assert [h["document_id"] for h in json.loads(out.stdout)["hits"]] == [EDITED]
     out = srmkb("search", OLD_WORD, "--kb", kb, "--mode", "bm25", "--json")
-    assert json.loads(out.stdout) == []
+    assert json.loads(out.stdout)["hits"] == []
     # A second sync of the same folder changes nothing.
     out = srmkb("ingest", str(source), "--kb", kb, "--sync", "--json", "-q")
     assert json.loads(out.stdout)["unchanged"] == 3 + N_CASES

@@ -1,0 +1,146 @@
+"""The KPI report: a known sequence of questions and feedback, and every figure checked."""
+
+import time
+
+import pytest
+
+from srmkb import Document, HashingEmbedder, KnowledgeBase
+
+DECLINE, ANSWER = 1.01, 0.0  # thresholds that force a decline or an answer
+
+
+def _case(n: int, product: str) -> Document:
+    return Document(
+        id=f"case-{n}",
+        title=f"Case {n}",
+        text=f"Problem {n} with the {product}.",
+        visibility="internal",
+        metadata={"source_type": "crm", "case_id": str(n), "product": product},
+        source="cases.csv",
+    )
+
+
+@pytest.fixture
+def kb(tmp_path):
+    base = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    docs = [
+        Document(
+            id="reset",
+            title="Factory reset",
+            text="Hold the reset button for 10 seconds.",
+            updated_at="2020-01-01",
+            source="help.jsonl",
+        ),
+        Document(
+            id="wifi", title="Slow wifi", text="Move the router to the centre.", source="help.jsonl"
+        ),
+        Document(
+            id="old-policy", title="Refund policy", text="Refunds within 14 days.", source="a.jsonl"
+        ),
+        Document(
+            id="refund-faq", title="Refund policy", text="Refunds within 30 days.", source="b.jsonl"
+        ),
+    ]
+    docs += [_case(n, p) for n, p in enumerate(["mesh", "app", "store"] + ["router"] * 6)]
+    base.upsert(docs)
+    return base
+
+
+def test_report_figures(kb):
+    start = time.time()
+    a1 = kb.answer("How do I reset the router?", channel="chat", threshold=ANSWER)
+    kb.feedback(a1.interaction_id, "resolved")
+    a2 = kb.answer("reset router", channel="voice", threshold=ANSWER)
+    kb.feedback(a2.interaction_id, "escalated")
+    kb.answer("Do you sell televisions?", channel="chat", threshold=DECLINE)
+    kb.answer("Do you sell televisions?", channel="web", threshold=DECLINE)
+    kb.answer("What are your opening hours?", channel="chat", audience="agent", threshold=DECLINE)
+    a6 = kb.answer("slow wifi", channel="web", threshold=ANSWER)
+    kb.feedback(a6.interaction_id, "not_helpful")
+    assert [a1.document_id, a2.document_id, a6.document_id] == ["reset", "reset", "wifi"]
+    kb.search("router centre", mode="bm25", channel="web")
+    kb.search("zzzz qqqq", mode="bm25", channel="web")
+
+    r = kb.report(since=start)
+    assert (r["questions"], r["answered"], r["abstained"], r["searches"]) == (6, 3, 3, 2)
+    assert r["feedback"] == {"escalated": 1, "not_helpful": 1, "resolved": 1}
+    assert r["self_service_resolution"] == {
+        "rate": 0.2,
+        "resolved": 1,
+        "interactions": 5,
+        "confirmed": 1,
+        "with_feedback": 3,
+    }
+    assert r["zero_result_rate"] == 0.5  # 3 declined + 1 empty search, of 8
+    zero = {"resolved": 0, "escalated": 0, "not_helpful": 0}
+    assert r["by_channel"] == {
+        "chat": {
+            "questions": 3,
+            "answered": 1,
+            "abstained": 2,
+            "searches": 0,
+            **zero,
+            "resolved": 1,
+        },
+        "voice": {
+            "questions": 1,
+            "answered": 1,
+            "abstained": 0,
+            "searches": 0,
+            **zero,
+            "escalated": 1,
+        },
+        "web": {
+            "questions": 2,
+            "answered": 1,
+            "abstained": 1,
+            "searches": 2,
+            **zero,
+            "not_helpful": 1,
+        },
+    }
+    top = [(d["document_id"], d["uses"], d["helpfulness"]) for d in r["top_documents"]]
+    assert top == [("reset", 2, 0.5), ("wifi", 2, 0.0)]
+    assert r["unused_documents"]["count"] == 11
+    assert "old-policy" in r["unused_documents"]["ids"]
+    stale = r["stale_documents"]
+    assert [(s["document_id"], s["uses"], s["updated"][:10]) for s in stale] == [
+        ("reset", 2, "2020-01-01")
+    ]
+    products = {
+        p["product"]: (p["cases"], p["flagged"]) for p in r["incidents_by_product"]["products"]
+    }
+    assert products == {
+        "router": (6, True),
+        "app": (1, False),
+        "mesh": (1, False),
+        "store": (1, False),
+    }
+    assert "6 cases against a median of 1" in r["incidents_by_product"]["products"][0]["why"]
+
+    gaps = r["content_gaps"]
+    assert [(g["size"], g["questions"][0], g["channels"]) for g in gaps] == [
+        (2, "Do you sell televisions?", {"chat": 1, "web": 1}),
+        (1, "What are your opening hours?", {"chat": 1}),
+        (1, "slow wifi", {"web": 1}),
+    ]
+    assert [(g["declined"], g["not_helpful"]) for g in gaps] == [(2, 0), (1, 0), (0, 1)]
+    assert gaps[2]["nearest_document"] == "wifi"
+    for g in gaps:
+        assert g["coverage"] == (
+            "partly covered" if g["nearest_similarity"] >= 0.45 else "not covered"
+        )
+
+    (conflict,) = r["conflicts"]
+    assert sorted(conflict["documents"]) == ["old-policy", "refund-faq"]
+    assert "numbers differ" in conflict["why"]
+
+
+def test_period_and_html(kb, tmp_path):
+    kb.answer("reset", threshold=ANSWER)
+    assert kb.report(until=time.time() - 3600)["questions"] == 0
+    page = tmp_path / "report.html"
+    r = kb.report(html=page)
+    assert r["questions"] == 1
+    text = page.read_text()
+    assert text.startswith("<!doctype html>") and text.count("data:image/png;base64,") == 2
