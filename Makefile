@@ -35,6 +35,10 @@ demo: $(VENV)/.installed
 	$(BIN)/srmkb answer "How do I factory reset my router?" --kb $(KB) --channel chat
 	$(BIN)/srmkb answer "How do I factory reset my router?" --kb $(KB) --channel voice
 	$(BIN)/srmkb answer "Do you sell televisions?" --kb $(KB) --channel chat
+	@echo; echo "Capture: resolved CRM cases either linked to the article that answers them or drafted:"
+	$(BIN)/srmkb capture examples/crm/cases.csv --kb $(KB)
+	@echo; echo "KPI summary of the questions above:"
+	$(BIN)/srmkb report --kb $(KB)
 
 # The browser test needs Debian's chromium and chromium-driver: installed here when
 # running as root with apt-get; otherwise that one test skips and says why.
