@@ -31,7 +31,7 @@ from .errors import (
     SrmkbError,
     StorageError,
 )
-from .kb import KnowledgeBase
+from .kb import KnowledgeBase, SearchResults
 
 __all__ = [
     "Analyzer",
@@ -47,6 +47,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelMismatchError",
     "Passage",
+    "SearchResults",
     "Section",
     "SentenceTransformerEmbedder",
     "SnowballAnalyzer",

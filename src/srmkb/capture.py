@@ -44,6 +44,9 @@ LINK_SUPPORT = 0.8  # mean best cosine of the resolution's sentences to a docume
 LINK_WITH_ANSWER = 0.7  # the same, for the document the answer model cites confidently
 MERGE_RESOLUTION = 0.8  # resolution ↔ draft resolution cosine: the same fix
 MERGE_PROBLEM = 0.85  # problem ↔ one of a draft's problems: the same question
+# Or both fairly close (mean cosine): on the example CRM export, every pair of cases about
+# one problem scored ≥ 0.63 and every other pair ≤ 0.53.
+MERGE_BOTH = 0.6
 STATUSES = ("draft", "approved", "rejected")
 _NOT_CASES: dict[str, JSONValue] = {"source_type": {"ne": "crm"}}
 
@@ -270,8 +273,9 @@ def _matching_draft(
             else 0.0
         )
         same_question = max((float(problem @ v) for v in draft.problem_vectors), default=0.0)
-        if same_fix >= MERGE_RESOLUTION or same_question >= MERGE_PROBLEM:
-            score = max(same_fix, same_question)
+        both = (same_fix + same_question) / 2
+        if same_fix >= MERGE_RESOLUTION or same_question >= MERGE_PROBLEM or both >= MERGE_BOTH:
+            score = max(same_fix, same_question, both)
             if score > best_score:
                 best, best_score = draft, score
     return best

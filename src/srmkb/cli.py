@@ -477,8 +477,10 @@ def _capture(args: argparse.Namespace) -> int:
             f" {data['drafted']} new drafts, {data['merged']} merged into drafts,"
             f" {data['skipped']} captured before"
         )
-        for draft in data["drafts"]:
+        for draft in data["drafts"][:5]:
             print(f"  draft {draft}")
+        if len(data["drafts"]) > 5:
+            print(f"  … {len(data['drafts']) - 5} more: srmkb drafts list --kb {args.kb}")
         for err in errors:
             where = f"{err.path}:{err.line}" if err.line else err.path
             print(f"  error: {where}: {err.error}", file=sys.stderr)
