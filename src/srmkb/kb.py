@@ -12,8 +12,8 @@ import logging
 import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -35,19 +35,16 @@ from .answers import (
 from .audit import AuditLog, Outcome
 from .chunking import DEFAULT_MAX_WORDS, chunk_document
 from .confidence import answer_features, default_model
-from .dense import DenseIndex, _top_k
+from .dense import DenseIndex
 from .documents import Document, Hit, IngestError, Passage, SyncReport
 from .embedders import MODEL_IDS, Embedder, load_embedder
 from .errors import DocumentExistsError, InputError, ModelMismatchError, SrmkbError, StorageError
-from .fusion import fuse
 from .language import (
-    DEFAULT_LANGUAGES,
     UNDETERMINED,
     detect_language,
-    language_probabilities,
     primary_language,
 )
-from .lexical import BM25Params, LexicalIndex
+from .lexical import BM25Params
 from .persistence import (
     CATALOG,
     FORMAT_VERSION,
@@ -59,6 +56,7 @@ from .persistence import (
     write_lock,
     write_manifest,
 )
+from .retrieval import CANDIDATES, Ranking, Snapshot, lexical_index
 from .segments import Segment, merge_segments
 from .store import (
     Catalog,
@@ -81,8 +79,6 @@ Audience = Literal["customer", "agent"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
 AUDIENCES: tuple[str, ...] = ("customer", "agent")
 
-# Each retriever contributes this many candidates (at least) to the hybrid fusion.
-_CANDIDATES = 100
 # Passages an answer's confidence looks at, lines of a passage it embeds, line vectors
 # it keeps.
 _EVIDENCE_DEPTH = 20
@@ -101,53 +97,12 @@ _DOCUMENT_ERRORS = (ValueError, TypeError, ArithmeticError, RecursionError)
 
 
 @dataclass(frozen=True)
-class Ranking:
-    """Rows of one snapshot, best first, with the scores behind the order."""
-
-    rows: np.ndarray
-    scores: np.ndarray
-    parts: dict[str, np.ndarray]  # each retriever's score of the same rows
-    coverage: np.ndarray | None = None  # share of the query each row covers (BM25 / Σ idf)
-    query_vector: np.ndarray | None = None  # the query's embedding, when dense ran
-
-    @classmethod
-    def empty(cls) -> Ranking:
-        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), {})
-
-
-@dataclass(frozen=True)
 class Evidence:
     """What an answer is chosen from: the ranking, its documents and confidence features."""
 
     ranking: Ranking
     document_ids: list[str]
     features: list[float]
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    """An immutable view of one committed generation."""
-
-    generation: int
-    segments: tuple[Segment, ...]
-    live: np.ndarray
-    internal: np.ndarray
-    passage_ids: np.ndarray
-    document_ids: np.ndarray
-    lexical: LexicalIndex
-    dense: DenseIndex | None
-    languages: tuple[str, ...] = ()  # languages of live passages, most frequent first
-    # Set on a view of the past (search ``as_of``): the time it shows, and the passages of
-    # earlier document versions it holds (ids ``doc#n@version``), with their documents'
-    # passages in reading order and their filterable fields.
-    as_of: float | None = None
-    history: Mapping[str, PassageRecord] = field(default_factory=dict)
-    history_documents: Mapping[str, list[PassageRecord]] = field(default_factory=dict)
-    history_fields: Mapping[str, dict[str, object]] = field(default_factory=dict)
-
-    @property
-    def n_rows(self) -> int:
-        return int(self.live.shape[0])
 
 
 class SearchResults(list[Hit]):
@@ -260,7 +215,7 @@ class KnowledgeBase:
 
     # -- snapshot ----------------------------------------------------------------------
 
-    def _load_snapshot(self) -> _Snapshot:
+    def _load_snapshot(self) -> Snapshot:
         rows = self._catalog.segments()
         factory = self.manifest.dense_index if self.manifest.model_id else None
         segments = []
@@ -293,8 +248,8 @@ class KnowledgeBase:
         if factory is not None and all(s.dense is not None for s in segments):
             dense = DenseIndex([s.dense for s in segments], live)  # type: ignore[misc]
         self._filter_cache.clear()
-        lexical, languages = self._lexical_index(segments, live)
-        return _Snapshot(
+        lexical, languages = lexical_index(segments, live, self._params)
+        return Snapshot(
             generation=self._catalog.generation(),
             segments=tuple(segments),
             live=live,
@@ -305,22 +260,6 @@ class KnowledgeBase:
             dense=dense,
             languages=languages,
         )
-
-    def _lexical_index(
-        self, segments: Sequence[Segment], live: np.ndarray
-    ) -> tuple[LexicalIndex, tuple[str, ...]]:
-        """BM25 over ``segments``, with each language's own statistics when there are
-        several; and the languages of live rows, most frequent first."""
-        lexical = LexicalIndex([s.lexical for s in segments], live, self._params)
-        if not segments:
-            return lexical, ()
-        row_languages = np.concatenate([np.asarray(s.language) for s in segments])
-        names, counts = np.unique(row_languages[live], return_counts=True)
-        languages = tuple(str(n) for n in names[np.argsort(-counts, kind="stable")])
-        if len(languages) > 1:
-            for language in languages:
-                lexical.set_stats_group(language, row_languages == language)
-        return lexical, languages
 
     def refresh(self) -> bool:
         """Pick up commits made by another process; returns whether anything changed."""
@@ -561,6 +500,7 @@ class KnowledgeBase:
         audience: Audience = "customer",
         as_of: When | None = None,
         channel: str | None = None,
+        log: bool = True,
     ) -> SearchResults:
         """The ``k`` best passages for ``query``, best first.
 
@@ -570,11 +510,13 @@ class KnowledgeBase:
         ``as_of`` (a datetime, an ISO 8601 string or a POSIX time) searches the base as it
         stood then: each document in the version that was current at that time. Hits
         carry the version they came from. The search is logged (see :meth:`feedback`)
-        under ``channel``.
+        under ``channel``, unless ``log=False`` (a preview, a test query).
         """
         snap = self._snapshot if as_of is None else self._snapshot_at(_timestamp(as_of))
         ranking = self._rank(snap, query, k, mode, filters, audience)
         results = SearchResults(self._hits(snap, ranking))
+        if not log:
+            return results
         results.interaction_id = self._audit.record(
             kind="search",
             audience=audience,
@@ -597,7 +539,7 @@ class KnowledgeBase:
     ) -> list[tuple[str, float]]:
         """Documents ranked by their best passage: (document id, score), best first."""
         snap = self._snapshot
-        ranking = self._rank(snap, query, max(k * 4, _CANDIDATES), mode, filters, audience)
+        ranking = self._rank(snap, query, max(k * 4, CANDIDATES), mode, filters, audience)
         out: dict[str, float] = {}
         for row, score in zip(ranking.rows.tolist(), ranking.scores.tolist()):
             doc = str(snap.document_ids[row])
@@ -608,7 +550,7 @@ class KnowledgeBase:
         return list(out.items())
 
     def _allowed(
-        self, snap: _Snapshot, filters: _filters.Filters | None, audience: str
+        self, snap: Snapshot, filters: _filters.Filters | None, audience: str
     ) -> np.ndarray:
         if audience not in AUDIENCES:
             raise InputError(f"audience must be one of {AUDIENCES}, got {audience!r}")
@@ -617,7 +559,7 @@ class KnowledgeBase:
             allowed = allowed & self._filter_mask(snap, filters)
         return allowed
 
-    def _filter_mask(self, snap: _Snapshot, filters: _filters.Filters) -> np.ndarray:
+    def _filter_mask(self, snap: Snapshot, filters: _filters.Filters) -> np.ndarray:
         _filters.validate(filters)
         key = f"{snap.generation}:{snap.as_of}:{_filters.cache_key(filters)}"
         cached = self._filter_cache.get(key)
@@ -637,7 +579,7 @@ class KnowledgeBase:
 
     def _rank(
         self,
-        snap: _Snapshot,
+        snap: Snapshot,
         query: str,
         k: int,
         mode: str,
@@ -657,63 +599,17 @@ class KnowledgeBase:
         allowed = self._allowed(snap, filters, audience)
         if not allowed.any():
             return Ranking.empty()
-        n_cand = max(k, _CANDIDATES)
-        bm25 = coverage = None
-        if mode != "dense":
-            bm25, coverage = self._lexical(snap, query)
-            bm25[~allowed] = 0.0
-        if mode == "bm25":
-            assert bm25 is not None and coverage is not None
-            rows = np.flatnonzero(bm25 > 0)
-            top = rows[_top_k(bm25[rows], k)]
-            return Ranking(top, bm25[top], {"bm25": bm25[top]}, coverage[top])
-        assert snap.dense is not None
-        qvec = self.embedder.embed_query(query)
-        d_rows, d_scores = snap.dense.search(qvec, n_cand, allowed)
-        if mode == "dense":
-            return Ranking(d_rows[:k], d_scores[:k], {"dense": d_scores[:k]}, None, qvec)
-        assert bm25 is not None and coverage is not None
-        matched = np.flatnonzero(bm25 > 0)
-        l_rows = matched[_top_k(bm25[matched], n_cand)]
-        cand = np.union1d(l_rows, d_rows)
-        cand_bm25 = bm25[cand]
-        cand_dense = snap.dense.scores_of(qvec, cand)
-        fused = fuse(cand_bm25, cand_dense, float(coverage[cand].max()))
-        order = _top_k(fused, k)
-        top = cand[order]
-        parts = {"bm25": cand_bm25[order], "dense": cand_dense[order]}
-        return Ranking(top, fused[order], parts, coverage[top], qvec)
+        # The embedder loads on first use, and only when the dense side runs.
+        return snap.rank(query, k, mode, allowed, lambda q: self.embedder.embed_query(q))
 
-    def _lexical(self, snap: _Snapshot, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 of every row, and the share of the query each row covers (score / Σ idf).
-
-        In a base of several languages, each language's passages are scored with the
-        query analysed by that language's analyzer and with that language's own
-        statistics; the scores, normalised by each language's idf mass, are weighted by
-        the probability that the query is in that language. A query is thus matched
-        mostly in its own language, yet no passage becomes lexically unreachable when a
-        language is misjudged. Measured on the English and French LibreOffice help
-        together (nDCG@10, French / English queries): 0.598 / 0.631, against 0.594 /
-        0.643 for one English analyzer for all and 0.573 / 0.532 for raw scores summed.
-        """
-        if len(snap.languages) <= 1:
-            language = snap.languages[0] if snap.languages else "en"
-            scores, mass = snap.lexical.scores(analyzer_for(language).analyze(query))
-            return scores, scores / mass if mass > 0 else np.zeros_like(scores)
-        known = [lang for lang in snap.languages if lang in DEFAULT_LANGUAGES]
-        weights = language_probabilities(query, languages=known) if len(known) > 1 else {}
-        total = np.zeros(snap.n_rows, dtype=np.float32)
-        for language in snap.languages:
-            weight = weights.get(language, 1.0 / len(snap.languages)) if weights else 1.0
-            terms = analyzer_for(language).analyze(query)
-            scores, mass = snap.lexical.scores(terms, group=language)
-            if mass > 0 and weight > 0:
-                total += np.float32(weight / mass) * scores
-        return total, total
+    def _lexical(self, snap: Snapshot, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of every row and the share of the query it covers (see
+        :meth:`Snapshot.lexical_scores`)."""
+        return snap.lexical_scores(query)
 
     def _evidence(
         self,
-        snap: _Snapshot,
+        snap: Snapshot,
         question: str,
         audience: str,
         filters: _filters.Filters | None,
@@ -732,7 +628,7 @@ class KnowledgeBase:
         return Evidence(ranking, doc_ids, feats)
 
     def _line_similarities(
-        self, snap: _Snapshot, ranking: Ranking, doc_ids: list[str], n_docs: int = 2
+        self, snap: Snapshot, ranking: Ranking, doc_ids: list[str], n_docs: int = 2
     ) -> list[float]:
         """Best cosine between the question and one line (title or sentence) of each of the
         first ``n_docs`` documents' best passages.
@@ -773,7 +669,7 @@ class KnowledgeBase:
             return np.zeros((0, 1), dtype=np.float32)
         return np.stack([cache[line] for line in lines])
 
-    def _hits(self, snap: _Snapshot, ranking: Ranking) -> list[Hit]:
+    def _hits(self, snap: Snapshot, ranking: Ranking) -> list[Hit]:
         scores, parts = ranking.scores, ranking.parts
         pids = [str(snap.passage_ids[r]) for r in ranking.rows.tolist()]
         records = self._records(snap, pids)
@@ -801,14 +697,14 @@ class KnowledgeBase:
             )
         return hits
 
-    def _records(self, snap: _Snapshot, pids: Sequence[str]) -> dict[str, PassageRecord]:
+    def _records(self, snap: Snapshot, pids: Sequence[str]) -> dict[str, PassageRecord]:
         """Passage records by id, current ones from the catalog, earlier ones from ``snap``."""
         out = {p: snap.history[p] for p in pids if p in snap.history}
         if len(out) < len(pids):
             out.update(self._catalog.passages([p for p in pids if p not in out]))
         return out
 
-    def _document_passages(self, snap: _Snapshot, doc_id: str) -> list[PassageRecord]:
+    def _document_passages(self, snap: Snapshot, doc_id: str) -> list[PassageRecord]:
         if doc_id in snap.history_documents:
             return snap.history_documents[doc_id]
         return self._catalog.document_passages(doc_id)
@@ -822,6 +718,7 @@ class KnowledgeBase:
         filters: _filters.Filters | None = None,
         threshold: float | None = None,
         as_of: When | None = None,
+        log: bool = True,
     ) -> Answer:
         """Answer ``question`` from the base for one channel, or decline and offer an agent.
 
@@ -831,7 +728,8 @@ class KnowledgeBase:
         cited document answers the question; below ``threshold`` (default: the shipped
         model's) the answer declines. ``as_of`` answers from the documents as they stood
         then (see :meth:`search`); ``document_version`` names the version used. Every call
-        is logged in the audit log, with that version; ``interaction_id`` names the entry.
+        is logged in the audit log, with that version (``interaction_id`` names the entry),
+        unless ``log=False``.
         """
         if channel not in CHANNELS:
             raise InputError(f"channel must be one of {CHANNELS}, got {channel!r}")
@@ -844,6 +742,8 @@ class KnowledgeBase:
             answer = declined(question, confidence, channel, audience)
         else:
             answer = self._compose(snap, question, evidence, confidence, channel, audience)
+        if not log:
+            return answer
         interaction = self._audit.record(
             kind="answer",
             audience=audience,
@@ -859,7 +759,7 @@ class KnowledgeBase:
 
     def _compose(
         self,
-        snap: _Snapshot,
+        snap: Snapshot,
         question: str,
         evidence: Evidence,
         confidence: float,
@@ -971,7 +871,7 @@ class KnowledgeBase:
                 bump_generation(db)
         return report
 
-    def _snapshot_at(self, when: float) -> _Snapshot:
+    def _snapshot_at(self, when: float) -> Snapshot:
         """The base as it stood at ``when``: current documents that were already current
         then, plus earlier versions of the others, indexed in memory for this query (their
         vectors come from the embedder's cache when it has one)."""
@@ -1013,7 +913,7 @@ class KnowledgeBase:
                 records[p.id] = rec
                 by_doc.setdefault(doc_id, []).append(rec)
         if not passages:
-            lexical, languages = self._lexical_index(snap.segments, live)
+            lexical, languages = lexical_index(snap.segments, live, self._params)
             return replace(
                 snap,
                 live=live,
@@ -1031,8 +931,8 @@ class KnowledgeBase:
         extra = Segment.build(passages, tokens, vectors, factory="Flat")
         segments = (*snap.segments, extra)
         live = np.concatenate([live, np.ones(extra.n_passages, dtype=bool)])
-        lexical, languages = self._lexical_index(segments, live)
-        return _Snapshot(
+        lexical, languages = lexical_index(segments, live, self._params)
+        return Snapshot(
             generation=snap.generation,
             segments=segments,
             live=live,

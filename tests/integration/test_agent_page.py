@@ -47,13 +47,18 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory, minilm):
-    kb = KnowledgeBase(tmp_path_factory.mktemp("page") / "kb", model=minilm)
+def kb(tmp_path_factory, minilm):
+    base = KnowledgeBase(tmp_path_factory.mktemp("page") / "kb", model=minilm)
     docs = []
     for name in ("faq.jsonl", "articles.jsonl"):
         with open(ROOT / "examples" / "nimbus" / name) as handle:
             docs += [Document.from_json(json.loads(line)) for line in handle if line.strip()]
-    kb.upsert(docs)
+    base.upsert(docs)
+    return base
+
+
+@pytest.fixture(scope="module")
+def url(kb):
     with Server(create_app(kb)) as base:
         yield base
 
@@ -73,7 +78,10 @@ def _ask(browser, url, question, audience):
     return By
 
 
-def test_agent_sees_answer_steps_citation_previews_and_internal_notes(browser, url):
+def test_agent_sees_answer_steps_citation_previews_and_internal_notes(browser, url, kb):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    logged = len(kb.audit.interactions())
     by = _ask(browser, url, "How do I factory reset my router?", "agent")
     text = browser.find_element(by.ID, "answer-text").text
     assert "factory reset" in text.lower()
@@ -84,6 +92,13 @@ def test_agent_sees_answer_steps_citation_previews_and_internal_notes(browser, u
     assert "confidence" in browser.find_element(by.ID, "confidence").text.lower()
     assert "http" not in browser.find_element(by.ID, "preview-voice").text
     assert "Source:" in browser.find_element(by.ID, "preview-email").text
+    browser.find_element(by.ID, "fb-resolved").click()
+    WebDriverWait(browser, 10).until(
+        lambda b: "recorded" in b.find_element(by.ID, "feedback-done").text
+    )
+    # One interaction per question (the channel previews are not logged), with its outcome.
+    (item,) = kb.audit.interactions()[logged:]
+    assert (item.channel, item.outcome) == ("agent", "resolved")
     Path(ROOT / "docs").mkdir(exist_ok=True)
     browser.save_screenshot(str(ROOT / "docs" / "agent-desktop.png"))
 

@@ -1,0 +1,169 @@
+"""The retrieval core behind one narrow interface: a :class:`Snapshot` ranks rows.
+
+A snapshot is an immutable view of one committed generation of a base: its segments,
+which rows are live and internal, and the BM25 and dense indexes over them. Everything
+a query needs is here, and nothing here reads the catalog or writes, so the rest of the
+library (hits, answers, the log) only sees :meth:`Snapshot.rank` and the row → passage
+and document id arrays. A sharded backend implements the same method over its shards
+and merges their :class:`Ranking`\\ s; :class:`Searcher` is that contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from .analysis import analyzer_for
+from .dense import DenseIndex, _top_k
+from .fusion import fuse
+from .language import DEFAULT_LANGUAGES, language_probabilities
+from .lexical import BM25Params, LexicalIndex
+from .segments import Segment
+from .store import PassageRecord
+
+# Each retriever contributes this many candidates (at least) to the hybrid fusion.
+CANDIDATES = 100
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Rows of one snapshot, best first, with the scores behind the order."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    parts: dict[str, np.ndarray]  # each retriever's score of the same rows
+    coverage: np.ndarray | None = None  # share of the query each row covers (BM25 / Σ idf)
+    query_vector: np.ndarray | None = None  # the query's embedding, when dense ran
+
+    @classmethod
+    def empty(cls) -> Ranking:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), {})
+
+
+class Searcher(Protocol):
+    """What the knowledge base asks of an index: rank the allowed rows for a query."""
+
+    passage_ids: np.ndarray
+    document_ids: np.ndarray
+
+    @property
+    def n_rows(self) -> int: ...
+
+    def rank(
+        self,
+        query: str,
+        k: int,
+        mode: str,
+        allowed: np.ndarray,
+        embed_query: Callable[[str], np.ndarray],
+    ) -> Ranking: ...
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable view of one committed generation."""
+
+    generation: int
+    segments: tuple[Segment, ...]
+    live: np.ndarray
+    internal: np.ndarray
+    passage_ids: np.ndarray
+    document_ids: np.ndarray
+    lexical: LexicalIndex
+    dense: DenseIndex | None
+    languages: tuple[str, ...] = ()  # languages of live passages, most frequent first
+    # Set on a view of the past (search ``as_of``): the time it shows, and the passages of
+    # earlier document versions it holds (ids ``doc#n@version``), with their documents'
+    # passages in reading order and their filterable fields.
+    as_of: float | None = None
+    history: Mapping[str, PassageRecord] = field(default_factory=dict)
+    history_documents: Mapping[str, list[PassageRecord]] = field(default_factory=dict)
+    history_fields: Mapping[str, dict[str, object]] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.live.shape[0])
+
+    def rank(
+        self,
+        query: str,
+        k: int,
+        mode: str,
+        allowed: np.ndarray,
+        embed_query: Callable[[str], np.ndarray],
+    ) -> Ranking:
+        """The ``k`` best ``allowed`` rows for ``query`` by BM25, dense or the fusion of
+        both (see :mod:`srmkb.fusion`); ``embed_query`` is called only when dense runs."""
+        n_cand = max(k, CANDIDATES)
+        bm25 = coverage = None
+        if mode != "dense":
+            bm25, coverage = self.lexical_scores(query)
+            bm25[~allowed] = 0.0
+        if mode == "bm25":
+            assert bm25 is not None and coverage is not None
+            rows = np.flatnonzero(bm25 > 0)
+            top = rows[_top_k(bm25[rows], k)]
+            return Ranking(top, bm25[top], {"bm25": bm25[top]}, coverage[top])
+        assert self.dense is not None
+        qvec = embed_query(query)
+        d_rows, d_scores = self.dense.search(qvec, n_cand, allowed)
+        if mode == "dense":
+            return Ranking(d_rows[:k], d_scores[:k], {"dense": d_scores[:k]}, None, qvec)
+        assert bm25 is not None and coverage is not None
+        matched = np.flatnonzero(bm25 > 0)
+        l_rows = matched[_top_k(bm25[matched], n_cand)]
+        cand = np.union1d(l_rows, d_rows)
+        cand_bm25 = bm25[cand]
+        cand_dense = self.dense.scores_of(qvec, cand)
+        fused = fuse(cand_bm25, cand_dense, float(coverage[cand].max()))
+        order = _top_k(fused, k)
+        top = cand[order]
+        parts = {"bm25": cand_bm25[order], "dense": cand_dense[order]}
+        return Ranking(top, fused[order], parts, coverage[top], qvec)
+
+    def lexical_scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of every row, and the share of the query each row covers (score / Σ idf).
+
+        In a base of several languages, each language's passages are scored with the
+        query analysed by that language's analyzer and with that language's own
+        statistics; the scores, normalised by each language's idf mass, are weighted by
+        the probability that the query is in that language. A query is thus matched
+        mostly in its own language, yet no passage becomes lexically unreachable when a
+        language is misjudged. Measured on the English and French LibreOffice help
+        together (nDCG@10, French / English queries): 0.598 / 0.631, against 0.594 /
+        0.643 for one English analyzer for all and 0.573 / 0.532 for raw scores summed.
+        """
+        if len(self.languages) <= 1:
+            language = self.languages[0] if self.languages else "en"
+            scores, mass = self.lexical.scores(analyzer_for(language).analyze(query))
+            return scores, scores / mass if mass > 0 else np.zeros_like(scores)
+        known = [lang for lang in self.languages if lang in DEFAULT_LANGUAGES]
+        weights = language_probabilities(query, languages=known) if len(known) > 1 else {}
+        total = np.zeros(self.n_rows, dtype=np.float32)
+        for language in self.languages:
+            weight = weights.get(language, 1.0 / len(self.languages)) if weights else 1.0
+            terms = analyzer_for(language).analyze(query)
+            scores, mass = self.lexical.scores(terms, group=language)
+            if mass > 0 and weight > 0:
+                total += np.float32(weight / mass) * scores
+        return total, total
+
+
+def lexical_index(
+    segments: Sequence[Segment], live: np.ndarray, params: BM25Params
+) -> tuple[LexicalIndex, tuple[str, ...]]:
+    """BM25 over ``segments``, with each language's own statistics when there are
+    several; and the languages of live rows, most frequent first."""
+    lexical = LexicalIndex([s.lexical for s in segments], live, params)
+    if not segments:
+        return lexical, ()
+    row_languages = np.concatenate([np.asarray(s.language) for s in segments])
+    names, counts = np.unique(row_languages[live], return_counts=True)
+    languages = tuple(str(n) for n in names[np.argsort(-counts, kind="stable")])
+    if len(languages) > 1:
+        for language in languages:
+            lexical.set_stats_group(language, row_languages == language)
+    return lexical, languages
