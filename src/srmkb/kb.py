@@ -623,19 +623,28 @@ class KnowledgeBase:
             return Evidence(ranking, doc_ids, answer_features([], empty, empty, empty, []))
         lines = self._line_similarities(snap, ranking, doc_ids)
         feats = answer_features(
-            doc_ids, ranking.parts["bm25"], ranking.parts["dense"], ranking.coverage, lines
+            doc_ids,
+            ranking.parts["bm25"],
+            ranking.parts["dense"],
+            ranking.coverage,
+            [best for best, _, _ in lines],
+            line_mean=lines[0][1],
+            line_centroid=lines[0][2],
         )
         return Evidence(ranking, doc_ids, feats)
 
     def _line_similarities(
         self, snap: Snapshot, ranking: Ranking, doc_ids: list[str], n_docs: int = 2
-    ) -> list[float]:
-        """Best cosine between the question and one line (title or sentence) of each of the
-        first ``n_docs`` documents' best passages.
+    ) -> list[tuple[float, float, float]]:
+        """For each of the first ``n_docs`` documents' best passages: the best cosine
+        between the question and one of its lines (title or sentence), the mean cosine over
+        its lines, and the cosine with the centroid of its line vectors.
 
         A passage's cosine dilutes a close match on one of its lines (an FAQ's question,
         one phrasing in a list of example requests); this sharper evidence is what tells
-        an answerable question from a near miss. Line vectors are cached by text.
+        an answerable question from a near miss. How far the best line stands above the
+        others, and how close the lines are as a whole, add what the passage is about.
+        Line vectors are cached by text.
         """
         assert ranking.query_vector is not None
         firsts: dict[str, int] = {}
@@ -650,11 +659,18 @@ class KnowledgeBase:
         for pid in pids:
             rec = records.get(pid)
             if rec is None:
-                out.append(0.0)
+                out.append((0.0, 0.0, 0.0))
                 continue
             lines = ([rec.title] if rec.title else []) + split_sentences(rec.text)
             vectors = self._line_vectors([line for line in lines if line.strip()][:_MAX_LINES])
-            out.append(float((vectors @ ranking.query_vector).max()) if len(vectors) else 0.0)
+            if not len(vectors):
+                out.append((0.0, 0.0, 0.0))
+                continue
+            cosines = vectors @ ranking.query_vector
+            centre = vectors.mean(axis=0)
+            norm = float(np.linalg.norm(centre))
+            centroid = float(centre @ ranking.query_vector) / norm if norm > 0 else 0.0
+            out.append((float(cosines.max()), float(cosines.mean()), centroid))
         return out
 
     def _line_vectors(self, lines: list[str]) -> np.ndarray:
