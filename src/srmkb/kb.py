@@ -38,6 +38,7 @@ from .confidence import answer_features, default_model
 from .dense import DenseIndex
 from .documents import Document, Hit, IngestError, Passage, SyncReport
 from .embedders import MODEL_IDS, Embedder, load_embedder
+from .embedding_cache import cache_for_base
 from .errors import DocumentExistsError, InputError, ModelMismatchError, SrmkbError, StorageError
 from .language import (
     UNDETERMINED,
@@ -116,8 +117,9 @@ class KnowledgeBase:
     """A searchable knowledge base stored in a directory.
 
     ``KnowledgeBase(path)`` opens the base at ``path``, creating it when absent.
-    ``model`` names the embedding model (``"minilm"``, the default for new bases, or
-    ``"hashing"``) or is an :class:`Embedder`; ``dense=False`` builds a BM25-only base.
+    ``model`` names the embedding model (``"minilm"``, the default for new bases,
+    ``"multilingual"`` for French and cross-lingual bases, or ``"hashing"``) or is an
+    :class:`Embedder`; ``dense=False`` builds a BM25-only base.
     Opening an existing base with another model raises :class:`ModelMismatchError`.
     ``dense_index`` is a faiss factory string: ``"Flat"`` (exact, the default) or, for
     large bases, ``"HNSW32"``. ``log_interactions`` overrides the base's logging setting
@@ -205,7 +207,9 @@ class KnowledgeBase:
                 name = self.manifest.model_id
             if name is None:
                 raise SrmkbError("this base has no dense index (it was built with dense=False)")
-            self._embedder = load_embedder(name, threads=self._threads)
+            # Named models embed through the base's vector cache (embeddings.sqlite), so
+            # re-ingest, sync and rebuilt passages never embed the same text twice.
+            self._embedder = cache_for_base(load_embedder(name, threads=self._threads), self.path)
         return self._embedder
 
     @property

@@ -114,7 +114,8 @@ def test_reopen_does_not_embed_and_keeps_results(kb, tmp_path):
     assert reopened._embedder is None  # nothing loaded or embedded to open
     assert reopened.search("reset light blinks", mode="bm25")[0].passage_id == "reset#0"
     assert [h.passage_id for h in reopened.search("reset light blinks")] == expected
-    assert reopened.embedder.calls == 1  # the query only
+    assert reopened.embedder.inner.calls == 1  # the query only (behind the vector cache)
+    assert reopened.embedder.misses == 0
 
 
 def test_model_mismatch_names_both_models(kb, tmp_path):

