@@ -28,6 +28,14 @@ def package_version(name: str) -> str | None:
         return None
 
 
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load averages: other work on shared cores skews timings."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # pragma: no cover - not on every platform
+        return []
+
+
 def provenance(suite: str, packages: tuple[str, ...] = ()) -> dict[str, object]:
     """Suite name, time, git commit (and whether the tree was dirty), machine, Python,
     package versions and the command line that produced a result."""
@@ -40,6 +48,9 @@ def provenance(suite: str, packages: tuple[str, ...] = ()) -> dict[str, object]:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "processor": platform.processor(),
+            "load_average": load_average(),
+            "threads": os.environ.get("SRMKB_THREADS") or os.cpu_count(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         },
         "python": platform.python_version(),
         "versions": {p: package_version(p) for p in ("srmkb", *packages)},
@@ -51,6 +62,6 @@ def write_result(record: dict[str, object]) -> Path:
     """Write ``results/<suite>-<UTC stamp>.json``; returns its path."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     path = RESULTS / f"{record['suite']}-{stamp}.json"
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     return path

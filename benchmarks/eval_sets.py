@@ -5,7 +5,9 @@
 Each (set, mode) runs the real command line, so the figures are what a user gets. The
 dense and hybrid runs of a set share one base (``--kb``), so the corpus is embedded
 once. Results go to ``benchmarks/results/eval-<date>.json`` and the table to
-``benchmarks/results/eval-latest.md``.
+``benchmarks/results/eval-latest.md``. This is a cross-check of ``quality.py`` (which
+runs srmkb and the peers in one process, from cached vectors) through the CLI; it is not
+part of ``make bench``.
 """
 
 from __future__ import annotations
@@ -22,14 +24,6 @@ from _record import RESULTS, provenance, write_result
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data" / "beir"
 ENGLISH = ["covidfaq", "cranfield", "banking77", "hint3-sofmattress", "scifact"]
-# Peer figures from ../shared/data/beir/BASELINES.md (nDCG@10, same model for dense).
-PEERS = {
-    "covidfaq": {"rank-bm25": 0.630, "bm25s": 0.617, "dense": 0.811, "rrf": 0.761},
-    "cranfield": {"rank-bm25": 0.337, "bm25s": 0.352, "dense": 0.382, "rrf": 0.407},
-    "banking77": {"rank-bm25": 0.919, "bm25s": 0.915, "dense": 0.905, "rrf": 0.937},
-    "hint3-sofmattress": {"rank-bm25": 0.802, "bm25s": 0.802, "dense": 0.823, "rrf": 0.818},
-    "scifact": {"rank-bm25": 0.652, "bm25s": 0.662, "dense": 0.645, "rrf": 0.690},
-}
 
 
 def run_eval(folder: Path, mode: str, kb: Path | None) -> dict[str, object]:
@@ -74,29 +68,16 @@ def table(rows: list[dict[str, object]], commit: str) -> str:
     by = {(r["set"], r["mode"]): r for r in rows}
     sets = list(dict.fromkeys(str(r["set"]) for r in rows))
     lines = [
-        f"nDCG@10 per shared set (srmkb {commit}; peers from BASELINES.md, same model).",
+        f"nDCG@10 per shared set through `srmkb eval` (srmkb {commit}).",
         "",
-        "| set | rank-bm25 | bm25s | srmkb bm25 | dense (peer) | srmkb dense | naive RRF"
-        " | srmkb hybrid | hybrid − best single | hybrid p50 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| set | srmkb bm25 | srmkb dense | srmkb hybrid | hybrid − best single | hybrid p50 ms |",
+        "|---|---|---|---|---|---|",
     ]
     for s in sets:
-        peer = PEERS.get(s, {})
         b, d, h = (by.get((s, m), {}).get("ndcg@10") for m in ("bm25", "dense", "hybrid"))
         margin = f"{h - max(b, d):+.4f}" if None not in (b, d, h) else "–"
         lat = by.get((s, "hybrid"), {}).get("latency_ms", {}).get("p50", "–")
-        cells = [
-            s,
-            peer.get("rank-bm25"),
-            peer.get("bm25s"),
-            b,
-            peer.get("dense"),
-            d,
-            peer.get("rrf"),
-            h,
-            margin,
-            lat,
-        ]
+        cells = [s, b, d, h, margin, lat]
         lines.append("| " + " | ".join("–" if c is None else str(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

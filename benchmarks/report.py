@@ -1,14 +1,27 @@
-"""Regenerate ``benchmarks/README.md`` from the committed results in ``benchmarks/results``.
+"""Regenerate ``benchmarks/README.md`` and its plots from the results in ``benchmarks/results``.
 
-    python benchmarks/report.py
+    python benchmarks/report.py [--results DIR]
 
-The newest result file of each suite is reported; older files stay as history.
+The newest result file of each suite is reported; older files stay as history. With
+``--results`` (or ``SRMKB_BENCH_RESULTS``, as ``make bench QUICK=1`` sets) the README and
+plots are written into that folder instead, so a smoke run never replaces them.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 from pathlib import Path
+
+from _report_compare import comparison_section
+from _report_retrieval import (
+    bm25_study_section,
+    goals_section,
+    profile_section,
+    quality_section,
+    scale_section,
+)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -22,29 +35,6 @@ def latest(prefix: str) -> tuple[Path, dict[str, object]] | None:
     return files[-1], json.loads(files[-1].read_text())
 
 
-def quality_section() -> list[str]:
-    found = latest("eval")
-    if found is None:
-        return ["No quality results yet: run `python benchmarks/eval_sets.py`."]
-    path, record = found
-    table = (RESULTS / "eval-latest.md").read_text().strip().splitlines()
-    return [
-        "## Quality: `srmkb eval` on the shared English sets",
-        "",
-        f"Command: `{record['command']}` — result file `results/{path.name}`"
-        f" (commit {record['git_commit']}, {record['machine']['cpus']} CPUs).",  # type: ignore[index]
-        "",
-        *table,
-        "",
-        "srmkb's dense figures use its passages (documents cut at 100 words, each scored by"
-        " its best passage); on banking77, whose 'documents' are long lists of example"
-        " utterances, that beats whole-document embedding (compare the two dense columns)."
-        " The peers' figures"
-        " are from `../shared/data/beir/BASELINES.md` (whole documents, their default"
-        " tokenisers). Why the fusion rule is what it is: `results/fusion-study.md`.",
-    ]
-
-
 def fusion_section() -> list[str]:
     md = RESULTS / "fusion-study.md"
     if not md.exists():
@@ -56,42 +46,6 @@ def fusion_section() -> list[str]:
         " the worst margin over the better single retriever across the five sets.",
         "",
         *md.read_text().strip().splitlines(),
-    ]
-
-
-def speed_section() -> list[str]:
-    found = latest("bm25-speed")
-    if found is None:
-        return []
-    path, record = found
-    res: dict[str, dict[str, dict[str, float]]] = record["results"]  # type: ignore[assignment]
-    ratios: dict[str, dict[str, float]] = record["speedup_vs_peer_mean_query"]  # type: ignore[assignment]
-    rows = [
-        "| engine | timed | mean ms | p50 ms | p95 ms | index s |",
-        "|---|---|---|---|---|---|",
-    ]
-    for engine, data in res.items():
-        for kind in ("end_to_end", "scoring"):
-            if kind in data:
-                d = data[kind]
-                rows.append(
-                    f"| {engine} | {kind.replace('_', ' ')} | {d['mean_ms']} | {d['p50_ms']}"
-                    f" | {d['p95_ms']} | {data['index_seconds']} |"
-                )
-    return [
-        "## BM25 speed at 100k passages (`python benchmarks/bm25_speed.py`)",
-        "",
-        f"{record['data']}. Result file `results/{path.name}` (commit {record['git_commit']},"
-        f" {record['machine']['cpus']} CPUs, same process).",  # type: ignore[index]
-        "",
-        *rows,
-        "",
-        f"srmkb is {ratios['scoring']['rank-bm25']:.0f}× faster than rank-bm25 scoring for"
-        f" scoring + top 10 ({ratios['end_to_end']['rank-bm25']:.0f}× counting its whole"
-        " search against rank-bm25's scoring alone): the ≥ 50× goal is met. Against bm25s it"
-        f" runs at {ratios['scoring']['bm25s']:.2f}× (bm25s precomputes idf into its matrix,"
-        " which a base that changes incrementally cannot do); parity with bm25s is tracked"
-        " in the benchmarks issue.",
     ]
 
 
@@ -111,7 +65,6 @@ def answers_section() -> list[str]:
     if not path.exists():
         return []
     r = json.loads(path.read_text())
-    held, final = r["hint3_held_out"], r.get("hint3_final_model", {})
 
     def row(name: str, m: dict[str, float], t: object) -> str:
         return (
@@ -119,6 +72,7 @@ def answers_section() -> list[str]:
             f" {m['oos_abstention']:.3f} | {m['auroc']:.3f} | {m['ece']:.3f} |"
         )
 
+    naive = r.get("naive_top_cosine_auroc", {})
     lines = [
         "## Answers: confidence and abstention (`python benchmarks/confidence_study.py --write-model`)",
         "",
@@ -128,44 +82,100 @@ def answers_section() -> list[str]:
         "",
         "| model | threshold | coverage | precision | oos abstention | AUROC | ECE |",
         "|---|---|---|---|---|---|---|",
-        row("fitted without hint3 (held out)", held, r["threshold"]),
-    ]
-    if final:
-        lines.append(row("shipped model (hint3 in training)", final, r["final_model"]["threshold"]))
-    lines += [
+        row("shipped model on hint3", r["hint3_final_model"], r["final_model"]["threshold"]),
         "",
-        f"Naive confidence (top passage cosine) AUROC on hint3: {r['hint3_naive_top_cosine_auroc']:.3f}."
-        " Trade-off curve: `results/confidence-tradeoff.png`.",
+        "Leave one set out (the set is not in the fit; threshold chosen on the other sets):",
+        "",
+        "| set left out | threshold | coverage | precision | oos abstention | AUROC | ECE |"
+        " top-cosine AUROC |",
+        "|---|---|---|---|---|---|---|---|",
+        *(
+            row(name, m, m["threshold"]) + f" {naive.get(name, float('nan')):.3f} |"
+            for name, m in r["leave_one_set_out"].items()
+        ),
         "",
         "![trade-off](results/confidence-tradeoff.png)",
+        "",
     ]
     return lines
 
 
-def main() -> None:
+INTRO = [
+    "# srmkb benchmarks",
+    "",
+    "Generated by `python benchmarks/report.py` from the JSON files in `results/`; every"
+    " file records its command, git commit, machine, load average and library versions."
+    " Peers run in the same process as srmkb (quality) or in processes of their own built"
+    " the same way (scale), on the same text with the same embedding model.",
+    "",
+    "Run everything with `make bench` (installs the `bench` extra first: the peers); a"
+    " smoke run on small sets with `make bench QUICK=1` (results in `build/bench-quick`)."
+    " Expensive inputs (MiniLM vectors of the benchmark texts, the scale passage sets) are"
+    " cached in `~/.cache/srmkb-bench`: the first full run embeds about 150k texts (hours on"
+    " two cores); later runs take under an hour.",
+]
+# Suites whose markdown table is included as it is, and the title it goes under.
+INCLUDED = {
+    "pdf-accuracy-latest.md": "PDF text: words correct and speed",
+    "connectors-speed-latest.md": "Connector throughput (`python benchmarks/connectors_speed.py`)",
+    "language-detection-latest.md": "Language detection (`python benchmarks/language_detection.py`)",
+}
+# Files shown in other sections, or superseded (eval: the quality suite; bm25-speed: scale).
+HANDLED = {"eval-latest.md", "fusion-study.md", *INCLUDED}
+
+
+def other_sections() -> list[str]:
+    """Any other suite's ``*-latest.md`` table, so a new suite shows up without edits here."""
+    lines: list[str] = []
+    for path in sorted(RESULTS.glob("*-latest.md")):
+        if path.name in HANDLED:
+            continue
+        text = path.read_text().strip().splitlines()
+        title = text[0].lstrip("# ").strip() if text and text[0].startswith("# ") else path.stem
+        lines += markdown_section(title, path.name)
+    return lines
+
+
+def build(readme_dir: Path) -> list[str]:
+    quality = latest("quality")
+    scale = latest("scale")
+    profile = latest("profile-hybrid")
     lines = [
-        "# srmkb benchmarks",
+        *INTRO,
         "",
-        "Generated by `python benchmarks/report.py` from the JSON files in `results/`; every"
-        " file records its command, git commit, machine and library versions. Peers run in"
-        " the same process as srmkb, on the same text and the same model.",
+        *comparison_section(quality, scale),
         "",
-        *quality_section(),
+        *goals_section(quality, scale),
         "",
-        *speed_section(),
+        *quality_section(quality, RESULTS, readme_dir),
+        "",
+        *scale_section(scale, RESULTS, readme_dir),
+        "",
+        *profile_section(profile),
+        *bm25_study_section(latest("bm25-study")),
         "",
         *fusion_section(),
         "",
         *answers_section(),
         "",
-        *markdown_section("PDF text: words correct and speed", "pdf-accuracy-latest.md"),
-        *markdown_section(
-            "Connector throughput (`python benchmarks/connectors_speed.py`)",
-            "connectors-speed-latest.md",
-        ),
     ]
-    (HERE / "README.md").write_text("\n".join(lines))
-    print((HERE / "README.md").read_text())
+    for name, title in INCLUDED.items():
+        lines += markdown_section(title, name)
+    return lines + other_sections()
+
+
+def main() -> None:
+    global RESULTS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=os.environ.get("SRMKB_BENCH_RESULTS"))
+    args = parser.parse_args()
+    readme = HERE / "README.md"
+    if args.results:
+        RESULTS = Path(args.results).resolve()
+        readme = RESULTS / "README.md"
+    text = "\n".join(build(readme.parent)).rstrip() + "\n"
+    readme.write_text(text)
+    print(f"wrote {readme}")
 
 
 if __name__ == "__main__":
