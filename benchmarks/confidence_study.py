@@ -27,9 +27,8 @@ hint3's real support traffic (:func:`support_threshold`) and writes
 ``src/srmkb/confidence_model.json``. Results: ``benchmarks/results/confidence-study.json``
 and ``confidence-tradeoff.png``.
 
-The features come from :class:`ProbeKnowledgeBase`, the evidence code that
-``KnowledgeBase._evidence`` runs, extended with the line statistics that
-:func:`srmkb.confidence.answer_features` takes.
+The features come from ``KnowledgeBase._evidence``: the study measures exactly what the
+library computes when it answers.
 """
 
 from __future__ import annotations
@@ -47,11 +46,9 @@ from pathlib import Path
 import numpy as np
 
 from srmkb import KnowledgeBase
-from srmkb.answers import split_sentences
-from srmkb.confidence import FEATURES, MODEL_FILE, ConfidenceModel, answer_features
+from srmkb.confidence import FEATURES, MODEL_FILE, ConfidenceModel
 from srmkb.embedders import minilm
 from srmkb.evaluation import answer_metrics, auroc, load_beir, load_oos_queries
-from srmkb.kb import _EVIDENCE_DEPTH, _MAX_LINES, Evidence
 
 HERE = Path(__file__).resolve().parent
 BEIR = HERE.parent.parent / "shared" / "data" / "beir"
@@ -64,64 +61,13 @@ MIN_OOS_ABSTENTION = 0.70
 OLD_FEATURES = ("cos_top", "line_cos", "line_gap", "coverage", "agree", "bias")  # until 2026-11
 
 
-class ProbeKnowledgeBase(KnowledgeBase):
-    """A KnowledgeBase whose answer evidence carries the features of :data:`FEATURES`.
-
-    These two methods are the proposed ``kb.py`` code, kept here so the study measures
-    exactly what the library would compute.
-    """
-
-    def _evidence(self, snap, question, audience, filters, k=_EVIDENCE_DEPTH):  # type: ignore[no-untyped-def]
-        ranking = self._rank(snap, question, k, "hybrid", filters, audience)
-        doc_ids = [str(snap.document_ids[r]) for r in ranking.rows.tolist()]
-        if not doc_ids or ranking.query_vector is None or ranking.coverage is None:
-            empty = np.zeros(0)
-            return Evidence(ranking, doc_ids, answer_features([], empty, empty, empty, []))
-        lines = self._line_similarities(snap, ranking, doc_ids)
-        feats = answer_features(
-            doc_ids,
-            ranking.parts["bm25"],
-            ranking.parts["dense"],
-            ranking.coverage,
-            [best for best, _, _ in lines],
-            line_mean=lines[0][1],
-            line_centroid=lines[0][2],
-        )
-        return Evidence(ranking, doc_ids, feats)
-
-    def _line_similarities(self, snap, ranking, doc_ids, n_docs=2):  # type: ignore[no-untyped-def]
-        assert ranking.query_vector is not None
-        firsts: dict[str, int] = {}
-        for row, doc in zip(ranking.rows.tolist(), doc_ids):
-            if doc not in firsts:
-                firsts[doc] = row
-                if len(firsts) == n_docs:
-                    break
-        pids = [str(snap.passage_ids[r]) for r in firsts.values()]
-        records = self._records(snap, pids)
-        out = []
-        for pid in pids:
-            rec = records.get(pid)
-            lines = ([rec.title] if rec.title else []) + split_sentences(rec.text) if rec else []
-            vectors = self._line_vectors([line for line in lines if line.strip()][:_MAX_LINES])
-            if rec is None or not len(vectors):
-                out.append((0.0, 0.0, 0.0))
-                continue
-            cosines = vectors @ ranking.query_vector
-            centre = vectors.mean(axis=0)
-            norm = float(np.linalg.norm(centre))
-            centroid = float(centre @ ranking.query_vector) / norm if norm > 0 else 0.0
-            out.append((float(cosines.max()), float(cosines.mean()), centroid))
-        return out
-
-
 def collect(name: str, embedder, holdout: float, seed: int, tmp: Path, oos: bool):  # type: ignore[no-untyped-def]
     """Feature rows, labels and kinds ("in", "held", "oos") for a set's questions, the
     questions of a seeded ``holdout`` share of its documents made unanswerable."""
     data = load_beir(BEIR / name)
     ids = sorted(d.id for d in data.corpus)
     held = set(random.Random(seed).sample(ids, int(len(ids) * holdout))) if holdout else set()
-    kb = ProbeKnowledgeBase(tmp / f"{name}-{seed}-{holdout}", model=embedder)
+    kb = KnowledgeBase(tmp / f"{name}-{seed}-{holdout}", model=embedder)
     kb.upsert([d for d in data.corpus if d.id not in held], batch_size=1000)
     questions = [
         (text, {d for d, r in data.qrels[qid].items() if r > 0})
