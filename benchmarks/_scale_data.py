@@ -230,5 +230,5 @@ def scale_set(n: int) -> tuple[list[str], np.ndarray]:
 
 def extra_passages(n: int, count: int = 5) -> list[str]:
     """Real passages outside every scale set of size ``n``: documents to add one by one."""
-    pool = real_passages(min(len(_pool()[0]), 100_000 + count))
-    return pool[max(n, 100_000) if n > 100_000 else n :][:count]
+    start = min(n, 100_000)  # beyond 100k the sets hold the 100k and their variants
+    return real_passages(start + count)[start:]

@@ -232,7 +232,7 @@ def langchain_serve(
             store.add_texts([text], metadatas=[{"id": f"new{i}"}])
         adds.append(sw.seconds * 1000)
     out["faiss_add_one"] = summary(adds)
-    if rebuild_s is not None:
+    if rebuild_s is not None and adds:
         out["add_one_ms"] = round(float(np.median(adds)) + rebuild_s * 1000, 1)
     return out
 
