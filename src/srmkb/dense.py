@@ -5,6 +5,11 @@ merges and exact re-scoring) and, for approximate index types, a faiss file. The
 type is a faiss factory string: ``"Flat"`` (exact inner product, the default) or, for
 large bases, ``"HNSW32"`` and friends. Filters and deletions reach faiss as an
 ``IDSelectorBitmap`` so they apply before the top k, never after.
+
+``"Flat"`` builds no faiss index: exact search is one matrix-vector product over the
+memory-mapped ``vectors.npy``, as fast as faiss's flat scan (both read every vector once
+per query) without holding a second copy of the vectors in RAM. At 1M passages that
+copy was 1.5 GB of the 4.1 GB a served base took (``benchmarks/scale.py``).
 """
 
 from __future__ import annotations
@@ -23,9 +28,9 @@ _EXACT_BELOW = 4096
 class DenseSegment:
     """Vectors of one segment and the faiss index built over them."""
 
-    def __init__(self, vectors: np.ndarray, index: faiss.Index) -> None:
+    def __init__(self, vectors: np.ndarray, index: faiss.Index | None) -> None:
         self.vectors = vectors
-        self.index = index
+        self.index = index  # None for "Flat": exact search reads ``vectors`` directly
 
     @property
     def n_passages(self) -> int:
@@ -38,20 +43,19 @@ class DenseSegment:
 
     def save(self, directory: Path, factory: str) -> None:
         np.save(directory / "vectors.npy", self.vectors, allow_pickle=False)
-        if factory != "Flat":
+        if self.index is not None:
             faiss.write_index(self.index, str(directory / "dense.faiss"))
 
     @classmethod
     def load(cls, directory: Path, factory: str) -> DenseSegment:
         vectors = np.load(directory / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        if factory == "Flat":
-            index = _make_index(np.ascontiguousarray(vectors), factory)
-        else:
-            index = faiss.read_index(str(directory / "dense.faiss"))
+        index = None if factory == "Flat" else faiss.read_index(str(directory / "dense.faiss"))
         return cls(vectors, index)
 
 
-def _make_index(vectors: np.ndarray, factory: str) -> faiss.Index:
+def _make_index(vectors: np.ndarray, factory: str) -> faiss.Index | None:
+    if factory == "Flat":
+        return None
     dim = int(vectors.shape[1])
     index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
     if not index.is_trained and len(vectors):
@@ -88,6 +92,14 @@ class DenseIndex:
                 sims = np.asarray(segment.vectors[rows]) @ q[0]
                 top = _top_k(sims, k)
                 all_rows.append(rows[top] + offset)
+                all_scores.append(sims[top])
+                continue
+            if segment.index is None:  # exact: score every row, then drop the disallowed
+                sims = np.asarray(segment.vectors @ q[0], dtype=np.float32)
+                if n_allowed < segment.n_passages:
+                    sims[~seg_mask] = -np.inf
+                top = _top_k(sims, min(k, n_allowed))
+                all_rows.append(top.astype(np.int64) + offset)
                 all_scores.append(sims[top])
                 continue
             params = _search_params(segment.index, self.ef_search)

@@ -31,6 +31,19 @@ cranfield 0.407 vs dense 0.393), and still does with the weight scaled by 0.8 or
 so it is not balanced on a knife's edge.
 The cosine term assumes a model whose cosines spread over [0, 1] as MiniLM's do.
 
+3. A model's cosines mean little for a query in a language it was not trained on
+   (MiniLM on French: its best cosine is high whatever the passage). When the query is
+   more likely in such a language, the weight no longer listens to the cosine: BM25
+   gets half the weight, plus half the probability that the query and the candidates
+   are in the same language (so BM25 can match them at all)::
+
+       w_bm25 = (1 + P(same language)) / 2
+
+   MiniLM, nDCG@10 (``/tmp`` study recorded in ``benchmarks/results/fusion-study.md``):
+   service-public-fr 0.775 → 0.890 (BM25 alone 0.890), libreoffice-help-fr2en
+   0.276 → 0.282; the English sets and en→fr are unchanged. A model that knows the
+   query's language (multilingual-e5 for French) keeps rule 2.
+
 No constant is tuned per data set.
 """
 
@@ -39,9 +52,18 @@ from __future__ import annotations
 import numpy as np
 
 
-def lexical_weight(coverage: float, best_cosine: float) -> float:
+def lexical_weight(
+    coverage: float,
+    best_cosine: float,
+    *,
+    model_knows_query: bool = True,
+    same_language: float = 1.0,
+) -> float:
     """The BM25 weight for one query, in [0, 1], from the best coverage of the query by a
-    candidate's BM25 (score / Σ idf) and the best cosine."""
+    candidate's BM25 (score / Σ idf) and the best cosine; when the model does not know
+    the query's language, from ``same_language`` (P(query and candidates share one))."""
+    if not model_knows_query:
+        return (1.0 + min(max(same_language, 0.0), 1.0)) / 2.0
     covered = min(max(coverage, 0.0), 1.0)
     return covered * (1.0 - min(max(best_cosine, 0.0), 1.0))
 
@@ -53,10 +75,25 @@ def zscore(x: np.ndarray) -> np.ndarray:
     return ((x - float(x.mean())) / sd).astype(np.float32)
 
 
-def fuse(bm25: np.ndarray, dense: np.ndarray, coverage: float) -> np.ndarray:
+def fuse(
+    bm25: np.ndarray,
+    dense: np.ndarray,
+    coverage: float,
+    *,
+    model_knows_query: bool = True,
+    same_language: float = 1.0,
+    best_cosine: float | None = None,
+) -> np.ndarray:
     """Fused scores for candidates scored by both retrievers (same order in both arrays);
-    ``coverage`` is the best candidate's share of the query covered by BM25."""
+    ``coverage`` is the best candidate's share of the query covered by BM25 (see
+    :func:`lexical_weight` for the language arguments). ``best_cosine`` defaults to
+    ``dense.max()``; pass the raw one when ``dense`` holds adjusted scores."""
     if len(bm25) == 0:
         return np.zeros(0, dtype=np.float32)
-    w = lexical_weight(coverage, float(dense.max()))
+    w = lexical_weight(
+        coverage,
+        float(dense.max()) if best_cosine is None else best_cosine,
+        model_knows_query=model_knows_query,
+        same_language=same_language,
+    )
     return w * zscore(bm25) + (1.0 - w) * zscore(dense)

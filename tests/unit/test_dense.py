@@ -18,7 +18,7 @@ def _exact(vectors, q, k, allowed):
     return np.argsort(-sims)[:k]
 
 
-@pytest.mark.parametrize("n", [50, 6000])  # below and above the exact-NumPy threshold
+@pytest.mark.parametrize("n", [50, 6000, 10000])  # segments below and above 4096 rows
 def test_flat_search_is_exact_and_respects_mask(n):
     vecs = _unit(n)
     live = np.ones(n, bool)
@@ -77,3 +77,16 @@ def test_save_load_flat_round_trip(tmp_path):
     assert not (tmp_path / "dense.faiss").exists()
     loaded = DenseSegment.load(tmp_path, "Flat")
     np.testing.assert_array_equal(np.asarray(loaded.vectors), vecs)
+
+
+def test_flat_holds_no_second_copy_of_the_vectors(tmp_path):
+    vecs = _unit(6000)
+    DenseSegment.build(vecs).save(tmp_path, "Flat")
+    assert not (tmp_path / "dense.faiss").exists()
+    loaded = DenseSegment.load(tmp_path, "Flat")
+    assert loaded.index is None and isinstance(loaded.vectors, np.memmap)
+    live = np.ones(6000, bool)
+    live[:3000] = False
+    q = _unit(1, seed=3)[0]
+    rows, _ = DenseIndex([loaded], live).search(q, 10)
+    np.testing.assert_array_equal(rows, _exact(vecs, q, 10, live))

@@ -27,3 +27,19 @@ def test_full_lexical_match_can_overturn_a_weak_dense_ranking():
 def test_zscore_of_constant_is_zero():
     assert zscore(np.ones(3)).tolist() == [0.0, 0.0, 0.0]
     assert zscore(np.array([1.0, 3.0])).tolist() == pytest.approx([-1.0, 1.0])
+
+
+def test_a_model_that_does_not_know_the_query_language_loses_its_cosine_vote():
+    # MiniLM on a French question: a high best cosine must not hand the weight to dense.
+    assert lexical_weight(0.1, 0.9) == pytest.approx(0.01)
+    assert lexical_weight(0.1, 0.9, model_knows_query=False, same_language=1.0) == 1.0
+    # Query and candidates in different languages: BM25 cannot match them, equal weights.
+    assert lexical_weight(0.1, 0.9, model_knows_query=False, same_language=0.0) == 0.5
+    assert lexical_weight(0.1, 0.9, model_knows_query=False, same_language=7.0) == 1.0
+
+
+def test_fuse_passes_the_language_rule_through():
+    bm25 = np.array([5.0, 1.0, 0.5])
+    dense = np.array([0.80, 0.95, 0.85])  # confident-looking cosines from an unfit model
+    assert int(np.argmax(fuse(bm25, dense, 0.2))) == 1
+    assert int(np.argmax(fuse(bm25, dense, 0.2, model_knows_query=False))) == 0
