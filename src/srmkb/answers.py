@@ -3,7 +3,9 @@
 Consistency across channels comes from the order of work: :func:`select` picks the
 source document, its passage, its sentences and its steps once; :func:`render` only
 reformats that selection for chat, e-mail, voice, web or an agent. Every sentence of an
-answer is copied from the base (extractive); nothing is generated.
+answer is copied from the base (extractive); nothing is generated. srmkb's own words (the
+refusal, "Source:", voice prompts) are in the asker's language (:mod:`srmkb.messages`),
+and an answer quoting a document in another language says so.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .documents import JSONValue
+from .messages import language_name, phrase, spoken_number
 from .store import PassageRecord
 from .voice import speakable
 
 Channel = Literal["chat", "email", "voice", "web", "agent"]
 CHANNELS: tuple[str, ...] = ("chat", "email", "voice", "web", "agent")
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9«\"'(])")
-_STEP = re.compile(r"^\s*(?:step\s*)?(\d{1,2})\s*[.):-]\s+(.+)$", re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-ÖØ-Þ0-9«\"'(])")
+_STEP = re.compile(r"^\s*(?:(?:step|étape)\s*)?(\d{1,2})\s*[.):-]\s+(.+)$", re.IGNORECASE)
 _CHAT_CHARS = 320
 
 
@@ -80,6 +83,7 @@ class Selection:
     internal_notes: tuple[str, ...] = ()
     related: tuple[Related, ...] = ()
     related_cases: tuple[Related, ...] = ()
+    language: str = "en"  # of the source document
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,9 @@ class Answer:
 
     ``answered`` is False when the base holds no answer the model is confident of; the
     text then offers a hand-over to an agent. ``confidence`` is the calibrated
-    probability that the cited document answers the question.
+    probability that the cited document answers the question. ``language`` is the
+    asker's (srmkb's own words are in it); ``source_language`` the cited document's,
+    and when they differ the text says so.
     """
 
     question: str
@@ -109,6 +115,8 @@ class Answer:
     internal: bool = False
     handover: bool = False
     interaction_id: str | None = None
+    language: str = "en"
+    source_language: str | None = None
     metadata: dict[str, JSONValue] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, JSONValue]:
@@ -131,6 +139,8 @@ class Answer:
             "internal": self.internal,
             "handover": self.handover,
             "interaction_id": self.interaction_id,
+            "language": self.language,
+            "source_language": self.source_language,
         }
 
 
@@ -214,69 +224,90 @@ def select(
         internal_notes=notes,
         related=tuple(related),
         related_cases=tuple(related_cases),
+        language=best.language,
     )
 
 
-def render(selection: Selection, channel: str) -> tuple[str, str | None]:
-    """The answer text (and HTML for e-mail and web) for one channel."""
+def render(selection: Selection, channel: str, language: str = "en") -> tuple[str, str | None]:
+    """The answer text (and HTML for e-mail and web) for one channel, framed in the
+    asker's ``language``; the quoted sentences stay in the document's."""
     sentences = list(selection.sentences)
     steps = list(selection.steps)
     intro = [s for s in sentences if not _STEP.match(s)]
     if not intro and not steps:
         intro = sentences[:1]
     source = selection.citation
+    notice = _language_notice(selection.language, language)
     if channel == "chat":
-        short = _first_chars(intro, _CHAT_CHARS)
-        text = short
+        text = _first_chars(intro, _CHAT_CHARS)
         if steps:
             text += "\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
         if source.url:
-            text += f"\nMore: {source.url}"
-        return text, None
+            text += "\n" + phrase("more", language, url=source.url)
+        return _with_notice(notice, text), None
     if channel == "voice":
-        spoken = [speakable(s) for s in _first_sentences(intro, 2)]
+        said = selection.language  # quoted text is read as the language it is written in
+        spoken = [speakable(s, said) for s in _first_sentences(intro, 2)]
         if steps:
-            spoken.append(f"There are {speakable(str(len(steps)))} steps.")
-            spoken.append(f"Step one. {speakable(steps[0])}")
+            if len(steps) == 1:
+                spoken.append(phrase("one_step", language))
+            else:
+                spoken.append(phrase("steps", language, n=spoken_number(len(steps), language)))
+            first = phrase("step", language, n=spoken_number(1, language), text="").strip()
+            spoken.append(f"{first} {speakable(steps[0], said)}")
             if len(steps) > 1:
-                spoken.append("Say next for the next step.")
-        return " ".join(s for s in spoken if s), None
+                spoken.append(phrase("next", language))
+        return _with_notice(notice, " ".join(s for s in spoken if s)), None
     body = "\n".join(sentences)
+    cited = phrase("source", language, title=source.title)
     if channel == "email":
-        text = f"{body}\n\nSource: {source.title}" + (f" <{source.url}>" if source.url else "")
-        return text, _html(selection, full=True)
+        text = f"{body}\n\n{cited}" + (f" <{source.url}>" if source.url else "")
+        return _with_notice(notice, text), _html(selection, language, notice)
     if channel == "web":
-        return body, _html(selection, full=True)
+        return _with_notice(notice, body), _html(selection, language, notice)
     if channel == "agent":
         parts = [body]
         if selection.internal_notes:
-            parts.append("Internal notes:\n" + "\n".join(selection.internal_notes))
+            parts.append(
+                phrase("internal_notes", language) + "\n" + "\n".join(selection.internal_notes)
+            )
         if selection.related_cases:
             parts.append(
-                "Related cases:\n"
+                phrase("related_cases", language)
+                + "\n"
                 + "\n".join(f"- {c.title} ({c.document_id})" for c in selection.related_cases)
             )
-        parts.append(f"Source: {source.title} {source.url}".rstrip())
-        return "\n\n".join(parts), None
+        parts.append(f"{cited} {source.url}".rstrip())
+        return _with_notice(notice, "\n\n".join(parts)), None
     raise ValueError(f"unknown channel {channel!r}")
 
 
-def refusal(channel: str) -> tuple[str, str | None]:
+def _language_notice(source: str, asker: str) -> str:
+    """The sentence saying the answer quotes a document in another language, or ""."""
+    if source in ("", "und") or asker in ("", "und") or source == asker:
+        return ""
+    return phrase("other_language", asker, name=language_name(source, asker))
+
+
+def _with_notice(notice: str, text: str) -> str:
+    return f"{notice}\n{text}" if notice else text
+
+
+def refusal(channel: str, language: str = "en") -> tuple[str, str | None]:
     """What to say when the base has no confident answer: decline and offer an agent."""
     if channel == "voice":
-        return (
-            "Sorry, I don't have an answer to that. I can put you through to an agent.",
-            None,
-        )
-    text = "Sorry, I couldn't find an answer to that in our help content. Would you like to talk to an agent?"
+        return phrase("declined_voice", language), None
+    text = phrase("declined", language)
     if channel in ("email", "web"):
         return text, f'<div class="srmkb-answer srmkb-declined"><p>{html.escape(text)}</p></div>'
     return text, None
 
 
-def declined(question: str, confidence: float, channel: str, audience: str) -> Answer:
-    """The answer that declines and offers a hand-over to an agent."""
-    text, markup = refusal(channel)
+def declined(
+    question: str, confidence: float, channel: str, audience: str, language: str = "en"
+) -> Answer:
+    """The answer that declines and offers a hand-over to an agent, in ``language``."""
+    text, markup = refusal(channel, language)
     return Answer(
         question=question,
         answered=False,
@@ -286,6 +317,7 @@ def declined(question: str, confidence: float, channel: str, audience: str) -> A
         text=text,
         html=markup,
         handover=True,
+        language=language,
     )
 
 
@@ -304,14 +336,18 @@ def _first_sentences(sentences: Sequence[str], n: int) -> list[str]:
     return list(sentences[:n])
 
 
-def _html(selection: Selection, *, full: bool) -> str:
+def _html(selection: Selection, language: str, notice: str) -> str:
     steps = set(selection.steps)
     paras = [
         f"<p>{html.escape(s)}</p>"
         for s in selection.sentences
         if not (_STEP.match(s) and _STEP.match(s).group(2).strip() in steps)  # type: ignore[union-attr]
     ]
-    out = ['<div class="srmkb-answer">', *paras]
+    out = ['<div class="srmkb-answer">']
+    if notice:
+        out.append(f'<p class="srmkb-language">{html.escape(notice)}</p>')
+    out.append(f'<div lang="{html.escape(selection.language, quote=True)}">')
+    out.extend(paras)
     if selection.steps:
         out.append(
             "<ol>" + "".join(f"<li>{html.escape(s)}</li>" for s in selection.steps) + "</ol>"
@@ -322,7 +358,9 @@ def _html(selection: Selection, *, full: bool) -> str:
         if c.url
         else html.escape(c.title)
     )
-    page = f" (page {c.page})" if c.page else ""
-    out.append(f'<p class="srmkb-source">Source: {link}{page}</p>')
+    page = f" ({phrase('page', language, page=c.page)})" if c.page else ""
+    source = phrase("source", language, title="\0").replace("\0", link)
+    out.append("</div>")
+    out.append(f'<p class="srmkb-source">{source}{page}</p>')
     out.append("</div>")
     return "\n".join(out)

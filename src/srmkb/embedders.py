@@ -483,17 +483,47 @@ MODEL_IDS = {
 }
 
 
-def default_model_for(languages: Iterable[str]) -> str:
-    """The model a new base should use for documents in ``languages`` (ISO codes):
-    ``"minilm"`` when all are English (or undetermined), else ``"multilingual"``.
+# The languages each built-in model was trained on; a model missing here (or an Embedder
+# without a ``languages`` attribute) is taken to know every language. Hybrid fusion
+# does not trust the cosines of a model for a query in a language it does not know.
+MODEL_LANGUAGES: dict[str, frozenset[str] | None] = {
+    MODEL_IDS["minilm"]: frozenset({"en"}),
+    MODEL_IDS["multilingual"]: None,
+    MODEL_IDS["hashing"]: None,
+}
 
-    Measured (``benchmarks/multilingual.py``, hybrid nDCG@10, multilingual vs MiniLM):
-    service-public-fr 0.941 vs 0.784, LibreOffice help en→fr 0.332 vs 0.300 (fr→en
-    0.278 vs 0.281); English covidfaq 0.826 vs 0.830 and hint3-sofmattress 0.826 vs
-    0.876, where MiniLM is also twice as fast per query.
+
+def model_languages(model: Embedder | str | None) -> frozenset[str] | None:
+    """The languages ``model`` (an Embedder or a model id) knows, or None for any."""
+    if model is None:
+        return None
+    if isinstance(model, str):
+        return MODEL_LANGUAGES.get(MODEL_IDS.get(model, model))
+    declared = getattr(model, "languages", None)
+    if declared is not None:
+        return frozenset(declared)
+    inner = getattr(model, "inner", None)  # a cache wrapping the real model
+    if inner is not None and inner is not model:
+        return model_languages(inner)
+    return MODEL_LANGUAGES.get(model.model_id)
+
+
+def default_model_for(languages: Iterable[str]) -> str:
+    """The model a new base should use, given the language of each of its documents (ISO
+    codes, one per document): ``"multilingual"`` when at least half are in a language
+    other than English, else ``"minilm"``.
+
+    Measured (hybrid nDCG@10; ``benchmarks/multilingual.py``, ``srmkb eval``): on French
+    service-public-fr the multilingual model gives 0.941 against MiniLM's 0.890; on
+    English sets MiniLM is as good or better (covidfaq 0.830 vs 0.826,
+    hint3-sofmattress 0.876 vs 0.826) and embeds about 10× faster. Across languages
+    neither is good (LibreOffice help fr→en 0.278 vs 0.281, en→fr 0.332 vs 0.331), so a
+    mostly English base keeps MiniLM; ask for ``"multilingual"`` to answer questions
+    across languages.
     """
-    found = {code.strip().replace("_", "-").split("-")[0].lower() for code in languages}
-    return "minilm" if found <= {"en", "und", ""} else "multilingual"
+    found = [code.strip().replace("_", "-").split("-")[0].lower() for code in languages]
+    other = sum(1 for code in found if code not in ("en", "und", ""))
+    return "multilingual" if found and other * 2 >= len(found) else "minilm"
 
 
 def load_embedder(name: str, *, threads: int | None = None) -> Embedder:

@@ -37,13 +37,14 @@ from .chunking import DEFAULT_MAX_WORDS, chunk_document
 from .confidence import answer_features, default_model
 from .dense import DenseIndex
 from .documents import Document, Hit, IngestError, Passage, SyncReport
-from .embedders import MODEL_IDS, Embedder, load_embedder
+from .embedders import MODEL_IDS, Embedder, load_embedder, model_languages
 from .embedding_cache import CachedEmbedder, cache_for_base
 from .errors import DocumentExistsError, InputError, ModelMismatchError, SrmkbError, StorageError
 from .language import (
     UNDETERMINED,
     detect_language,
     primary_language,
+    question_language,
 )
 from .lexical import BM25Params
 from .persistence import (
@@ -57,7 +58,7 @@ from .persistence import (
     write_lock,
     write_manifest,
 )
-from .retrieval import CANDIDATES, Ranking, Snapshot, lexical_index
+from .retrieval import CANDIDATES, Ranking, Snapshot, language_samples, lexical_index
 from .segments import Segment, merge_segments
 from .store import (
     Catalog,
@@ -266,6 +267,10 @@ class KnowledgeBase:
             dense=dense,
             languages=languages,
             language_shares=shares,
+            model_languages=model_languages(self._embedder or self.manifest.model_id),
+            language_samples=language_samples(_row_languages(segments), live)
+            if dense is not None
+            else {},
         )
 
     def refresh(self) -> bool:
@@ -741,6 +746,7 @@ class KnowledgeBase:
         filters: _filters.Filters | None = None,
         threshold: float | None = None,
         as_of: When | None = None,
+        language: str | None = None,
         log: bool = True,
     ) -> Answer:
         """Answer ``question`` from the base for one channel, or decline and offer an agent.
@@ -750,7 +756,10 @@ class KnowledgeBase:
         same source and facts. ``confidence`` is the calibrated probability that the
         cited document answers the question; below ``threshold`` (default: the shipped
         model's) the answer declines. ``as_of`` answers from the documents as they stood
-        then (see :meth:`search`); ``document_version`` names the version used. Every call
+        then (see :meth:`search`); ``document_version`` names the version used.
+        ``language`` is the asker's (detected from the question when None): srmkb's own
+        words (refusal, hand-over, voice prompts) are in it, and an answer drawn from a
+        document in another language says so. Every call
         is logged in the audit log, with that version (``interaction_id`` names the entry),
         unless ``log=False``.
         """
@@ -758,13 +767,16 @@ class KnowledgeBase:
             raise InputError(f"channel must be one of {CHANNELS}, got {channel!r}")
         snap = self._snapshot if as_of is None else self._snapshot_at(_timestamp(as_of))
         evidence = self._evidence(snap, question, audience, filters)
-        model = default_model()
+        asker = (
+            primary_language(language) if language else question_language(question, snap.languages)
+        )
+        model = default_model(self.manifest.model_id)
         confidence = model.probability(evidence.features) if evidence.document_ids else 0.0
         cut = model.threshold if threshold is None else threshold
         if not evidence.document_ids or confidence < cut:
-            answer = declined(question, confidence, channel, audience)
+            answer = declined(question, confidence, channel, audience, asker)
         else:
-            answer = self._compose(snap, question, evidence, confidence, channel, audience)
+            answer = self._compose(snap, question, evidence, confidence, channel, audience, asker)
         if not log:
             return answer
         interaction = self._audit.record(
@@ -788,6 +800,7 @@ class KnowledgeBase:
         confidence: float,
         channel: str,
         audience: str,
+        language: str,
     ) -> Answer:
         rows = evidence.ranking.rows.tolist()
         best_pid = str(snap.passage_ids[rows[0]])
@@ -795,7 +808,7 @@ class KnowledgeBase:
         passages = self._document_passages(snap, doc_id)
         best = next((p for p in passages if p.id == best_pid), None)
         if best is None:  # deleted since this snapshot was taken: decline rather than guess
-            return declined(question, 0.0, channel, audience)
+            return declined(question, 0.0, channel, audience, language)
         # Other documents of the ranking, best first; resolved cases apart (agents only).
         firsts: dict[str, int] = {}
         for row, d in zip(rows, evidence.document_ids):
@@ -815,7 +828,7 @@ class KnowledgeBase:
         related.sort(key=lambda r: order.index(r.document_id))
         cases.sort(key=lambda r: order.index(r.document_id))
         selection = select(passages, best, audience=audience, related=related, related_cases=cases)
-        text, markup = render(selection, channel)
+        text, markup = render(selection, channel, language)
         return Answer(
             question=question,
             answered=True,
@@ -833,6 +846,8 @@ class KnowledgeBase:
             related_cases=selection.related_cases,
             internal_notes=selection.internal_notes,
             internal=selection.internal,
+            language=language,
+            source_language=selection.language,
         )
 
     @property
@@ -969,6 +984,8 @@ class KnowledgeBase:
             else None,
             languages=languages,
             language_shares=shares,
+            model_languages=snap.model_languages,
+            language_samples=snap.language_samples,
             as_of=when,
             history=records,
             history_documents=by_doc,
@@ -1010,6 +1027,12 @@ class KnowledgeBase:
 
     def __repr__(self) -> str:
         return f"KnowledgeBase({str(self.path)!r}, model={self.manifest.model_id!r})"
+
+
+def _row_languages(segments: Sequence[Segment]) -> np.ndarray:
+    if not segments:
+        return np.zeros(0, dtype=str)
+    return np.concatenate([np.asarray(s.language) for s in segments])
 
 
 def document_language(doc: Document) -> str:

@@ -51,6 +51,9 @@ class AnswerRequest(BaseModel):
     audience: Literal["customer", "agent"] = "customer"
     filters: dict[str, Any] | None = None
     as_of: str | None = Field(None, description="ISO 8601: answer from the base as it was")
+    language: str | None = Field(
+        None, max_length=20, description="the asker's language (default: detected)"
+    )
     log: bool = Field(True, description="false for a preview that no one asked: not logged")
 
 
@@ -124,6 +127,7 @@ def create_app(kb: KnowledgeBase, *, api_key: str | None = None) -> FastAPI:
             audience=req.audience,
             filters=req.filters,
             as_of=req.as_of,
+            language=req.language,
             log=req.log,
         )
         return result.to_json()

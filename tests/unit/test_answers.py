@@ -143,3 +143,108 @@ def test_speakable_numbers_and_abbreviations():
         speakable("Coût : 4,99 € p. ex.", "fr")
         == "Coût : quatre virgule neuf neuf euros par exemple"
     )
+
+
+# -- the asker's language ---------------------------------------------------------------
+
+# A French FAQ entry of the example base (examples/nimbus/faq.csv), with its steps numbered.
+_FRENCH_FAQ = Document(
+    id="faq-fr-remboursement",
+    title="Puis-je être remboursé ?",
+    text=(
+        "Oui. Vous pouvez retourner tout appareil Nimbus dans les 30 jours suivant la "
+        "livraison, dans son emballage d'origine.\n"
+        "1. Ouvrez Commandes dans l'application Nimbus.\n"
+        "2. Choisissez l'appareil et touchez Retourner.\n"
+        "3. Déposez le colis en point relais sous 14 jours.\n"
+        "Le remboursement arrive sur votre carte 5 à 10 jours ouvrés après réception."
+    ),
+    url="https://help.nimbus.example/fr/faq/remboursement",
+    language="fr",
+)
+
+
+@pytest.fixture(scope="module")
+def bilingual(tmp_path_factory):
+    base = KnowledgeBase(tmp_path_factory.mktemp("bilingual") / "kb", model=HashingEmbedder())
+    base.upsert([*_examples(), _FRENCH_FAQ])
+    return base
+
+
+def test_french_question_gets_french_framing_and_no_notice(bilingual):
+    q = "Puis-je être remboursé si je retourne l'appareil ?"
+    chat = bilingual.answer(q, threshold=0.0)
+    assert chat.document_id == "faq-fr-remboursement"
+    assert chat.language == chat.source_language == "fr"
+    assert "En savoir plus : https://help.nimbus.example/fr/faq/remboursement" in chat.text
+    assert "document en" not in chat.text and "More:" not in chat.text
+    email = bilingual.answer(q, channel="email", threshold=0.0)
+    assert "Source : Puis-je être remboursé ?" in email.text
+    assert '<div lang="fr">' in email.html
+
+
+def test_french_voice_reads_numbers_and_steps_in_french(bilingual):
+    voice = bilingual.answer("Puis-je être remboursé ?", channel="voice", threshold=0.0)
+    assert voice.document_id == "faq-fr-remboursement"
+    assert "trente jours" in voice.text
+    assert "Il y a trois étapes." in voice.text
+    assert "Étape un. Ouvrez Commandes" in voice.text
+    assert "Dites suivant" in voice.text
+    assert not any(ch.isdigit() for ch in voice.text)
+
+
+def test_answer_from_a_document_in_another_language_says_so(bilingual):
+    # The asker's language is French; the only matching source is English.
+    q = "hold the reset button with a paper clip"
+    chat = bilingual.answer(q, threshold=0.0, language="fr")
+    assert chat.document_id == "kb-factory-reset" and chat.source_language == "en"
+    assert chat.text.startswith("Cette réponse provient d'un document en anglais.")
+    assert chat.citations[0].url in chat.text  # still cited
+    web = bilingual.answer(q, channel="web", threshold=0.0, language="fr-CA")
+    assert 'class="srmkb-language">Cette réponse provient' in web.html
+    assert web.to_json()["source_language"] == "en" and web.to_json()["language"] == "fr"
+    english = bilingual.answer("Puis-je être remboursé ?", threshold=0.0, language="en")
+    assert english.text.startswith("This answer comes from a document in French.")
+
+
+def test_refusal_and_handover_in_the_askers_language(bilingual):
+    chat = bilingual.answer("Vendez-vous des téléviseurs ?", threshold=1.01)
+    assert not chat.answered and chat.handover and chat.language == "fr"
+    assert chat.text.startswith("Désolé") and "conseiller" in chat.text
+    voice = bilingual.answer("Vendez-vous des téléviseurs ?", channel="voice", threshold=1.01)
+    assert voice.text == (
+        "Désolé, je n'ai pas de réponse à cette question. Je peux vous passer un conseiller."
+    )
+    german = bilingual.answer("Verkaufen Sie auch Fernseher?", threshold=1.01, language="de")
+    assert german.text.startswith("Sorry")  # no German phrases: English
+
+
+def test_french_sentences_and_steps_split():
+    assert split_sentences("Oui. État du voyant : bleu. À noter.") == [
+        "Oui.",
+        "État du voyant : bleu.",
+        "À noter.",
+    ]
+    assert extract_steps(["Étape 1 : Ouvrez l'app.", "Étape 2 : Touchez Réseau."]) == [
+        "Ouvrez l'app.",
+        "Touchez Réseau.",
+    ]
+
+
+def test_speakable_dates_times_and_versions():
+    # Text of the example CRM cases and French FAQ (examples/crm, examples/nimbus/faq.csv).
+    assert speakable("Rappel client le 03/03/2026 à 18h15.", "fr") == (
+        "Rappel client le trois mars deux mille vingt-six à dix-huit heures quinze."
+    )
+    assert speakable("La nuit, entre 2 h et 4 h, le 1er mars.", "fr") == (
+        "La nuit, entre deux heures et quatre heures, le premier mars."
+    )
+    assert (
+        speakable("Mis à jour le 2026-01-08.", "fr")
+        == "Mis à jour le huit janvier deux mille vingt-six."
+    )
+    assert speakable("Installed 2.4.14 on 2026-03-02 at 9:05.") == (
+        "Installed two point four point fourteen on the second of March, twenty twenty-six"
+        " at nine oh five."
+    )
+    assert speakable("Open 24/7, 2 habits", "fr") == "Open vingt-quatre/sept, deux habits"

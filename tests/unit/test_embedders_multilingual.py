@@ -108,6 +108,9 @@ def test_default_model_for_languages() -> None:
     assert default_model_for([]) == "minilm"
     assert default_model_for(["en", "fr"]) == "multilingual"
     assert default_model_for(["fr_CA"]) == "multilingual"
+    # One language per document: a mostly English base keeps MiniLM.
+    assert default_model_for(["en"] * 77 + ["fr"] * 19) == "minilm"
+    assert default_model_for(["en"] * 3 + ["fr", "de", "fr"]) == "multilingual"
 
 
 def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
