@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 KB     := build/demo-kb
+KB_ML  := build/demo-kb-multilingual
 export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: demo test lint bench clean
@@ -14,7 +15,7 @@ $(BIN)/python:
 # torch==2.13.0 first: it is the CPU wheel; any other torch spec pulls CUDA builds.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dense,service,report]"
+	$(BIN)/pip install --quiet -e ".[dense,service,report,multilingual]"
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed
@@ -22,9 +23,11 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 	touch $@
 
 # The demo base holds every kind of example source: FAQs (JSON Lines, CSV, an HTML FAQ
-# page), help pages and articles, a PDF manual and a CRM case export.
+# page), help pages and articles, a PDF manual and a CRM case export. Four in five are in
+# English, so it gets the English model; the same sources with the multilingual model
+# then answer French questions from French and from English sources.
 demo: $(VENV)/.installed
-	rm -rf $(KB)
+	rm -rf $(KB) $(KB_ML)
 	$(BIN)/srmkb ingest examples/nimbus examples/crm --kb $(KB)
 	$(BIN)/srmkb stats --kb $(KB)
 	@for q in "my wifi is really slow in the bedroom" \
@@ -39,6 +42,11 @@ demo: $(VENV)/.installed
 	$(BIN)/srmkb capture examples/crm/cases.csv --kb $(KB)
 	@echo; echo "KPI summary of the questions above:"
 	$(BIN)/srmkb report --kb $(KB)
+	@echo; echo "French questions, with the multilingual model: from a French FAQ, then from an English page:"
+	$(BIN)/srmkb ingest examples/nimbus examples/crm --kb $(KB_ML) --model multilingual
+	$(BIN)/srmkb answer "Comment changer le mot de passe de mon Wi-Fi ?" --kb $(KB_ML)
+	$(BIN)/srmkb answer "Comment changer le mot de passe de mon Wi-Fi ?" --kb $(KB_ML) --channel voice
+	$(BIN)/srmkb answer "Quels sont les ports à l'arrière du routeur ?" --kb $(KB_ML)
 
 # The browser test needs Debian's chromium and chromium-driver: installed here when
 # running as root with apt-get; otherwise that one test skips and says why.

@@ -1,6 +1,7 @@
 """Fit and check the answer-confidence model on the shared support sets.
 
-    python benchmarks/confidence_study.py [--write-model] [--cache FILE]
+    python benchmarks/confidence_study.py [--model minilm|multilingual] [--write-model]
+                                          [--cache FILE]
 
 Unanswerable questions are made from real ones: in each question set (covidfaq,
 banking77, hint3-sofmattress, service-public-fr) a seeded 30% of the documents is left
@@ -24,8 +25,11 @@ left-out one (hint3-sofmattress with all its documents and its real out-of-scope
 messages; the others on a seed-13 view), against the previous five features and the
 naive top cosine. ``--write-model`` refits on all sets, chooses the default threshold on
 hint3's real support traffic (:func:`support_threshold`) and writes
-``src/srmkb/confidence_model.json``. Results: ``benchmarks/results/confidence-study.json``
-and ``confidence-tradeoff.png``.
+``src/srmkb/confidence_model.json`` (``confidence_model_e5.json`` for ``--model
+multilingual``: each embedding model has its own cosine scale). Results:
+``benchmarks/results/confidence-study[-multilingual].json`` and
+``confidence-tradeoff[-multilingual].png``. Passage vectors are cached in
+``~/.cache/srmkb-bench/embeddings.sqlite``.
 
 The features come from ``KnowledgeBase._evidence``: the study measures exactly what the
 library computes when it answers.
@@ -46,8 +50,9 @@ from pathlib import Path
 import numpy as np
 
 from srmkb import KnowledgeBase
-from srmkb.confidence import FEATURES, MODEL_FILE, ConfidenceModel
-from srmkb.embedders import minilm
+from srmkb.confidence import FEATURES, ConfidenceModel, model_file
+from srmkb.embedders import MODEL_IDS, load_embedder
+from srmkb.embedding_cache import CachedEmbedder
 from srmkb.evaluation import answer_metrics, auroc, load_beir, load_oos_queries
 
 HERE = Path(__file__).resolve().parent
@@ -228,6 +233,28 @@ def ablation(views: dict[str, Rows], wrong_weight: float, l2: float) -> dict[str
     return out
 
 
+class _QueryMemo:
+    """Passage vectors from the benchmark cache; each distinct query embedded once (the
+    same questions come back in every view)."""
+
+    def __init__(self, name: str) -> None:
+        sys.path.insert(0, str(HERE))
+        from _cache import CACHE
+
+        self.inner = CachedEmbedder(load_embedder(name), CACHE / "embeddings.sqlite")
+        self.model_id = self.inner.model_id
+        self.dimension = self.inner.dimension
+        self._queries: dict[str, np.ndarray] = {}
+
+    def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if text not in self._queries:
+            self._queries[text] = self.inner.embed_query(text)
+        return self._queries[text]
+
+
 def run_info() -> dict[str, str]:
     try:
         commit = subprocess.run(
@@ -245,6 +272,7 @@ def run_info() -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=("minilm", "multilingual"), default="minilm")
     parser.add_argument("--write-model", action="store_true")
     parser.add_argument("--l2", type=float, default=1e-3, help="L2 penalty of the logistic fit")
     parser.add_argument(
@@ -260,15 +288,18 @@ def main() -> None:
             views = {k: (npz[f"{k}|X"], npz[f"{k}|y"], npz[f"{k}|kind"]) for k in npz["views"]}
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            views = gather(minilm(), Path(tmp))
+            views = gather(_QueryMemo(args.model), Path(tmp))
         if args.cache:
             arrays = {
                 f"{k}|{p}": a for k, v in views.items() for p, a in zip("X y kind".split(), v)
             }
             np.savez_compressed(args.cache, views=np.array(list(views)), **arrays)
     loso = leave_one_set_out(views, FEATURES, args.wrong_weight, args.l2)
+    target = model_file(MODEL_IDS[args.model])
+    suffix = "" if args.model == "minilm" else f"-{args.model}"
     report: dict[str, object] = {
         "run": run_info(),
+        "embedding_model": MODEL_IDS[args.model],
         "features": list(FEATURES),
         "sets": list(SETS),
         "seeds": list(SEEDS),
@@ -289,7 +320,7 @@ def main() -> None:
         model = ConfidenceModel(
             tuple(round(float(v), 5) for v in w),
             threshold,
-            "benchmarks/confidence_study.py --write-model: logistic fit on "
+            f"benchmarks/confidence_study.py --model {args.model} --write-model: logistic fit on "
             + ", ".join(SETS)
             + f" ({int(HOLDOUT * 100)}% of documents held out, seeds {list(SEEDS)}; each set"
             " weighted equally) plus hint3-sofmattress's real out-of-scope messages; direction"
@@ -298,7 +329,7 @@ def main() -> None:
             f" (real support and out-of-scope messages) is >= {TARGET_PRECISION} with >="
             f" {MIN_OOS_ABSTENTION:.0%} of out-of-scope messages declined",
         )
-        MODEL_FILE.write_text(json.dumps(model.to_json(), indent=2) + "\n")
+        target.write_text(json.dumps(model.to_json(), indent=2) + "\n")
         report["final_model"] = model.to_json()
         report["hint3_final_model"] = {
             k: round(v, 4) for k, v in metrics(prob, y, kind, threshold).items()
@@ -310,10 +341,10 @@ def main() -> None:
             }
             for t in np.arange(0.05, 0.96, 0.05)
         ]
-        print("wrote", MODEL_FILE, json.dumps(report["hint3_final_model"]))
-    out = HERE / "results" / "confidence-study.json"
+        print("wrote", target, json.dumps(report["hint3_final_model"]))
+    out = HERE / "results" / f"confidence-study{suffix}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
-    plot(report, HERE / "results" / "confidence-tradeoff.png")
+    plot(report, HERE / "results" / f"confidence-tradeoff{suffix}.png")
 
 
 def plot(report: dict, path: Path) -> None:  # type: ignore[type-arg]

