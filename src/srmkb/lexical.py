@@ -16,7 +16,7 @@ never negative), ``k1 = 1.2``, ``b = 0.75``::
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +161,11 @@ class LexicalSegment:
         return cls(*arrays)
 
 
+# Postings whose scoring arrays a view keeps for the terms queried last (rows and
+# contributions: 8 bytes a posting, so 32 MB).
+TERM_CACHE_POSTINGS = 4_000_000
+
+
 class LexicalIndex:
     """A read-only view over segments and a live mask: the query side of BM25.
 
@@ -191,6 +196,11 @@ class LexicalIndex:
         self._stats["*"] = self._make_stats(live)
         # (group, segment index) -> (per-posting weights, per-term live document frequency)
         self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        # (group, term) -> (idf, rows, contributions), oldest first
+        self._terms: OrderedDict[tuple[str, str], tuple[float, np.ndarray, np.ndarray]] = (
+            OrderedDict()
+        )
+        self._cached_postings = 0
         self._lock = threading.Lock()
 
     def _make_stats(self, mask: np.ndarray) -> tuple[np.ndarray, int, float]:
@@ -231,6 +241,42 @@ class LexicalIndex:
             df = np.zeros(0, dtype=np.int32)
         return weights, df
 
+    def _term(self, term: str, group: str) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """A term's idf, and the rows that hold it with their BM25 contribution (idf times
+        the per-posting weight), over every segment; None when no live row holds it.
+        Kept for the terms queried last (:data:`TERM_CACHE_POSTINGS`): a query then
+        costs one scatter-add per term."""
+        key = (group, term)
+        cached = self._terms.get(key)
+        if cached is not None:
+            return cached
+        _, n_docs, _ = self._stats[group]
+        gathered: list[tuple[np.ndarray, np.ndarray]] = []
+        df = 0
+        for i, (segment, offset) in enumerate(zip(self.segments, self.offsets)):
+            t = segment.term_index(term)
+            if t < 0:
+                continue
+            weights, seg_df = self._segment_terms(group, i)
+            if seg_df[t] == 0:
+                continue
+            df += int(seg_df[t])
+            start, end = int(segment.indptr[t]), int(segment.indptr[t + 1])
+            rows = segment.rows[start:end]
+            gathered.append((rows + offset if offset else rows, weights[start:end]))
+        if df == 0:
+            return None
+        idf = float(np.log1p((n_docs - df + 0.5) / (df + 0.5)))
+        rows = gathered[0][0] if len(gathered) == 1 else np.concatenate([r for r, _ in gathered])
+        contributions = np.concatenate([w for _, w in gathered]) * np.float32(idf)
+        found = (idf, rows, contributions)
+        with self._lock:
+            self._terms[key] = found
+            self._cached_postings += len(rows)
+            while self._cached_postings > TERM_CACHE_POSTINGS and self._terms:
+                self._cached_postings -= len(self._terms.popitem(last=False)[1][1])
+        return found
+
     def scores(self, query_terms: Sequence[str], *, group: str = "*") -> tuple[np.ndarray, float]:
         """BM25 score of every row (0 where no term matches or the row is deleted).
 
@@ -244,24 +290,11 @@ class LexicalIndex:
         if not query_terms or n_docs == 0:
             return scores, mass
         for term, qtf in Counter(query_terms).items():
-            gathered: list[tuple[np.ndarray, np.ndarray]] = []
-            df = 0
-            for i, (segment, offset) in enumerate(zip(self.segments, self.offsets)):
-                t = segment.term_index(term)
-                if t < 0:
-                    continue
-                weights, seg_df = self._segment_terms(group, i)
-                if seg_df[t] == 0:
-                    continue
-                df += int(seg_df[t])
-                start, end = int(segment.indptr[t]), int(segment.indptr[t + 1])
-                rows = segment.rows[start:end]
-                gathered.append((rows + offset if offset else rows, weights[start:end]))
-            if df == 0:
+            found = self._term(term, group)
+            if found is None:
                 continue
-            idf = float(np.log1p((n_docs - df + 0.5) / (df + 0.5)))
+            idf, rows, contributions = found
             mass += qtf * idf
-            for rows, weights in gathered:
-                # np.add.at is twice as fast as scores[rows] += … in NumPy 2
-                np.add.at(scores, rows, np.float32(qtf * idf) * weights)
+            # np.add.at is twice as fast as scores[rows] += … in NumPy 2
+            np.add.at(scores, rows, contributions if qtf == 1 else np.float32(qtf) * contributions)
         return scores, mass

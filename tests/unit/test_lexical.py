@@ -133,3 +133,15 @@ def test_stats_group_scores_rows_with_their_own_statistics():
     fresh, _ = LexicalIndex([LexicalSegment.build(docs[:2])], np.ones(2, bool)).scores(["y"])
     np.testing.assert_allclose(scores[:2], fresh)
     assert scores[2] == 0.0
+
+
+def test_term_cache_is_bounded_by_postings(monkeypatch):
+    import srmkb.lexical as lexical
+
+    monkeypatch.setattr(lexical, "TERM_CACHE_POSTINGS", 5)
+    seg = LexicalSegment.build([["a", "b"], ["a", "c"], ["a", "b", "c"]])
+    index = LexicalIndex([seg], np.ones(3, bool))
+    first, _ = index.scores(["a", "b", "c"])
+    assert index._cached_postings <= 5  # "a" (3) and "b" (2) cached, then "c" pushes "a" out
+    again, _ = index.scores(["a", "b", "c"])  # recomputed or cached: the same scores
+    np.testing.assert_array_equal(first, again)
