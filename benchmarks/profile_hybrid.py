@@ -34,6 +34,7 @@ STEPS = {
     "BM25: scoring": ("scores", "lexical"),
     "dense: top 100": ("search", "dense"),
     "dense: scores of candidates": ("scores_of", "dense"),
+    "fusion: query language": ("_query_languages", "retrieval"),
     "fusion": ("fuse", "fusion"),
     "hits from SQLite": ("_hits", "kb"),
     "audit log record": ("record", "audit"),

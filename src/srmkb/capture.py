@@ -34,6 +34,7 @@ import numpy as np
 from .answers import extract_steps, split_sentences
 from .confidence import default_model
 from .documents import Document, JSONValue, Section
+from .embedders import warn_if_uncalibrated
 from .errors import InputError
 from .redaction import redact
 
@@ -159,6 +160,7 @@ def _case_parts(case: Document) -> tuple[str, str, str, str, dict[str, str]]:
 def capture(kb: KnowledgeBase, cases: Iterable[Document]) -> CaptureReport:
     """Link each resolved case to the document that already answers it, or draft new
     knowledge from it (see the module docstring); returns what was done per case."""
+    warn_if_uncalibrated(kb.model_id, "capture")
     report = CaptureReport()
     seen = kb._catalog.captured_cases()
     drafts = _open_drafts(kb)

@@ -520,6 +520,23 @@ def model_languages(model: Embedder | str | None) -> frozenset[str] | None:
     return MODEL_LANGUAGES.get(model.model_id)
 
 
+# The model whose cosines the thresholds of capture and the KPI report were measured with.
+THRESHOLDS_MEASURED_WITH = MODEL_IDS["minilm"]
+
+
+def warn_if_uncalibrated(model_id: str | None, what: str) -> None:
+    """Log that ``what``'s cosine thresholds were not measured with ``model_id`` (the
+    multilingual model puts unrelated texts near 0.8, MiniLM near 0.1)."""
+    if model_id == MODEL_IDS["multilingual"]:
+        log.warning(
+            "%s: its similarity thresholds were measured with %s, not %s; results on this"
+            " base are not calibrated",
+            what,
+            THRESHOLDS_MEASURED_WITH,
+            model_id,
+        )
+
+
 def default_model_for(languages: Iterable[str]) -> str:
     """The model a new base should use, given the language of each of its documents (ISO
     codes, one per document): ``"multilingual"`` when at least half are in a language

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .audit import Interaction
+from .embedders import warn_if_uncalibrated
 from .errors import MissingDependencyError
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ def build_report(
     max_gaps: int = 20,
 ) -> dict[str, Any]:
     """The KPI report of ``kb`` for interactions with ``since <= time < until``."""
+    warn_if_uncalibrated(kb.model_id, "report (content gaps, duplicates)")
     end = time.time() if until is None else until
     items = kb.audit.interactions(since=since, until=end)
     answers = [i for i in items if i.kind == "answer"]
