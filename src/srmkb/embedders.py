@@ -542,13 +542,13 @@ def default_model_for(languages: Iterable[str]) -> str:
     codes, one per document): ``"multilingual"`` when at least half are in a language
     other than English, else ``"minilm"``.
 
-    Measured (hybrid nDCG@10; ``benchmarks/multilingual.py``, ``srmkb eval``): on French
-    service-public-fr the multilingual model gives 0.941 against MiniLM's 0.890; on
-    English sets MiniLM is as good or better (covidfaq 0.830 vs 0.826,
-    hint3-sofmattress 0.876 vs 0.826) and embeds about 10× faster. Across languages
-    neither is good (LibreOffice help fr→en 0.278 vs 0.281, en→fr 0.332 vs 0.331), so a
-    mostly English base keeps MiniLM; ask for ``"multilingual"`` to answer questions
-    across languages.
+    Measured (hybrid nDCG@10, ``benchmarks/results/multilingual-latest.md``): on French
+    service-public-fr the multilingual model gives 0.943 against MiniLM's 0.890; on
+    English sets MiniLM is as good or better (banking77 0.954 vs 0.940,
+    hint3-sofmattress 0.877 vs 0.825, cranfield 0.408 vs 0.372, covidfaq 0.828 vs 0.826)
+    and embeds a query faster (16 vs 22 ms on 2 cores). Across languages neither is good
+    (LibreOffice help fr→en 0.289 vs 0.279, en→fr 0.319 vs 0.353), so a mostly English
+    base keeps MiniLM; ask for ``"multilingual"`` to answer questions across languages.
     """
     found = [code.strip().replace("_", "-").split("-")[0].lower() for code in languages]
     other = sum(1 for code in found if code not in ("en", "und", ""))
