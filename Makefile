@@ -45,7 +45,7 @@ demo: $(VENV)/.installed
 	@echo; echo "French questions, with the multilingual model: from a French FAQ, then from an English page:"
 	$(BIN)/srmkb ingest examples/nimbus examples/crm --kb $(KB_ML) --model multilingual
 	$(BIN)/srmkb answer "Comment changer le mot de passe de mon Wi-Fi ?" --kb $(KB_ML)
-	$(BIN)/srmkb answer "Comment changer le mot de passe de mon Wi-Fi ?" --kb $(KB_ML) --channel voice
+	$(BIN)/srmkb answer "Puis-je être remboursé ?" --kb $(KB_ML) --channel voice
 	$(BIN)/srmkb answer "Quels sont les ports à l'arrière du routeur ?" --kb $(KB_ML)
 
 # The browser test needs Debian's chromium and chromium-driver: installed here when

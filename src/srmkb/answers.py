@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .analysis import FRENCH_STOPWORDS, Analyzer, analyzer_for
 from .documents import JSONValue
 from .messages import language_name, phrase, spoken_number
 from .store import PassageRecord
@@ -27,6 +28,14 @@ CHANNELS: tuple[str, ...] = ("chat", "email", "voice", "web", "agent")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-ÖØ-Þ0-9«\"'(])")
 _STEP = re.compile(r"^\s*(?:(?:step|étape)\s*)?(\d{1,2})\s*[.):-]\s+(.+)$", re.IGNORECASE)
 _CHAT_CHARS = 320
+# Words that say nothing of a question's topic, left out when matching it with a section.
+_FUNCTION_WORDS = (
+    frozenset(
+        "a an and are at be by can do does for from how i in is it my of on or the this to what"
+        " when where which who why with you your".split()
+    )
+    | FRENCH_STOPWORDS
+)
 
 
 @dataclass(frozen=True)
@@ -185,13 +194,16 @@ def select(
     audience: str,
     related: Sequence[Related] = (),
     related_cases: Sequence[Related] = (),
+    question: str | None = None,
 ) -> Selection:
     """Choose what to say from the best passage and the rest of its document.
 
     The answer is the best passage, extended to the other passages of its section so a
     procedure split across passages stays whole. Steps come from that section, or else
-    from the first section of the document that holds a numbered procedure. Internal
-    passages of the document are shown to agents only, as notes.
+    from the first section of the document that holds a numbered procedure and shares a
+    word (stemmed) with the ``question``: a page's intro answers "which ports?", and its
+    procedure for reserving an address does not. Internal passages of the document are
+    shown to agents only, as notes.
     """
     visible = [p for p in passages if audience == "agent" or p.visibility == "public"]
     section = [p for p in visible if p.section == best.section]
@@ -201,11 +213,12 @@ def select(
     sentences = tuple(split_sentences(text))
     steps = tuple(extract_steps(text.splitlines()))
     if not steps:  # the procedure may sit in another section of the same source
+        analyzer = analyzer_for(best.language)
+        asked = _topic_terms(analyzer, question) if question else None
         for name in dict.fromkeys(p.section for p in visible):
-            found = extract_steps(
-                "\n".join(p.text for p in visible if p.section == name).splitlines()
-            )
-            if found:
+            text = "\n".join(p.text for p in visible if p.section == name)
+            found = extract_steps(text.splitlines())
+            if found and (asked is None or asked & _topic_terms(analyzer, f"{name}\n{text}")):
                 steps = tuple(found)
                 break
     notes: tuple[str, ...] = ()
@@ -226,6 +239,12 @@ def select(
         related_cases=tuple(related_cases),
         language=best.language,
     )
+
+
+def _topic_terms(analyzer: Analyzer, text: str) -> set[str]:
+    """The stemmed terms of ``text`` less function words."""
+    words = " ".join(w for w in re.findall(r"\w+", text.lower()) if w not in _FUNCTION_WORDS)
+    return set(analyzer.analyze(words))
 
 
 def render(selection: Selection, channel: str, language: str = "en") -> tuple[str, str | None]:

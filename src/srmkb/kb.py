@@ -827,7 +827,14 @@ class KnowledgeBase:
         order = list(firsts)
         related.sort(key=lambda r: order.index(r.document_id))
         cases.sort(key=lambda r: order.index(r.document_id))
-        selection = select(passages, best, audience=audience, related=related, related_cases=cases)
+        selection = select(
+            passages,
+            best,
+            audience=audience,
+            related=related,
+            related_cases=cases,
+            question=question,
+        )
         text, markup = render(selection, channel, language)
         return Answer(
             question=question,

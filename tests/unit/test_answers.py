@@ -248,3 +248,29 @@ def test_speakable_dates_times_and_versions():
         " at nine oh five."
     )
     assert speakable("Open 24/7, 2 habits", "fr") == "Open vingt-quatre/sept, deux habits"
+
+
+def test_steps_from_another_section_only_when_they_concern_the_question(tmp_path):
+    # The shape of examples/nimbus/help/router-ports.html: an intro, then a procedure.
+    page = Document(
+        id="router-ports",
+        title="Ports on the Nimbus router",
+        sections=(
+            Section(
+                text="The back of the Nimbus router has four ports and a recessed Reset button.",
+                heading=("Ports",),
+            ),
+            Section(
+                text="1. In the Nimbus app, open Devices and choose the device.\n"
+                "2. Tap Advanced, then Reserve IP address.\n"
+                "3. Restart the device so it picks up the reserved address.",
+                heading=("Giving a device a fixed address",),
+            ),
+        ),
+    )
+    kb = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    kb.upsert([page])
+    ports = kb.answer("which ports are on the back of the router", threshold=0.0, log=False)
+    assert ports.document_id == "router-ports" and ports.steps == ()
+    fixed = kb.answer("give my printer a fixed address", threshold=0.0, log=False)
+    assert len(fixed.steps) == 3
