@@ -268,9 +268,7 @@ class KnowledgeBase:
             languages=languages,
             language_shares=shares,
             model_languages=model_languages(self._embedder or self.manifest.model_id),
-            language_samples=language_samples(_row_languages(segments), live)
-            if dense is not None
-            else {},
+            language_samples=language_samples(segments, live) if dense is not None else {},
         )
 
     def refresh(self) -> bool:
@@ -1034,12 +1032,6 @@ class KnowledgeBase:
 
     def __repr__(self) -> str:
         return f"KnowledgeBase({str(self.path)!r}, model={self.manifest.model_id!r})"
-
-
-def _row_languages(segments: Sequence[Segment]) -> np.ndarray:
-    if not segments:
-        return np.zeros(0, dtype=str)
-    return np.concatenate([np.asarray(s.language) for s in segments])
 
 
 def document_language(doc: Document) -> str:

@@ -146,9 +146,7 @@ class Snapshot:
     @cached_property
     def row_languages(self) -> np.ndarray:
         """The language of every row."""
-        if not self.segments:
-            return np.zeros(0, dtype=str)
-        return np.concatenate([np.asarray(s.language) for s in self.segments])
+        return languages_of_rows(self.segments)
 
     def _centred_by_language(
         self, qvec: np.ndarray, rows: np.ndarray, cosines: np.ndarray
@@ -222,13 +220,21 @@ class Snapshot:
         return total, total
 
 
+def languages_of_rows(segments: Sequence[Segment]) -> np.ndarray:
+    """The language of every row of ``segments``, in row order."""
+    if not segments:
+        return np.zeros(0, dtype=str)
+    return np.concatenate([np.asarray(s.language) for s in segments])
+
+
 def language_samples(
-    row_languages: np.ndarray, live: np.ndarray, size: int = BACKGROUND_SAMPLE
+    segments: Sequence[Segment], live: np.ndarray, size: int = BACKGROUND_SAMPLE
 ) -> dict[str, np.ndarray]:
     """Up to ``size`` live rows (a fixed draw) of each language with at least
     :data:`BACKGROUND_MIN_ROWS` of them, when two languages or more have that many."""
     if not len(live):
         return {}
+    row_languages = languages_of_rows(segments)
     names, counts = np.unique(row_languages[live], return_counts=True)
     names = names[counts >= BACKGROUND_MIN_ROWS]
     if len(names) < 2:
@@ -251,7 +257,7 @@ def lexical_index(
     lexical = LexicalIndex([s.lexical for s in segments], live, params)
     if not segments:
         return lexical, (), {}
-    row_languages = np.concatenate([np.asarray(s.language) for s in segments])
+    row_languages = languages_of_rows(segments)
     names, counts = np.unique(row_languages[live], return_counts=True)
     languages = tuple(str(n) for n in names[np.argsort(-counts, kind="stable")])
     if len(languages) > 1:

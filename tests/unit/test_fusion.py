@@ -43,3 +43,24 @@ def test_fuse_passes_the_language_rule_through():
     dense = np.array([0.80, 0.95, 0.85])  # confident-looking cosines from an unfit model
     assert int(np.argmax(fuse(bm25, dense, 0.2))) == 1
     assert int(np.argmax(fuse(bm25, dense, 0.2, model_knows_query=False))) == 0
+
+
+def test_language_backgrounds_need_two_languages_with_enough_passages(tmp_path):
+    from srmkb import Document, HashingEmbedder, KnowledgeBase
+    from srmkb.retrieval import BACKGROUND_MIN_ROWS
+
+    kb = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    english = [
+        Document(id=f"en{i}", text=f"Router light {i} blinks", language="en") for i in range(20)
+    ]
+    kb.upsert(english + [Document(id="fr0", text="Le voyant clignote", language="fr")])
+    assert kb._snapshot.language_samples == {}  # one French passage: no background for it
+    french = [
+        Document(id=f"fr{i}", text=f"Le voyant {i} clignote", language="fr")
+        for i in range(1, BACKGROUND_MIN_ROWS)
+    ]
+    kb.upsert(french)
+    samples = kb._snapshot.language_samples
+    assert set(samples) == {"en", "fr"} and len(samples["fr"]) == BACKGROUND_MIN_ROWS
+    languages = kb._snapshot.row_languages
+    assert all((languages[rows] == lang).all() for lang, rows in samples.items())
