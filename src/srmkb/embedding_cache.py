@@ -22,6 +22,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,14 +65,27 @@ class EmbeddingStore:
             self._db = sqlite3.connect(
                 self.path, timeout=timeout, check_same_thread=False, isolation_level=None
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._setup(timeout)
         except (OSError, sqlite3.OperationalError) as exc:  # a read-only file or folder
             log.warning("embedding cache %s is read-only: %s", self.path, exc)
             self.writable = False
             if not hasattr(self, "_db"):
                 self._db = sqlite3.connect(":memory:", check_same_thread=False)
+
+    def _setup(self, timeout: float) -> None:
+        """WAL mode and the table. Switching to WAL does not wait on SQLite's busy
+        handler, so a file another process is setting up at that moment is retried."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def get(self, model_id: str, keys: Sequence[bytes], dimension: int) -> dict[bytes, np.ndarray]:
         """The stored vectors of ``keys`` (those found), each ``(dimension,)`` float32."""
