@@ -36,6 +36,21 @@ def load_average() -> list[float]:
         return []
 
 
+# What srmkb and the peers it is measured against run on; every result records versions.
+PEER_PACKAGES = (
+    "numpy",
+    "faiss-cpu",
+    "torch",
+    "sentence-transformers",
+    "rank-bm25",
+    "bm25s",
+    "langchain-core",
+    "langchain-community",
+    "langchain-classic",
+    "txtai",
+)
+
+
 def provenance(suite: str, packages: tuple[str, ...] = ()) -> dict[str, object]:
     """Suite name, time, git commit (and whether the tree was dirty), machine, Python,
     package versions and the command line that produced a result."""

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from _peers import Bm25s, LangChainDense, LangChainEnsemble, RankBM25, Retriever, Txtai
-from _record import load_average, provenance, write_result
+from _record import PEER_PACKAGES, load_average, provenance, write_result
 from _vectors import CachedEmbedder, VectorCache
 from srmkb import KnowledgeBase
 from srmkb.evaluation import BeirSet, evaluate_run, load_beir
@@ -34,18 +34,6 @@ SETS = sorted(p.name for p in BEIR.iterdir() if (p / "corpus.jsonl").exists())
 SRMKB = ["srmkb bm25", "srmkb dense", "srmkb hybrid"]
 PEERS = ["rank-bm25", "bm25s", "LangChain FAISS", "LangChain ensemble", "txtai hybrid"]
 DEPTH = 100  # documents ranked per query: enough for recall@100
-PACKAGES = (
-    "sentence-transformers",
-    "torch",
-    "faiss-cpu",
-    "numpy",
-    "rank-bm25",
-    "bm25s",
-    "langchain-core",
-    "langchain-community",
-    "langchain-classic",
-    "txtai",
-)
 
 
 def log(message: str) -> None:
@@ -133,7 +121,7 @@ def main() -> None:
     parser.add_argument("--systems", nargs="+", default=SRMKB + PEERS)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    record = {**provenance("quality", PACKAGES), "load_average_start": load_average()}
+    record = {**provenance("quality", PEER_PACKAGES), "load_average_start": load_average()}
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="srmkb-quality-") as tmp:
         for name in args.sets:

@@ -21,25 +21,13 @@ import time
 from pathlib import Path
 
 import _scale_data as data
-from _record import load_average, provenance, write_result
+from _record import PEER_PACKAGES, load_average, provenance, write_result
 from _scale_summary import comparable, ratios
 from _timing import Stopwatch
 
 HERE = Path(__file__).resolve().parent
 QUERIES = HERE.parent.parent / "shared" / "data" / "beir" / "scifact" / "queries.jsonl"
 WORK = HERE.parent / "build" / "bench-scale"
-PACKAGES = (
-    "numpy",
-    "faiss-cpu",
-    "torch",
-    "sentence-transformers",
-    "rank-bm25",
-    "bm25s",
-    "langchain-core",
-    "langchain-community",
-    "langchain-classic",
-    "txtai",
-)
 SYSTEMS = ("srmkb", "srmkb-hnsw", "rank-bm25", "bm25s", "faiss", "langchain", "txtai")
 
 
@@ -227,7 +215,7 @@ def main() -> None:
     parser.add_argument("--txtai-max", type=int, default=100_000)
     parser.add_argument("--stage-timeout", type=int, default=2400)
     args = parser.parse_args()
-    record: dict[str, object] = {**provenance("scale", PACKAGES)}
+    record: dict[str, object] = {**provenance("scale", PEER_PACKAGES)}
     with Stopwatch() as total:
         record["prepare"] = prepare(args.sizes)
         record["sizes"] = {str(n): run_size(n, args) for n in args.sizes}

@@ -14,6 +14,7 @@ import json
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -254,11 +255,8 @@ def _default_model(documents: list[Document], quiet: bool) -> str:
 
 
 def _share(languages: list[str]) -> str:
-    counts: dict[str, int] = {}
-    for code in languages:
-        counts[code] = counts.get(code, 0) + 1
     total = max(len(languages), 1)
-    return ", ".join(f"{c} {n / total:.0%}" for c, n in sorted(counts.items(), key=lambda x: -x[1]))
+    return ", ".join(f"{c} {n / total:.0%}" for c, n in Counter(languages).most_common())
 
 
 def _search(args: argparse.Namespace) -> int:

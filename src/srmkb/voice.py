@@ -79,9 +79,8 @@ def speakable(text: str, language: str = "en") -> str:
         text = _FR_TIME.sub(lambda m: _time(m.group(1), m.group(2), lang), text)
         text = _FR_ORDINAL.sub(lambda m: "premier" if m.group(0) == "1er" else "première", text)
     text = _CLOCK.sub(lambda m: _time(m.group(1), m.group(2), lang), text)
-    point = " point "
     text = _VERSION.sub(
-        lambda m: point.join(_number_words(d, lang) for d in m.group(0).split(".")), text
+        lambda m: " point ".join(_number_words(d, lang) for d in m.group(0).split(".")), text
     )
     for pattern, words in _ABBREVIATIONS[lang].items():
         text = re.sub(pattern, words, text)
