@@ -11,13 +11,18 @@ never negative), ``k1 = 1.2``, ``b = 0.75``::
 
     idf(t)      = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
     score(q, d) = Σ_t∈q  qtf(t) · idf(t) · tf(t,d) / (tf(t,d) + k1 · (1 - b + b · |d| / avgdl))
+
+The same formula also scores whole documents (:meth:`LexicalIndex.document_scores`):
+a document's term frequencies and length are the sums over its passages, and N, df and
+avgdl count documents. They come from the passage postings of the query's terms at query
+time, so nothing extra is stored and every add, update and delete is reflected at once.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -174,6 +179,8 @@ class LexicalIndex:
     frequency are computed once per segment (on first use) and reused by every query;
     a query then costs one scaled scatter-add per term and segment, as in bm25s, while
     idf still reflects the live corpus. A writer builds a new view after each commit.
+    ``documents`` numbers each row's document (rows of a document consecutive, numbers
+    ascending), for :meth:`document_scores`; None when every document is one row.
     """
 
     def __init__(
@@ -181,6 +188,7 @@ class LexicalIndex:
         segments: Sequence[LexicalSegment],
         live: np.ndarray,
         params: BM25Params = BM25Params(),
+        documents: np.ndarray | None = None,
     ) -> None:
         self.segments = list(segments)
         self.offsets = np.cumsum([0] + [s.n_passages for s in self.segments])[:-1].tolist()
@@ -192,12 +200,19 @@ class LexicalIndex:
             self.lengths = np.zeros(0, dtype=np.float32)
         if self.lengths.shape[0] != live.shape[0]:
             raise ValueError("live mask and segments disagree on the number of rows")
+        # Row -> document number; a document's rows are consecutive, numbers ascend.
+        self.documents = documents
+        self.n_documents = int(documents[-1]) + 1 if documents is not None and len(documents) else 0
+        if documents is not None and documents.shape[0] != live.shape[0]:
+            raise ValueError("documents and segments disagree on the number of rows")
+        # group -> (live documents, average document length, length of every document)
+        self._doc_stats: dict[str, tuple[int, float, np.ndarray]] = {}
         self._stats: dict[str, tuple[np.ndarray, int, float]] = {}
         self._stats["*"] = self._make_stats(live)
         # (group, segment index) -> (per-posting weights, per-term live document frequency)
         self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
-        # (group, term) -> (idf, rows, contributions), oldest first
-        self._terms: OrderedDict[tuple[str, str], tuple[float, np.ndarray, np.ndarray]] = (
+        # (level, group, term) -> (idf, rows or documents, contributions), oldest first
+        self._terms: OrderedDict[tuple[str, str, str], tuple[float, np.ndarray, np.ndarray]] = (
             OrderedDict()
         )
         self._cached_postings = 0
@@ -246,7 +261,7 @@ class LexicalIndex:
         the per-posting weight), over every segment; None when no live row holds it.
         Kept for the terms queried last (:data:`TERM_CACHE_POSTINGS`): a query then
         costs one scatter-add per term."""
-        key = (group, term)
+        key = ("passage", group, term)
         cached = self._terms.get(key)
         if cached is not None:
             return cached
@@ -269,13 +284,74 @@ class LexicalIndex:
         idf = float(np.log1p((n_docs - df + 0.5) / (df + 0.5)))
         rows = gathered[0][0] if len(gathered) == 1 else np.concatenate([r for r, _ in gathered])
         contributions = np.concatenate([w for _, w in gathered]) * np.float32(idf)
-        found = (idf, rows, contributions)
+        return self._remember(key, (idf, rows, contributions))
+
+    def _remember(
+        self, key: tuple[str, str, str], found: tuple[float, np.ndarray, np.ndarray]
+    ) -> tuple[float, np.ndarray, np.ndarray]:
         with self._lock:
             self._terms[key] = found
-            self._cached_postings += len(rows)
+            self._cached_postings += len(found[1])
             while self._cached_postings > TERM_CACHE_POSTINGS and self._terms:
                 self._cached_postings -= len(self._terms.popitem(last=False)[1][1])
         return found
+
+    def _document_stats(self, group: str) -> tuple[int, float, np.ndarray]:
+        stats = self._doc_stats.get(group)
+        if stats is None:
+            assert self.documents is not None
+            mask = self._stats[group][0]
+            n = self.n_documents
+            length = np.bincount(self.documents, weights=self.lengths * mask, minlength=n)
+            alive = np.bincount(self.documents, weights=mask, minlength=n) > 0
+            n_live = int(np.count_nonzero(alive))
+            avgdl = float(length[alive].sum()) / n_live if n_live else 1.0
+            stats = (n_live, max(avgdl, 1e-9), length.astype(np.float32))
+            self._doc_stats[group] = stats
+        return stats
+
+    def _document_term(self, term: str, group: str) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """A term's document-level idf, and the documents that hold it with their BM25
+        contribution; None when no live document holds it."""
+        assert self.documents is not None
+        key = ("document", group, term)
+        cached = self._terms.get(key)
+        if cached is not None:
+            return cached
+        n_docs, avgdl, length = self._document_stats(group)
+        rows_parts, tf_parts = [], []
+        for i, (segment, offset) in enumerate(zip(self.segments, self.offsets)):
+            t = segment.term_index(term)
+            if t < 0:
+                continue
+            weights, _ = self._segment_terms(group, i)
+            start, end = int(segment.indptr[t]), int(segment.indptr[t + 1])
+            alive = weights[start:end] > 0  # live rows of the group
+            rows_parts.append(segment.rows[start:end][alive] + offset)
+            tf_parts.append(segment.tf[start:end][alive])
+        rows = np.concatenate(rows_parts) if rows_parts else np.zeros(0, dtype=np.int64)
+        if not len(rows):
+            return None
+        # Rows ascend within a term and across segments, so a document's rows are adjacent.
+        numbers = self.documents[rows]
+        first = np.flatnonzero(np.r_[True, numbers[1:] != numbers[:-1]])
+        docs = numbers[first]
+        tf = np.add.reduceat(np.concatenate(tf_parts), first)
+        idf = float(np.log1p((n_docs - len(docs) + 0.5) / (len(docs) + 0.5)))
+        k1, b = self.params.k1, self.params.b
+        norm = k1 * (1.0 - b + b * length[docs] / avgdl)
+        contributions = (np.float32(idf) * tf / (tf + norm)).astype(np.float32)
+        return self._remember(key, (idf, docs, contributions))
+
+    def document_scores(
+        self, query_terms: Sequence[str], *, group: str = "*"
+    ) -> tuple[np.ndarray, float] | None:
+        """BM25 of every document, its rows taken together as one text, and the query's
+        document-level idf mass; None when the index has no documents of several rows
+        (every document is then its own passage)."""
+        if self.documents is None:
+            return None
+        return self._accumulate(query_terms, group, self.n_documents, self._document_term)
 
     def scores(self, query_terms: Sequence[str], *, group: str = "*") -> tuple[np.ndarray, float]:
         """BM25 score of every row (0 where no term matches or the row is deleted).
@@ -284,17 +360,27 @@ class LexicalIndex:
         if it held every query term many times, so ``score / mass`` lies in [0, 1) and
         says how much of the query a passage covers.
         """
-        scores = np.zeros(self.live.shape[0], dtype=np.float32)
-        _, n_docs, _ = self._stats[group]
+        return self._accumulate(query_terms, group, self.live.shape[0], self._term)
+
+    def _accumulate(
+        self,
+        query_terms: Sequence[str],
+        group: str,
+        size: int,
+        lookup: Callable[[str, str], tuple[float, np.ndarray, np.ndarray] | None],
+    ) -> tuple[np.ndarray, float]:
+        """Σ over the query's terms of each term's contributions (from ``lookup``), into
+        an array of ``size`` scores; and the query's idf mass."""
+        scores = np.zeros(size, dtype=np.float32)
         mass = 0.0
-        if not query_terms or n_docs == 0:
+        if not query_terms or self._stats[group][1] == 0:
             return scores, mass
         for term, qtf in Counter(query_terms).items():
-            found = self._term(term, group)
+            found = lookup(term, group)
             if found is None:
                 continue
-            idf, rows, contributions = found
+            idf, where, contributions = found
             mass += qtf * idf
-            # np.add.at is twice as fast as scores[rows] += … in NumPy 2
-            np.add.at(scores, rows, contributions if qtf == 1 else np.float32(qtf) * contributions)
+            # np.add.at is twice as fast as scores[where] += … in NumPy 2
+            np.add.at(scores, where, contributions if qtf == 1 else np.float32(qtf) * contributions)
         return scores, mass

@@ -188,9 +188,12 @@ class Snapshot:
         return False, float(same) / max(int(counts.sum()), 1)
 
     def lexical_scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 of every row, and the share of the query each row covers (score / Σ idf).
+        """The lexical score of every row, and the share of the query each row covers
+        (BM25 / Σ idf).
 
-        In a base of several languages, each language's passages are scored with the
+        A matching row scores its passage's BM25 plus its whole document's BM25 (see
+        :func:`srmkb.lexical.in_context`): a passage is read in the context of its
+        document, as a searcher skimming a page would. In a base of several languages, each language's passages are scored with the
         query analysed by that language's analyzer and with that language's own
         statistics; the scores, normalised by each language's idf mass, are weighted by
         the probability that the query is in that language. A query is thus matched
@@ -201,8 +204,12 @@ class Snapshot:
         """
         if len(self.languages) <= 1:
             language = self.languages[0] if self.languages else "en"
-            scores, mass = self.lexical.scores(analyzer_for(language).analyze(query))
-            return scores, scores / mass if mass > 0 else np.zeros_like(scores)
+            terms = analyzer_for(language).analyze(query)
+            scores, mass = self.lexical.scores(terms)
+            if mass <= 0:
+                return scores, np.zeros_like(scores)
+            coverage = scores / mass
+            return in_context(scores, mass, self.lexical, terms) * mass, coverage
         known = [lang for lang in self.languages if lang in DEFAULT_LANGUAGES]
         weights = language_probabilities(query, languages=known) if len(known) > 1 else {}
         # A language is weighted at least by its share of the base: a French base holding a
@@ -210,14 +217,81 @@ class Snapshot:
         # (libreoffice-help-en2fr BM25 nDCG@10: 0.071 → 0.165; other sets unchanged).
         shares = self.language_shares
         total = np.zeros(self.n_rows, dtype=np.float32)
+        coverage = np.zeros(self.n_rows, dtype=np.float32)
         for language in self.languages:
             weight = weights.get(language, 1.0 / len(self.languages)) if weights else 1.0
             weight = max(weight, shares.get(language, 0.0))
             terms = analyzer_for(language).analyze(query)
             scores, mass = self.lexical.scores(terms, group=language)
             if mass > 0 and weight > 0:
-                total += np.float32(weight / mass) * scores
-        return total, total
+                coverage += np.float32(weight / mass) * scores
+                total += np.float32(weight) * in_context(
+                    scores, mass, self.lexical, terms, group=language
+                )
+        return total, coverage
+
+
+def in_context(
+    scores: np.ndarray,
+    mass: float,
+    lexical: LexicalIndex,
+    terms: Sequence[str],
+    *,
+    group: str = "*",
+) -> np.ndarray:
+    """Each matching row's share of the query (BM25 / Σ idf), plus its document's share
+    at document level, credited to the document's rows in proportion to their own
+    scores; 0 where no query term matches.
+
+    A passage says little alone: a question's words are often spread over a page (a
+    procedure's title in one passage, its steps in the next), and a page about the
+    question's subject is a better bet than a stray passage that repeats one rare word.
+    Whole-document BM25 alone loses the other way, on long pages that mention
+    everything. So the best passage of a document gets the document's whole share
+    added, and a sibling scoring half as much gets half of it: the order within a
+    document stays BM25's, and a long document cannot push many middling passages over
+    another document's best one (the Debian FAQ chapters, each a document of dozens of
+    sections, showed both). Each share is normalised by its own idf mass, so neither
+    level dominates. Documents by their best passage (nDCG@10, BM25;
+    ``benchmarks/multilingual.py``): service-public-fr 0.890 → 0.904 (whole documents
+    alone 0.893), covidfaq 0.629 → 0.649, cranfield 0.353 → 0.372, scifact 0.678 →
+    0.686, libreoffice-help-fr2en 0.222 → 0.248; hint3-sofmattress 0.851 → 0.847 and
+    banking77 unchanged (0.927). Where every document is one passage, the order is
+    BM25's.
+    """
+    found = lexical.document_scores(terms, group=group)
+    share = scores / np.float32(mass)
+    if found is None or found[1] <= 0:
+        return share
+    doc_scores, doc_mass = found
+    assert lexical.documents is not None
+    best = np.zeros(lexical.n_documents, dtype=np.float32)  # each document's best row
+    np.maximum.at(best, lexical.documents, share)
+    # row + row / best · document = row · (1 + document / best), one factor per document
+    factor = np.divide(doc_scores / np.float32(doc_mass), best, out=best, where=best > 0)
+    factor += 1.0
+    share *= factor[lexical.documents]
+    return share
+
+
+def document_numbers(segments: Sequence[Segment]) -> np.ndarray | None:
+    """Row -> document number over ``segments`` (a document's rows are consecutive in
+    its segment), or None when no document has more than one row."""
+    parts, base = [], 0
+    for segment in segments:
+        ids = np.asarray(segment.document_ids)
+        if not len(ids):
+            continue
+        starts = np.empty(len(ids), dtype=bool)
+        starts[0] = True
+        np.not_equal(ids[1:], ids[:-1], out=starts[1:])
+        numbers = np.cumsum(starts, dtype=np.int64) - 1 + base
+        base = int(numbers[-1]) + 1
+        parts.append(numbers)
+    n_rows = sum(len(p) for p in parts)
+    if base == n_rows:
+        return None
+    return np.concatenate(parts)
 
 
 def languages_of_rows(segments: Sequence[Segment]) -> np.ndarray:
@@ -254,7 +328,9 @@ def lexical_index(
 ) -> tuple[LexicalIndex, tuple[str, ...], dict[str, float]]:
     """BM25 over ``segments``, with each language's own statistics when there are
     several; the languages of live rows, most frequent first, and their shares."""
-    lexical = LexicalIndex([s.lexical for s in segments], live, params)
+    lexical = LexicalIndex(
+        [s.lexical for s in segments], live, params, documents=document_numbers(segments)
+    )
     if not segments:
         return lexical, (), {}
     row_languages = languages_of_rows(segments)

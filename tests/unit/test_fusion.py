@@ -53,7 +53,7 @@ def test_language_backgrounds_need_two_languages_with_enough_passages(tmp_path):
     english = [
         Document(id=f"en{i}", text=f"Router light {i} blinks", language="en") for i in range(20)
     ]
-    kb.upsert(english + [Document(id="fr0", text="Le voyant clignote", language="fr")])
+    kb.upsert([*english, Document(id="fr0", text="Le voyant clignote", language="fr")])
     assert kb._snapshot.language_samples == {}  # one French passage: no background for it
     french = [
         Document(id=f"fr{i}", text=f"Le voyant {i} clignote", language="fr")

@@ -145,3 +145,52 @@ def test_term_cache_is_bounded_by_postings(monkeypatch):
     assert index._cached_postings <= 5  # "a" (3) and "b" (2) cached, then "c" pushes "a" out
     again, _ = index.scores(["a", "b", "c"])  # recomputed or cached: the same scores
     np.testing.assert_array_equal(first, again)
+
+
+def _documents_of(sizes):
+    return np.repeat(np.arange(len(sizes)), sizes)
+
+
+def test_document_scores_equal_bm25_of_the_joined_passages(scifact_tokens):
+    docs, queries = scifact_tokens
+    # Passages of 20 tokens: a scifact abstract becomes a document of several rows.
+    passages, sizes = [], []
+    for d in docs[:200]:
+        pieces = [d[i : i + 20] for i in range(0, len(d), 20)] or [[]]
+        passages.extend(pieces)
+        sizes.append(len(pieces))
+    numbers = _documents_of(sizes)
+    live = np.ones(len(passages), bool)
+    live[numbers == 7] = False  # a deleted document
+    index = LexicalIndex(
+        [LexicalSegment.build(passages[:300]), LexicalSegment.build(passages[300:])],
+        live,
+        documents=numbers,
+    )
+    whole = [d for i, d in enumerate(docs[:200]) if i != 7]
+    keep = [i for i in range(200) if i != 7]
+    for q in queries[:10]:
+        ours, mass = index.document_scores(q)
+        np.testing.assert_allclose(ours[keep], _reference_lucene(whole, q), rtol=1e-4, atol=1e-5)
+        assert ours[7] == 0.0
+        df = {t: sum(t in d for d in whole) for t in q}
+        idf = [math.log(1 + (len(whole) - df[t] + 0.5) / (df[t] + 0.5)) for t in q if df[t]]
+        assert mass == pytest.approx(sum(idf), rel=1e-4)
+
+
+def test_document_scores_use_their_group_statistics():
+    passages = [["x", "y"], ["y"], ["x"], ["z"], ["x", "z"]]
+    numbers = np.array([0, 0, 1, 2, 2])
+    index = LexicalIndex([LexicalSegment.build(passages)], np.ones(5, bool), documents=numbers)
+    index.set_stats_group("g", np.array([True, True, True, False, False]))
+    scores, _ = index.document_scores(["x"], group="g")
+    fresh, _ = LexicalIndex(
+        [LexicalSegment.build([["x", "y", "y"], ["x"]])], np.ones(2, bool)
+    ).scores(["x"])
+    np.testing.assert_allclose(scores[:2], fresh, rtol=1e-6)
+    assert scores[2] == 0.0
+
+
+def test_no_document_scores_without_documents():
+    index = LexicalIndex([LexicalSegment.build([["a"], ["b"]])], np.ones(2, bool))
+    assert index.document_scores(["a"]) is None
