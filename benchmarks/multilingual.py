@@ -4,11 +4,14 @@
 
 For each shared set (by default service-public-fr, libreoffice-help-fr2en,
 libreoffice-help-en2fr, covidfaq; ``--all``: every shared set, plus
-``libreoffice-mixed``) a :class:`srmkb.KnowledgeBase` is built per model and searched
+``libreoffice-mixed`` and the Debian FAQ sets) a :class:`srmkb.KnowledgeBase` is built per model and searched
 in bm25, dense and hybrid mode (documents ranked by their best passage, 100-word
 passages, as ``srmkb eval`` does). Beside it: peers on whole documents (rank-bm25 on
 lower-cased ``\\w+`` tokens; bm25s with PyStemmer's stemmer and stop words of the corpus
 language) and USE multilingual v3 dense on srmkb's passages (a rejected candidate).
+
+``debian-faq-fr``, ``-en``, ``-fr2en`` and ``-en2fr`` are FAQ sets built from the Debian
+FAQ in both languages (see ``_faq_sets.py``): questions in one, answers in the other.
 
 ``libreoffice-mixed`` is a bilingual base built from the two LibreOffice sets: every
 English page, and the French version of a seeded half of them; the questions are the
@@ -43,6 +46,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _cache import CACHE
+from _faq_sets import SETS as FAQ_SETS
+from _faq_sets import faq_set
 from _record import RESULTS, provenance, write_result
 from srmkb import KnowledgeBase
 from srmkb.chunking import chunk_document
@@ -60,6 +65,7 @@ ALL_SETS = [
     "hint3-sofmattress",
     "cranfield",
     "scifact",
+    *FAQ_SETS,
 ]
 # The corpus language of each set, for the peers' stemmers (srmkb detects it itself).
 CORPUS_LANGUAGE = {
@@ -68,6 +74,7 @@ CORPUS_LANGUAGE = {
     "libreoffice-help-en2fr": "french",
     "covidfaq": "english",
     "libreoffice-mixed": "english",
+    **{name: {"fr": "french", "en": "english"}[answers] for name, (_, answers) in FAQ_SETS.items()},
 }
 MODELS = ("minilm", "multilingual")
 THREADS = 2
@@ -185,6 +192,14 @@ def mixed_set() -> BeirSet:
     return BeirSet("libreoffice-mixed", corpus, fr2en.queries, qrels)
 
 
+def load_set(name: str) -> BeirSet:
+    if name == "libreoffice-mixed":
+        return mixed_set()
+    if name in FAQ_SETS:
+        return faq_set(name)
+    return load_beir(BEIR / name)
+
+
 def build(data: BeirSet, embedder: Embedder | None, folder: Path) -> tuple[KnowledgeBase, float]:
     kb = KnowledgeBase(folder, model=embedder, dense=embedder is not None, threads=THREADS)
     start = time.perf_counter()
@@ -262,7 +277,9 @@ def speed_candidates() -> dict[str, Embedder]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=SETS)
-    parser.add_argument("--all", action="store_true", help="every shared set, and the mixed one")
+    parser.add_argument(
+        "--all", action="store_true", help="every shared set, the mixed one and the FAQ sets"
+    )
     parser.add_argument("--skip-use", action="store_true", help="leave out the USE candidate")
     parser.add_argument("--speed", action="store_true", help="also time the bare models")
     parser.add_argument(
@@ -304,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, dict[str, object]] = {}
     builds: dict[str, dict[str, object]] = {}
     for name in args.sets:
-        data = mixed_set() if name == "libreoffice-mixed" else load_beir(BEIR / name)
+        data = load_set(name)
         row: dict[str, object] = {
             "rank-bm25 (peer)": metrics(peer_rank_bm25(data), data),
             "bm25s+stemmer (peer)": metrics(
