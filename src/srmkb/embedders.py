@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import itertools
+import json
 import logging
 import os
 import re
@@ -26,6 +27,7 @@ import struct
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -518,6 +520,28 @@ def model_languages(model: Embedder | str | None) -> frozenset[str] | None:
     if inner is not None and inner is not model:
         return model_languages(inner)
     return MODEL_LANGUAGES.get(model.model_id)
+
+
+# Per model, the mean embedding of questions in each language (``embed_query``), for
+# matching a question against passages in another language (see
+# :func:`srmkb.retrieval.cross_language_vector`); written by benchmarks/query_means.py.
+QUERY_MEANS_FILES: dict[str, str] = {MODEL_IDS["multilingual"]: "query_means_e5.json"}
+
+
+def query_means(model: Embedder | str | None) -> dict[str, np.ndarray]:
+    """Language -> mean question vector of ``model`` (an Embedder or a model id); empty
+    when none was measured for it."""
+    model_id = model if isinstance(model, str) or model is None else model.model_id
+    name = QUERY_MEANS_FILES.get(MODEL_IDS.get(model_id or "", model_id or ""))
+    if name is None:
+        return {}
+    return _load_query_means(name)
+
+
+@lru_cache(maxsize=4)
+def _load_query_means(name: str) -> dict[str, np.ndarray]:
+    data = json.loads((Path(__file__).with_name(name)).read_text(encoding="utf-8"))
+    return {lang: np.asarray(v, dtype=np.float32) for lang, v in data["means"].items()}
 
 
 # The model whose cosines the thresholds of capture and the KPI report were measured with.

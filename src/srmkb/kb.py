@@ -37,7 +37,7 @@ from .chunking import DEFAULT_MAX_WORDS, chunk_document
 from .confidence import answer_features, default_model
 from .dense import DenseIndex
 from .documents import Document, Hit, IngestError, Passage, SyncReport
-from .embedders import MODEL_IDS, Embedder, load_embedder, model_languages
+from .embedders import MODEL_IDS, Embedder, load_embedder, model_languages, query_means
 from .embedding_cache import CachedEmbedder, cache_for_base
 from .errors import DocumentExistsError, InputError, ModelMismatchError, SrmkbError, StorageError
 from .language import (
@@ -269,6 +269,7 @@ class KnowledgeBase:
             language_shares=shares,
             model_languages=model_languages(self._embedder or self.manifest.model_id),
             language_samples=language_samples(segments, live) if dense is not None else {},
+            query_means=query_means(self._embedder or self.manifest.model_id),
         )
 
     def refresh(self) -> bool:
@@ -991,6 +992,7 @@ class KnowledgeBase:
             language_shares=shares,
             model_languages=snap.model_languages,
             language_samples=snap.language_samples,
+            query_means=snap.query_means,
             as_of=when,
             history=records,
             history_documents=by_doc,

@@ -6,11 +6,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from srmkb import KnowledgeBase
+from srmkb import Document, KnowledgeBase
 from srmkb.analysis import analyzer_for
+from srmkb.embedders import HashingEmbedder
 from srmkb.evaluation import evaluate_run, load_beir
 from srmkb.lexical import LexicalIndex, LexicalSegment
-from srmkb.retrieval import document_numbers, in_context
+from srmkb.retrieval import cross_language_vector, document_numbers, in_context
 
 from ..conftest import shared_path
 
@@ -80,3 +81,61 @@ def test_document_context_beats_passages_alone_on_french_articles(tmp_path, serv
     with_context = evaluate_run(in_documents, qrels)["ndcg@10"]
     passages_alone = evaluate_run(alone, qrels)["ndcg@10"]
     assert with_context > passages_alone + 0.005, (with_context, passages_alone)
+
+
+def test_cross_language_vector_removes_the_mean_question():
+    rng = np.random.default_rng(0)
+    query, mean = rng.normal(size=16).astype(np.float32), rng.normal(size=16).astype(np.float32)
+    out = cross_language_vector(query, mean)
+    np.testing.assert_allclose(out, (query - mean) / np.linalg.norm(query - mean), rtol=1e-5)
+    assert cross_language_vector(query, query).tolist() == query.tolist()  # nothing left
+
+
+def _router_base(path, n_english, n_french):
+    kb = KnowledgeBase(path, model=HashingEmbedder())
+    docs = [
+        Document(id=f"en{i}", text=f"Reset the router {i} with the pin", language="en")
+        for i in range(n_english)
+    ] + [
+        Document(id=f"fr{i}", text=f"Réinitialiser le routeur {i} avec la pointe", language="fr")
+        for i in range(n_french)
+    ]
+    kb.upsert(docs)
+    snap = kb._snapshot
+    assert snap.query_means == {}  # none measured for the hashing model: plain vectors
+    mean = np.full(snap.dense.segments[0].vectors.shape[1], 0.05, dtype=np.float32)
+    return kb, replace(snap, query_means={"fr": mean}), mean
+
+
+def _constant(x):
+    return float(np.ptp(x)) < 1e-5
+
+
+def test_passages_in_another_language_are_scored_with_the_cross_language_vector(tmp_path):
+    kb, snap, mean = _router_base(tmp_path / "kb", 20, 20)
+    question = "Comment réinitialiser le routeur ?"
+    qvec = kb.embedder.embed_query(question)
+    ranking = snap.rank(question, 40, "dense", snap.live, kb.embedder.embed_query)
+    english = snap.row_languages[ranking.rows] == "en"
+    assert english.sum() == 20 and (~english).sum() == 20
+    cross = snap.dense.scores_of(cross_language_vector(qvec, mean), ranking.rows)
+    plain = snap.dense.scores_of(qvec, ranking.rows)
+    # Each language is scored with its vector, less one background level per language.
+    assert _constant(ranking.scores[english] - cross[english])
+    assert _constant(ranking.scores[~english] - plain[~english])
+    np.testing.assert_allclose(ranking.parts["dense"], plain, rtol=1e-5)  # reported: plain
+    # An English question: no mean measured for English, plain vectors, no levels.
+    ranking = snap.rank("Reset the router", 40, "dense", snap.live, kb.embedder.embed_query)
+    plain = snap.dense.scores_of(kb.embedder.embed_query("Reset the router"), ranking.rows)
+    np.testing.assert_allclose(ranking.scores, plain, rtol=1e-5)
+
+
+def test_a_base_in_another_language_is_searched_with_the_cross_language_vector(tmp_path):
+    kb, snap, mean = _router_base(tmp_path / "kb", 6, 0)
+    question = "Comment réinitialiser le routeur ?"
+    cross = cross_language_vector(kb.embedder.embed_query(question), mean)
+    for mode in ("dense", "hybrid"):
+        ranking = snap.rank(question, 6, mode, snap.live, kb.embedder.embed_query)
+        assert len(ranking.rows) == 6
+    ranking = snap.rank(question, 6, "dense", snap.live, kb.embedder.embed_query)
+    np.testing.assert_allclose(ranking.scores, snap.dense.scores_of(cross, ranking.rows), rtol=1e-5)
