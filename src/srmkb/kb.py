@@ -635,7 +635,9 @@ class KnowledgeBase:
         lines = self._line_similarities(snap, ranking, doc_ids)
         feats = answer_features(
             doc_ids,
-            ranking.parts["bm25"],
+            # The passage's own BM25 (as the share it covers) picks BM25's best document,
+            # as when the model was fitted, not the score with its document's context.
+            ranking.coverage,
             ranking.parts["dense"],
             ranking.coverage,
             [best for best, _, _ in lines],

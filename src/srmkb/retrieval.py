@@ -35,22 +35,6 @@ BACKGROUND_MIN_ROWS = 16
 
 
 @dataclass(frozen=True)
-class QueryVectors:
-    """A query's embedding and, when it applies, the one for passages in other
-    languages than the query's (``language``; None: the cross one for every passage)."""
-
-    vector: np.ndarray
-    language: str | None = None
-    cross: np.ndarray | None = None
-
-    def for_language(self, language: str) -> np.ndarray:
-        """The vector that scores passages in ``language``."""
-        if self.cross is None or language == self.language:
-            return self.vector
-        return self.cross
-
-
-@dataclass(frozen=True)
 class Ranking:
     """Rows of one snapshot, best first, with the scores behind the order."""
 
@@ -138,23 +122,23 @@ class Snapshot:
             return Ranking(top, bm25[top], {"bm25": bm25[top]}, coverage[top])
         assert self.dense is not None
         qvec = embed_query(query)
-        vectors = self._query_vectors(query, qvec)
-        d_rows, d_scores = self._dense_search(vectors, n_cand, allowed)
+        dvec = self._dense_vector(query, qvec)
+        d_rows, d_scores = self.dense.search(dvec, n_cand, allowed)
         if mode == "dense":
             top = d_rows[:k]
-            cosines = d_scores[:k] if vectors.cross is None else self.dense.scores_of(qvec, top)
+            cosines = d_scores[:k] if dvec is qvec else self.dense.scores_of(qvec, top)
             return Ranking(top, d_scores[:k], {"dense": cosines}, None, qvec)
         assert bm25 is not None and coverage is not None
         matched = np.flatnonzero(bm25 > 0)
         l_rows = matched[_top_k(bm25[matched], n_cand)]
         cand = np.union1d(l_rows, d_rows)
         cand_bm25 = bm25[cand]
-        cand_cosine = self.dense.scores_of(qvec, cand)
-        cand_dense = self._dense_scores(vectors, cand, cand_cosine)
+        cand_dense = self.dense.scores_of(dvec, cand)
+        cand_cosine = cand_dense if dvec is qvec else self.dense.scores_of(qvec, cand)
         knows, same = self._query_languages(query, cand)
         fused = fuse(
             cand_bm25,
-            self._centred_by_language(vectors, cand, cand_dense),
+            self._centred_by_language(dvec, cand, cand_dense),
             float(coverage[cand].max()),
             model_knows_query=knows,
             same_language=same,
@@ -165,75 +149,28 @@ class Snapshot:
         parts = {"bm25": cand_bm25[order], "dense": cand_cosine[order]}
         return Ranking(top, fused[order], parts, coverage[top], qvec)
 
-    def _query_vectors(self, query: str, qvec: np.ndarray) -> QueryVectors:
-        """The query's vector, and for a multilingual model with a mean question vector
-        for the query's language (P ≥ 0.5), the vector for passages in other languages
-        (see :func:`cross_language_vector`), when the base holds any."""
+    def _dense_vector(self, query: str, qvec: np.ndarray) -> np.ndarray:
+        """The vector the dense retriever searches with: the query's, or the
+        cross-language one (see :func:`cross_language_vector`) when the model is
+        multilingual, a mean question is known for the query's language (P ≥ 0.5) and
+        the base has too few passages in that language for a background of its own
+        (fewer than :data:`BACKGROUND_MIN_ROWS`): a French question over an English
+        base. In a base of both languages the question keeps its own vector and the
+        languages meet through their backgrounds (:meth:`_centred_by_language`): the
+        centred vector there ranked an English FAQ entry over the French entry worded
+        as the question."""
         if not self.query_means or self.model_languages is not None:
-            return QueryVectors(qvec)
+            return qvec
         p = language_probabilities(query, languages=DEFAULT_LANGUAGES)
         if not p:
-            return QueryVectors(qvec)
+            return qvec
         language, probability = max(p.items(), key=lambda item: item[1])
         mean = self.query_means.get(language)
-        if probability < 0.5 or mean is None or not set(self.languages) - {language}:
-            return QueryVectors(qvec)
-        cross = cross_language_vector(qvec, mean)
-        if len(self.language_samples) < 2:
-            # No background puts two languages' scores on one scale: one vector for
-            # every row, the one for the base's main language.
-            if self.languages[0] == language:
-                return QueryVectors(qvec)
-            return QueryVectors(qvec, None, cross)
-        return QueryVectors(qvec, language, cross)
-
-    def _in_language(self, language: str | None) -> np.ndarray:
-        masks = self._language_masks
-        key = language or ""
-        if key not in masks:
-            masks[key] = self.row_languages == key
-        return masks[key]
-
-    def _dense_search(
-        self, vectors: QueryVectors, k: int, allowed: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The dense top ``k``: rows in the query's language scored with its vector,
-        the others with the cross-language one, both less their language's background
-        so that one scale ranks them."""
-        assert self.dense is not None
-        if vectors.cross is None:
-            return self.dense.search(vectors.vector, k, allowed)
-        if vectors.language is None:
-            return self.dense.search(vectors.cross, k, allowed)
-        same = self._in_language(vectors.language)
-        found = []
-        for mask, vector in ((allowed & same, vectors.vector), (allowed & ~same, vectors.cross)):
-            if mask.any():
-                rows, scores = self.dense.search(vector, k, mask)
-                found.append((rows, scores - self._background_levels(vectors, rows)))
-        if not found:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        rows = np.concatenate([r for r, _ in found])
-        scores = np.concatenate([s for _, s in found]).astype(np.float32)
-        top = _top_k(scores, k)
-        return rows[top], scores[top]
-
-    def _dense_scores(
-        self, vectors: QueryVectors, rows: np.ndarray, cosines: np.ndarray
-    ) -> np.ndarray:
-        """Dense scores of ``rows`` (whose cosines with the query are ``cosines``): the
-        cross-language vector's for rows in another language than the query's."""
-        if vectors.cross is None:
-            return cosines
-        assert self.dense is not None
-        other = ~self._in_language(vectors.language)[rows]
-        out = cosines.copy()
-        out[other] = self.dense.scores_of(vectors.cross, rows[other])
-        return out
-
-    @cached_property
-    def _language_masks(self) -> dict[str, np.ndarray]:
-        return {}
+        if probability < 0.5 or mean is None or language in self.language_samples:
+            return qvec
+        if self.languages and self.languages[0] == language:
+            return qvec  # the base is in the question's language
+        return cross_language_vector(qvec, mean)
 
     @cached_property
     def row_languages(self) -> np.ndarray:
@@ -241,7 +178,7 @@ class Snapshot:
         return languages_of_rows(self.segments)
 
     def _centred_by_language(
-        self, vectors: QueryVectors, rows: np.ndarray, cosines: np.ndarray
+        self, qvec: np.ndarray, rows: np.ndarray, cosines: np.ndarray
     ) -> np.ndarray:
         """Cosines of ``rows`` less the query's median cosine with each row's language.
 
@@ -258,19 +195,14 @@ class Snapshot:
         """
         if self.model_languages is not None or len(self.language_samples) < 2:
             return cosines
-        return (cosines - self._background_levels(vectors, rows)).astype(np.float32)
-
-    def _background_levels(self, vectors: QueryVectors, rows: np.ndarray) -> np.ndarray:
-        """For each of ``rows``, the median score of the query (with the vector that
-        scores the row's language) over the language sample of the row's language."""
         assert self.dense is not None
         background = {
-            language: float(np.median(self.dense.scores_of(vectors.for_language(language), sample)))
+            language: float(np.median(self.dense.scores_of(qvec, sample)))
             for language, sample in self.language_samples.items()
         }
         typical = float(np.mean(list(background.values())))
         levels = [background.get(str(lang), typical) for lang in self.row_languages[rows]]
-        return np.asarray(levels, dtype=np.float32)
+        return (cosines - np.asarray(levels, dtype=np.float32)).astype(np.float32)
 
     def _query_languages(self, query: str, rows: np.ndarray) -> tuple[bool, float]:
         """Whether the dense model knows the query's language (P ≥ 0.5), and the
@@ -340,8 +272,9 @@ def cross_language_vector(query: np.ndarray, mean: np.ndarray) -> np.ndarray:
     taken from the other sets' questions (``benchmarks/query_means.py``): French
     questions over English pages or answers, libreoffice-help 0.261 → 0.347, Debian
     FAQ 0.570 → 0.599; English over French, 0.333 → 0.470 and 0.540 → 0.597. Within one
-    language it loses (service-public-fr 0.940 → 0.913, covidfaq 0.820 → 0.806), so the
-    plain vector still scores passages in the question's language.
+    language it loses (service-public-fr 0.940 → 0.913, covidfaq 0.820 → 0.806), so it
+    is used only where the base holds (almost) no passages in the question's language
+    (see :meth:`Snapshot._dense_vector`).
     """
     centred = np.asarray(query, dtype=np.float32) - mean
     norm = float(np.linalg.norm(centred))
