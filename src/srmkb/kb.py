@@ -21,7 +21,7 @@ import numpy as np
 
 from . import filters as _filters
 from ._version import __version__
-from .analysis import analyzer_for
+from .analysis import passage_terms
 from .answers import (
     CHANNELS,
     Answer,
@@ -410,7 +410,7 @@ class KnowledgeBase:
             passages.extend(
                 chunk_document(doc, language=language, max_words=self.manifest.max_words)
             )
-        tokens = [analyzer_for(p.language).analyze(p.indexed_text) for p in passages]
+        tokens = [passage_terms(p) for p in passages]
         vectors = None
         if self.manifest.model_id is not None:
             vectors = self.embedder.embed_documents([p.indexed_text for p in passages])
@@ -971,7 +971,7 @@ class KnowledgeBase:
                 language_shares=shares,
                 as_of=when,
             )
-        tokens = [analyzer_for(p.language).analyze(p.indexed_text) for p in passages]
+        tokens = [passage_terms(p) for p in passages]
         vectors = None
         if snap.dense is not None:
             vectors = self.embedder.embed_documents([p.indexed_text for p in passages])

@@ -84,3 +84,18 @@ def test_french_stopwords_dropped_but_not_question_words():
 def test_english_analyzer_keeps_elisions_accents_and_stopwords():
     # The English analyzer is unchanged: terms of existing English indexes stay valid.
     assert analyzer_for("en").analyze("l'enfant de la café") == ["l", "enfant", "de", "la", "café"]
+
+
+def test_passage_terms_count_the_title_twice():
+    from srmkb.analysis import TITLE_WEIGHT, passage_terms
+    from srmkb.documents import Passage
+
+    passage = Passage(
+        id="d#0", document_id="d", text="L'enfant joue.", title="Garde d'enfants", language="fr"
+    )
+    terms = passage_terms(passage)
+    assert TITLE_WEIGHT == 2
+    assert terms.count("enfant") == 3  # twice in the title's weight, once in the text
+    assert terms.count("gard") == 2
+    untitled = Passage(id="d#0", document_id="d", text="L'enfant joue.", language="fr")
+    assert passage_terms(untitled) == analyzer_for("fr").analyze("L'enfant joue.")
