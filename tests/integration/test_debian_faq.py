@@ -37,8 +37,13 @@ class Case:
     anchor: str
     number: str  # the section's number, as both editions print it
     heading: str  # the section's heading, as printed
-    page: int  # the PDF page the section is printed on (it fits on that page)
+    page: int  # the PDF page the section's heading is printed on
     bm25: bool  # whether BM25 alone also puts it in the top 3 (see the note below)
+    last_page: int | None = None  # the page the section ends on, when it runs over
+
+    @property
+    def pages(self) -> range:
+        return range(self.page, (self.last_page or self.page) + 1)
 
 
 # BM25 alone misses two of these (hybrid and dense find them): the first is all common
@@ -49,6 +54,7 @@ CASES = [
     Case(
         "what exactly is debian, is it an operating system?",
         "basic-defs.en.html", "whatisdebian", "1.2", "What is Debian GNU/Linux?", 9, False,
+        last_page=10,  # its list runs over to page 10, where 1.3 starts
     ),
     Case(
         "how do I hold back a package so it doesn't get upgraded",
@@ -151,8 +157,8 @@ def test_pdf_section_in_top_3_with_page(kb, folder, case, mode):
     found = [h for h in hits if _number(h) == case.number]
     assert found, f"{case.question!r} ({mode}) missed PDF section {case.number}:\n{_show(hits)}"
     hit = found[0]
-    assert hit.page == case.page, _show(hits)
-    assert hit.url == (folder / PDF).resolve().as_uri() + f"#page={case.page}"
+    assert hit.page in case.pages, _show(hits)
+    assert hit.url == (folder / PDF).resolve().as_uri() + f"#page={hit.page}"
     # The PDF prints "’" where the HTML has "'".
     assert hit.section.split(" > ")[-1].replace("’", "'") == f"{case.number} {case.heading}"
 
