@@ -522,6 +522,30 @@ def model_languages(model: Embedder | str | None) -> frozenset[str] | None:
     return MODEL_LANGUAGES.get(model.model_id)
 
 
+# Where each model's cosines sit, as (unrelated, best): the 5th percentile of a question's
+# cosines with a base's passages, and the median of its best one, on the English sets
+# hybrid fusion was measured on (benchmarks/cosine_scale.py). MiniLM spreads its cosines
+# over [0, 1]; multilingual-e5 squeezes the same judgements into [0.75, 1].
+COSINE_ANCHORS: dict[str, tuple[float, float]] = {
+    MODEL_IDS["minilm"]: (-0.012, 0.636),
+    MODEL_IDS["multilingual"]: (0.771, 0.886),
+}
+
+
+def fusion_cosine_map(model: Embedder | str | None) -> tuple[float, float]:
+    """(intercept, slope) that put ``model``'s cosines on MiniLM's scale, the one hybrid
+    fusion's rule was measured on (see :func:`srmkb.fusion.lexical_weight`): the two
+    :data:`COSINE_ANCHORS` points of the model land on MiniLM's. Identity for MiniLM
+    and for models without anchors."""
+    model_id = model if isinstance(model, str) or model is None else model.model_id
+    anchors = COSINE_ANCHORS.get(MODEL_IDS.get(model_id or "", model_id or ""))
+    reference = COSINE_ANCHORS[MODEL_IDS["minilm"]]
+    if anchors is None or anchors == reference:
+        return 0.0, 1.0
+    slope = (reference[1] - reference[0]) / (anchors[1] - anchors[0])
+    return reference[0] - slope * anchors[0], slope
+
+
 # Per model, the mean embedding of questions in each language (``embed_query``), for
 # matching a question against passages in another language (see
 # :func:`srmkb.retrieval.cross_language_vector`); written by benchmarks/query_means.py.

@@ -29,7 +29,20 @@ single retriever on all five English sets (covidfaq 0.830 vs dense 0.825, bankin
 0.953 vs 0.938, hint3-sofmattress 0.876 vs BM25 0.853, scifact 0.707 vs BM25 0.678,
 cranfield 0.407 vs dense 0.393), and still does with the weight scaled by 0.8 or 1.25,
 so it is not balanced on a knife's edge.
-The cosine term assumes a model whose cosines spread over [0, 1] as MiniLM's do.
+
+   The cosine term is on MiniLM's scale, where an unrelated passage sits near 0 and a
+   question's best match near 0.64. multilingual-e5 squeezes the same judgements into
+   [0.77, 1] (best match near 0.89), so its raw cosine gave BM25 almost no weight; its
+   cosine is first mapped onto MiniLM's scale by those two points
+   (:func:`srmkb.embedders.fusion_cosine_map`, measured by
+   ``benchmarks/cosine_scale.py``). Hybrid nDCG@10 with multilingual-e5, raw → mapped:
+   hint3-sofmattress 0.825 → 0.861 (BM25 alone 0.846), scifact 0.682 → 0.712, cranfield
+   0.372 → 0.383, banking77 0.941 → 0.949, a French FAQ (debian-faq-fr) 0.619 → 0.644,
+   service-public-fr 0.943 → 0.942, covidfaq 0.831 → 0.829. The map is not applied to a
+   question searched across languages (the centred vector of
+   :func:`srmkb.retrieval.cross_language_vector`): BM25 there matches only shared names
+   and numbers, and the weight the raw cosine leaves it measured best (Debian FAQ
+   fr→en 0.613 raw, 0.599 mapped; en→fr 0.615, 0.584).
 
 3. A model's cosines mean little for a query in a language it was not trained on
    (MiniLM on French: its best cosine is high whatever the passage). When the query is

@@ -37,7 +37,14 @@ from .chunking import DEFAULT_MAX_WORDS, chunk_document
 from .confidence import answer_features, default_model
 from .dense import DenseIndex
 from .documents import Document, Hit, IngestError, Passage, SyncReport
-from .embedders import MODEL_IDS, Embedder, load_embedder, model_languages, query_means
+from .embedders import (
+    MODEL_IDS,
+    Embedder,
+    fusion_cosine_map,
+    load_embedder,
+    model_languages,
+    query_means,
+)
 from .embedding_cache import CachedEmbedder, cache_for_base
 from .errors import DocumentExistsError, InputError, ModelMismatchError, SrmkbError, StorageError
 from .language import (
@@ -270,6 +277,7 @@ class KnowledgeBase:
             model_languages=model_languages(self._embedder or self.manifest.model_id),
             language_samples=language_samples(segments, live) if dense is not None else {},
             query_means=query_means(self._embedder or self.manifest.model_id),
+            cosine_map=fusion_cosine_map(self._embedder or self.manifest.model_id),
         )
 
     def refresh(self) -> bool:
@@ -995,6 +1003,7 @@ class KnowledgeBase:
             model_languages=snap.model_languages,
             language_samples=snap.language_samples,
             query_means=snap.query_means,
+            cosine_map=snap.cosine_map,
             as_of=when,
             history=records,
             history_documents=by_doc,

@@ -88,6 +88,9 @@ class Snapshot:
     language_samples: Mapping[str, np.ndarray] = field(default_factory=dict)
     # The dense model's mean question vector per language (see cross_language_vector).
     query_means: Mapping[str, np.ndarray] = field(default_factory=dict)
+    # (intercept, slope) putting the model's cosines on the scale fusion's rule was
+    # measured on (see srmkb.embedders.fusion_cosine_map).
+    cosine_map: tuple[float, float] = (0.0, 1.0)
     # Set on a view of the past (search ``as_of``): the time it shows, and the passages of
     # earlier document versions it holds (ids ``doc#n@version``), with their documents'
     # passages in reading order and their filterable fields.
@@ -136,13 +139,17 @@ class Snapshot:
         cand_dense = self.dense.scores_of(dvec, cand)
         cand_cosine = cand_dense if dvec is qvec else self.dense.scores_of(qvec, cand)
         knows, same = self._query_languages(query, cand)
+        best = float(cand_cosine.max()) if len(cand) else 0.0
+        if dvec is qvec:  # across languages the raw cosine keeps BM25's weight low
+            intercept, slope = self.cosine_map
+            best = intercept + slope * best
         fused = fuse(
             cand_bm25,
             self._centred_by_language(dvec, cand, cand_dense),
             float(coverage[cand].max()),
             model_knows_query=knows,
             same_language=same,
-            best_cosine=float(cand_cosine.max()) if len(cand) else 0.0,
+            best_cosine=best,
         )
         order = _top_k(fused, k)
         top = cand[order]

@@ -222,3 +222,17 @@ def test_bfloat16_matches_float32(tiny: E5Q4Embedder, tmp_path: Path) -> None:
     fast = E5Q4Embedder(path, model_id="test/tiny-e5", threads=1, bfloat16=True)
     texts = ["le mot de passe", "reset password word a b"] * 100  # over 1,024 tokens a batch
     assert (fast.embed_documents(texts) * tiny.embed_documents(texts)).sum(1).min() > 0.99
+
+
+def test_fusion_cosine_map_puts_each_model_on_minilm_scale() -> None:
+    from srmkb.embedders import COSINE_ANCHORS, MODEL_IDS, fusion_cosine_map
+
+    assert fusion_cosine_map("minilm") == (0.0, 1.0)
+    assert fusion_cosine_map("someone/else") == (0.0, 1.0)
+    assert fusion_cosine_map(None) == (0.0, 1.0)
+    intercept, slope = fusion_cosine_map("multilingual")
+    e5 = COSINE_ANCHORS[MODEL_IDS["multilingual"]]
+    minilm = COSINE_ANCHORS[MODEL_IDS["minilm"]]
+    for point in (0, 1):
+        assert intercept + slope * e5[point] == pytest.approx(minilm[point])
+    assert fusion_cosine_map(MODEL_IDS["multilingual"]) == (intercept, slope)

@@ -132,3 +132,27 @@ def test_a_base_in_another_language_is_searched_with_the_cross_language_vector(t
     ranking = snap.rank("Reset the router", 6, "dense", snap.live, kb.embedder.embed_query)
     plain = snap.dense.scores_of(kb.embedder.embed_query("Reset the router"), ranking.rows)
     np.testing.assert_allclose(ranking.scores, plain, rtol=1e-5)
+
+
+def test_the_cosine_map_weighs_bm25_only_for_a_question_in_the_base_language(tmp_path, monkeypatch):
+    import srmkb.retrieval as retrieval
+
+    seen = []
+    real_fuse = retrieval.fuse
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["best_cosine"])
+        return real_fuse(*args, **kwargs)
+
+    monkeypatch.setattr(retrieval, "fuse", spy)
+    kb, snap, _ = _router_base(tmp_path / "kb", 6, 0)
+    snap = replace(snap, cosine_map=(0.1, 0.5))
+    embed = kb.embedder.embed_query
+    for question in ("Reset the router", "Comment réinitialiser le routeur ?"):
+        ranking = snap.rank(question, 6, "hybrid", snap.live, embed)
+        raw = float(snap.dense.scores_of(embed(question), ranking.rows).max())
+        seen.append(raw)
+    (english_best, english_raw), (french_best, french_raw) = seen[:2], seen[2:]
+    assert english_best == pytest.approx(0.1 + 0.5 * english_raw, rel=1e-5)
+    # Searched across languages: the raw cosine keeps BM25's weight low.
+    assert french_best == pytest.approx(french_raw, rel=1e-5)

