@@ -228,7 +228,8 @@ def _already_answered(
     Linked when support ≥ ``LINK_SUPPORT``, or ≥ ``LINK_WITH_ANSWER`` for the cited
     document when the answer model is confident.
     """
-    answerer = ranked[0] if ranked and confidence >= default_model().threshold else None
+    threshold = default_model(kb.model_id).threshold  # the base's model's own fit
+    answerer = ranked[0] if ranked and confidence >= threshold else None
     if answerer in drafts:
         answerer = None
     if not resolution:

@@ -86,3 +86,18 @@ def test_approve_publishes_and_reject_removes(kb):
     }
     with pytest.raises(InputError, match="no draft"):
         approve(kb, "draft-99")
+
+
+def test_the_answer_threshold_is_the_one_fitted_for_the_base_model(kb, monkeypatch):
+    import srmkb.capture as capture_module
+
+    asked = []
+    real = capture_module.default_model
+
+    def spy(model_id=None):
+        asked.append(model_id)
+        return real(model_id)
+
+    monkeypatch.setattr(capture_module, "default_model", spy)
+    capture(kb, [_case("1", "Router frozen, reset did not work", RESET)])
+    assert asked and all(model_id == kb.model_id for model_id in asked), asked
