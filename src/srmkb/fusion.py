@@ -34,7 +34,7 @@ so it is not balanced on a knife's edge.
    question's best match near 0.64. multilingual-e5 squeezes the same judgements into
    [0.77, 1] (best match near 0.89), so its raw cosine gave BM25 almost no weight; its
    cosine is first mapped onto MiniLM's scale by those two points
-   (:func:`srmkb.embedders.fusion_cosine_map`, measured by
+   (:func:`srmkb.embedders.cosine_map`, measured by
    ``benchmarks/cosine_scale.py``). Hybrid nDCG@10 with multilingual-e5, raw → mapped:
    hint3-sofmattress 0.825 → 0.861 (BM25 alone 0.846), scifact 0.682 → 0.712, cranfield
    0.372 → 0.383, banking77 0.941 → 0.949, a French FAQ (debian-faq-fr) 0.619 → 0.644,

@@ -40,7 +40,7 @@ from .documents import Document, Hit, IngestError, Passage, SyncReport
 from .embedders import (
     MODEL_IDS,
     Embedder,
-    fusion_cosine_map,
+    cosine_map,
     load_embedder,
     model_languages,
     query_means,
@@ -277,7 +277,7 @@ class KnowledgeBase:
             model_languages=model_languages(self._embedder or self.manifest.model_id),
             language_samples=language_samples(segments, live) if dense is not None else {},
             query_means=query_means(self._embedder or self.manifest.model_id),
-            cosine_map=fusion_cosine_map(self._embedder or self.manifest.model_id),
+            cosine_map=cosine_map(self._embedder or self.manifest.model_id),
         )
 
     def refresh(self) -> bool:

@@ -43,12 +43,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .audit import Interaction
-from .embedders import warn_if_uncalibrated
+from .embedders import model_threshold
 from .errors import MissingDependencyError
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
 
+# Cosine thresholds on MiniLM's scale; a base with another model compares its cosines with
+# the same thresholds on that model's scale (srmkb.embedders.model_threshold).
 GAP_SIMILARITY = 0.6  # cosine at which two unanswered questions ask the same thing
 PARTLY_COVERED = 0.45  # cosine of a gap to its nearest document for "partly covered"
 DUPLICATE_QUESTION = 0.85  # title cosine for two documents answering the same question
@@ -67,7 +69,6 @@ def build_report(
     max_gaps: int = 20,
 ) -> dict[str, Any]:
     """The KPI report of ``kb`` for interactions with ``since <= time < until``."""
-    warn_if_uncalibrated(kb.model_id, "report (content gaps, duplicates)")
     end = time.time() if until is None else until
     items = kb.audit.interactions(since=since, until=end)
     answers = [i for i in items if i.kind == "answer"]
@@ -267,10 +268,11 @@ def _gaps(kb: KnowledgeBase, answers: Sequence[Interaction], limit: int) -> list
         return []
     texts = list(dict.fromkeys(i.question for i in unanswered))
     vectors = kb.embedder.embed_documents(texts)
-    clusters = leader_clusters(vectors, GAP_SIMILARITY)
+    clusters = leader_clusters(vectors, model_threshold(GAP_SIMILARITY, kb.model_id))
     by_text: defaultdict[str, list[Interaction]] = defaultdict(list)
     for i in unanswered:
         by_text[i.question].append(i)
+    partly = model_threshold(PARTLY_COVERED, kb.model_id)
     gaps = []
     for members in clusters[:limit]:
         asked = [i for m in members for i in by_text[texts[m]]]
@@ -288,7 +290,7 @@ def _gaps(kb: KnowledgeBase, answers: Sequence[Interaction], limit: int) -> list
                 "not_helpful": sum(1 for i in asked if i.answered),
                 "nearest_document": doc_id,
                 "nearest_similarity": round(float(cosine), 4),
-                "coverage": "partly covered" if cosine >= PARTLY_COVERED else "not covered",
+                "coverage": "partly covered" if cosine >= partly else "not covered",
             }
         )
     return sorted(gaps, key=lambda g: -g["size"])
@@ -324,7 +326,8 @@ def _conflicts(kb: KnowledgeBase, documents: Sequence[dict[str, Any]]) -> list[d
         return []
     titles = kb.embedder.embed_documents([d["title"] for d in docs])
     sims = titles @ titles.T
-    close = np.argwhere(np.triu(sims >= DUPLICATE_QUESTION, k=1)).tolist()
+    same_question = model_threshold(DUPLICATE_QUESTION, kb.model_id)
+    close = np.argwhere(np.triu(sims >= same_question, k=1)).tolist()
     pairs = [(a, b) for a, b in close if docs[a]["source"] != docs[b]["source"]]
     if not pairs:
         return []
@@ -337,7 +340,7 @@ def _conflicts(kb: KnowledgeBase, documents: Sequence[dict[str, Any]]) -> list[d
     for a, b in pairs:
         agree = float(bodies[a] @ bodies[b])
         numbers_a, numbers_b = set(_NUMBER.findall(texts[a])), set(_NUMBER.findall(texts[b]))
-        if numbers_a != numbers_b or agree < AGREEING_TEXT:
+        if numbers_a != numbers_b or agree < model_threshold(AGREEING_TEXT, kb.model_id):
             reason = (
                 f"numbers differ: {sorted(numbers_a - numbers_b)} vs {sorted(numbers_b - numbers_a)}"
                 if numbers_a != numbers_b

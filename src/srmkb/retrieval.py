@@ -89,7 +89,7 @@ class Snapshot:
     # The dense model's mean question vector per language (see cross_language_vector).
     query_means: Mapping[str, np.ndarray] = field(default_factory=dict)
     # (intercept, slope) putting the model's cosines on the scale fusion's rule was
-    # measured on (see srmkb.embedders.fusion_cosine_map).
+    # measured on (see srmkb.embedders.cosine_map).
     cosine_map: tuple[float, float] = (0.0, 1.0)
     # Set on a view of the past (search ``as_of``): the time it shows, and the passages of
     # earlier document versions it holds (ids ``doc#n@version``), with their documents'

@@ -224,15 +224,25 @@ def test_bfloat16_matches_float32(tiny: E5Q4Embedder, tmp_path: Path) -> None:
     assert (fast.embed_documents(texts) * tiny.embed_documents(texts)).sum(1).min() > 0.99
 
 
-def test_fusion_cosine_map_puts_each_model_on_minilm_scale() -> None:
-    from srmkb.embedders import COSINE_ANCHORS, MODEL_IDS, fusion_cosine_map
+def test_cosine_map_puts_each_model_on_minilm_scale() -> None:
+    from srmkb.embedders import COSINE_ANCHORS, MODEL_IDS, cosine_map
 
-    assert fusion_cosine_map("minilm") == (0.0, 1.0)
-    assert fusion_cosine_map("someone/else") == (0.0, 1.0)
-    assert fusion_cosine_map(None) == (0.0, 1.0)
-    intercept, slope = fusion_cosine_map("multilingual")
+    assert cosine_map("minilm") == (0.0, 1.0)
+    assert cosine_map("someone/else") == (0.0, 1.0)
+    assert cosine_map(None) == (0.0, 1.0)
+    intercept, slope = cosine_map("multilingual")
     e5 = COSINE_ANCHORS[MODEL_IDS["multilingual"]]
     minilm = COSINE_ANCHORS[MODEL_IDS["minilm"]]
     for point in (0, 1):
         assert intercept + slope * e5[point] == pytest.approx(minilm[point])
-    assert fusion_cosine_map(MODEL_IDS["multilingual"]) == (intercept, slope)
+    assert cosine_map(MODEL_IDS["multilingual"]) == (intercept, slope)
+
+
+def test_a_minilm_threshold_on_another_model_scale() -> None:
+    from srmkb.embedders import cosine_map, model_threshold
+
+    assert model_threshold(0.8, "minilm") == pytest.approx(0.8)
+    on_e5 = model_threshold(0.8, "multilingual")
+    assert 0.88 < on_e5 < 0.95  # e5 puts unrelated texts near 0.77
+    intercept, slope = cosine_map("multilingual")
+    assert intercept + slope * on_e5 == pytest.approx(0.8)
