@@ -5,6 +5,8 @@ import pytest
 from srmkb import Document, HashingEmbedder, InputError, KnowledgeBase, Section
 from srmkb.capture import approve, capture, list_drafts, reject
 
+from ..conftest import SqueezedEmbedder
+
 RESET = "Hold the reset button for 10 seconds. The light turns blue when the router restarts."
 COOLING = "1. Stand the router upright. 2. Clean the vents with a dry brush. 3. Keep it away from heaters."
 
@@ -103,32 +105,10 @@ def test_the_answer_threshold_is_the_one_fitted_for_the_base_model(kb, monkeypat
     assert asked and all(model_id == kb.model_id for model_id in asked), asked
 
 
-class _Squeezed(HashingEmbedder):
-    """Hashing vectors squeezed as multilingual-e5 squeezes its cosines: every pair of
-    texts shares a constant component, so unrelated texts sit at 0.77, not 0."""
-
-    def __init__(self) -> None:
-        super().__init__(dimension=383)
-        self.dimension = 384
-        from srmkb.embedders import MODEL_IDS
-
-        self.model_id = MODEL_IDS["multilingual"]
-
-    def embed_documents(self, texts):
-        import numpy as np
-
-        plain = super().embed_documents(texts)
-        shared = np.full((len(plain), 1), 0.77**0.5, dtype=np.float32)
-        return np.hstack([plain * 0.23**0.5, shared]).astype(np.float32)
-
-    def embed_query(self, text):
-        return self.embed_documents([text])[0]
-
-
 def test_thresholds_follow_the_model_scale(tmp_path):
     # Read on MiniLM's scale, every cosine of this model clears the link thresholds and
     # every case would be linked to the one document; on its own scale, as with MiniLM.
-    kb = KnowledgeBase(tmp_path / "kb", model=_Squeezed())
+    kb = KnowledgeBase(tmp_path / "kb", model=SqueezedEmbedder())
     kb.upsert([Document(id="reset", title="Factory reset", text=RESET)])
     report = capture(
         kb,

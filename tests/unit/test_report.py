@@ -6,6 +6,8 @@ import pytest
 
 from srmkb import Document, HashingEmbedder, KnowledgeBase
 
+from ..conftest import SqueezedEmbedder
+
 DECLINE, ANSWER = 1.01, 0.0  # thresholds that force a decline or an answer
 
 
@@ -20,9 +22,8 @@ def _case(n: int, product: str) -> Document:
     )
 
 
-@pytest.fixture
-def kb(tmp_path):
-    base = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+def _base(path, embedder):
+    base = KnowledgeBase(path, model=embedder)
     docs = [
         Document(
             id="reset",
@@ -44,6 +45,11 @@ def kb(tmp_path):
     docs += [_case(n, p) for n, p in enumerate(["mesh", "app", "store"] + ["router"] * 6)]
     base.upsert(docs)
     return base
+
+
+@pytest.fixture
+def kb(tmp_path):
+    return _base(tmp_path / "kb", HashingEmbedder())
 
 
 def test_report_figures(kb):
@@ -144,3 +150,20 @@ def test_period_and_html(kb, tmp_path):
     assert r["questions"] == 1
     text = page.read_text()
     assert text.startswith("<!doctype html>") and text.count("data:image/png;base64,") == 2
+
+
+def test_gaps_and_conflicts_on_a_model_with_squeezed_cosines(tmp_path):
+    # Cosines of unrelated texts near 0.77, as with multilingual-e5: read on MiniLM's
+    # scale every unanswered question would join one gap.
+    kb = _base(tmp_path / "kb", SqueezedEmbedder())
+    start = time.time()
+    for channel in ("chat", "web"):
+        kb.answer("Do you sell televisions?", channel=channel, threshold=DECLINE)
+    kb.answer("What are your opening hours?", channel="chat", threshold=DECLINE)
+    r = kb.report(since=start)
+    assert [(g["size"], g["questions"][0]) for g in r["content_gaps"]] == [
+        (2, "Do you sell televisions?"),
+        (1, "What are your opening hours?"),
+    ]
+    (conflict,) = r["conflicts"]
+    assert sorted(conflict["documents"]) == ["old-policy", "refund-faq"]
