@@ -156,3 +156,24 @@ def test_the_cosine_map_weighs_bm25_only_for_a_question_in_the_base_language(tmp
     assert english_best == pytest.approx(0.1 + 0.5 * english_raw, rel=1e-5)
     # Searched across languages: the raw cosine keeps BM25's weight low.
     assert french_best == pytest.approx(french_raw, rel=1e-5)
+
+
+def test_a_mixed_base_reads_each_language_against_its_background(tmp_path):
+    kb, snap, mean = _router_base(tmp_path / "kb", 20, 20)
+    question = "Comment réinitialiser le routeur ?"
+    qvec = kb.embedder.embed_query(question)
+    cross = cross_language_vector(qvec, mean)
+    rows = np.arange(snap.n_rows)
+    out = snap._by_language(question, qvec, rows, snap.dense.scores_of(qvec, rows))
+    languages = snap.row_languages
+    for language, vector in (("fr", qvec), ("en", cross)):
+        background = snap.dense.scores_of(vector, snap.language_samples[language])
+        mask = languages == language
+        expected = (snap.dense.scores_of(vector, rows[mask]) - np.median(background)) / (
+            background.std()
+        )
+        np.testing.assert_allclose(out[mask], expected, rtol=1e-4, atol=1e-5)
+    # One language, or a model that knows only some: the cosines pass through.
+    cosines = snap.dense.scores_of(qvec, rows)
+    english = replace(snap, model_languages=frozenset({"en"}))
+    assert english._by_language(question, qvec, rows, cosines) is cosines
