@@ -519,6 +519,12 @@ def model_languages(model: Embedder | str | None) -> frozenset[str] | None:
     return MODEL_LANGUAGES.get(model.model_id)
 
 
+def _model_id(model: Embedder | str | None) -> str:
+    """The model id of an Embedder, a built-in name ("minilm") or a model id ("" for None)."""
+    name = model if isinstance(model, str) or model is None else model.model_id
+    return MODEL_IDS.get(name or "", name or "")
+
+
 # Where each model's cosines sit, as (unrelated, best), on the English sets hybrid fusion
 # was measured on (benchmarks/cosine_scale.py). Between a question and passages: the 5th
 # percentile of a question's cosines with a base's passages, and the median of its best
@@ -544,8 +550,7 @@ def cosine_map(model: Embedder | str | None, *, texts: bool = False) -> tuple[fl
     ``texts``, :data:`TEXT_COSINE_ANCHORS`, text to text) land on MiniLM's. Identity for
     MiniLM and for models without anchors."""
     table = TEXT_COSINE_ANCHORS if texts else COSINE_ANCHORS
-    model_id = model if isinstance(model, str) or model is None else model.model_id
-    anchors = table.get(MODEL_IDS.get(model_id or "", model_id or ""))
+    anchors = table.get(_model_id(model))
     reference = table[MODEL_IDS["minilm"]]
     if anchors is None or anchors == reference:
         return 0.0, 1.0
@@ -562,8 +567,7 @@ QUERY_MEANS_FILES: dict[str, str] = {MODEL_IDS["multilingual"]: "query_means_e5.
 def query_means(model: Embedder | str | None) -> dict[str, np.ndarray]:
     """Language -> mean question vector of ``model`` (an Embedder or a model id); empty
     when none was measured for it."""
-    model_id = model if isinstance(model, str) or model is None else model.model_id
-    name = QUERY_MEANS_FILES.get(MODEL_IDS.get(model_id or "", model_id or ""))
+    name = QUERY_MEANS_FILES.get(_model_id(model))
     if name is None:
         return {}
     return _load_query_means(name)

@@ -336,11 +336,12 @@ def _conflicts(kb: KnowledgeBase, documents: Sequence[dict[str, Any]]) -> list[d
         doc = kb.get(docs[i]["id"])
         texts[i] = doc.full_text if doc else ""
     bodies = dict(zip(texts, kb.embedder.embed_documents(list(texts.values()))))
+    agreeing = model_threshold(AGREEING_TEXT, kb.model_id)
     out = []
     for a, b in pairs:
         agree = float(bodies[a] @ bodies[b])
         numbers_a, numbers_b = set(_NUMBER.findall(texts[a])), set(_NUMBER.findall(texts[b]))
-        if numbers_a != numbers_b or agree < model_threshold(AGREEING_TEXT, kb.model_id):
+        if numbers_a != numbers_b or agree < agreeing:
             reason = (
                 f"numbers differ: {sorted(numbers_a - numbers_b)} vs {sorted(numbers_b - numbers_a)}"
                 if numbers_a != numbers_b

@@ -255,7 +255,9 @@ class Snapshot:
 
         A matching row scores its passage's BM25 plus its whole document's BM25 (see
         :func:`srmkb.lexical.in_context`): a passage is read in the context of its
-        document, as a searcher skimming a page would. In a base of several languages, each language's passages are scored with the
+        document, as a searcher skimming a page would.
+
+        In a base of several languages, each language's passages are scored with the
         query analysed by that language's analyzer and with that language's own
         statistics; the scores, normalised by each language's idf mass, are weighted by
         the probability that the query is in that language. A query is thus matched
