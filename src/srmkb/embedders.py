@@ -596,7 +596,7 @@ def default_model_for(languages: Iterable[str]) -> str:
     English sets MiniLM is better (banking77 0.954 vs 0.949, hint3-sofmattress 0.875
     vs 0.861, cranfield 0.408 vs 0.383, covidfaq 0.836 vs 0.829) and embeds a query
     faster (16 vs 22 ms on 2 cores). Across languages the multilingual model is better
-    but weak (LibreOffice help fr→en 0.387 vs 0.296, en→fr 0.461 vs 0.324), so a mostly
+    but weak (LibreOffice help fr→en 0.387 vs 0.296, en→fr 0.460 vs 0.324), so a mostly
     English base keeps MiniLM; ask for ``"multilingual"`` to answer across languages.
     """
     found = [code.strip().replace("_", "-").split("-")[0].lower() for code in languages]
