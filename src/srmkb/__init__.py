@@ -23,6 +23,7 @@ from .analysis import Analyzer, SnowballAnalyzer, analyzer_for
 from .documents import Document, Hit, IngestError, Passage, Section, SyncReport
 from .embedders import Embedder, HashingEmbedder, SentenceTransformerEmbedder, configure_threads
 from .errors import (
+    DiskFullError,
     DocumentExistsError,
     FilterError,
     InputError,
@@ -35,6 +36,7 @@ from .kb import KnowledgeBase, SearchResults
 
 __all__ = [
     "Analyzer",
+    "DiskFullError",
     "Document",
     "DocumentExistsError",
     "Embedder",

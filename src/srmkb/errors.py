@@ -7,8 +7,9 @@ A subclass exists only where a caller would act differently::
     ├── InputError               a bad input file, line or document; fix the input
     │   └── DocumentExistsError  ``add`` of an id already in the base; use ``upsert``
     ├── FilterError              a malformed search filter
-    ├── IndexError_              the base directory is missing, corrupt or of another format
-    │   └── ModelMismatchError   the base was built with another embedding model
+    ├── StorageError             the base directory is missing, damaged or of another format
+    │   ├── ModelMismatchError   the base was built with another embedding model
+    │   └── DiskFullError        a write ran out of space; the base is unchanged
     └── MissingDependencyError   an optional extra is not installed; the message names it
 """
 
@@ -46,6 +47,10 @@ class StorageError(SrmkbError):
 
 class ModelMismatchError(StorageError):
     """The base was built with a different embedding model than the one asked for."""
+
+
+class DiskFullError(StorageError):
+    """A write ran out of disk space (or quota); nothing was committed, the base is intact."""
 
 
 class MissingDependencyError(SrmkbError, ImportError):
