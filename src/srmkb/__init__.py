@@ -20,6 +20,7 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._version import __version__
 from .analysis import Analyzer, SnowballAnalyzer, analyzer_for
+from .check import CheckReport, Problem, check_base
 from .documents import Document, Hit, IngestError, Passage, Section, SyncReport
 from .embedders import Embedder, HashingEmbedder, SentenceTransformerEmbedder, configure_threads
 from .errors import (
@@ -36,6 +37,7 @@ from .kb import KnowledgeBase, SearchResults
 
 __all__ = [
     "Analyzer",
+    "CheckReport",
     "DiskFullError",
     "Document",
     "DocumentExistsError",
@@ -49,6 +51,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelMismatchError",
     "Passage",
+    "Problem",
     "SearchResults",
     "Section",
     "SentenceTransformerEmbedder",
@@ -58,5 +61,6 @@ __all__ = [
     "SyncReport",
     "__version__",
     "analyzer_for",
+    "check_base",
     "configure_threads",
 ]

@@ -10,11 +10,16 @@ Per base settings live in the same file: ``logging`` (on by default; off, nothin
 written and ids are still returned so callers need no special case) and
 ``retention_days`` (interactions older than that are deleted, at open and then at most
 once an hour).
+
+The log never stands in the way of a search: the file is opened on first use (a base
+copied without it gets a new one when something is logged), and a damaged or full log
+file is reported once as a warning and then skipped, while searches and answers go on.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -25,8 +30,10 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from .documents import JSONValue
-from .errors import InputError
+from .errors import InputError, StorageError
 from .redaction import redact
+
+log = logging.getLogger(__name__)
 
 Outcome = Literal["resolved", "escalated", "not_helpful"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
@@ -58,6 +65,8 @@ CREATE TABLE IF NOT EXISTS settings (
 );
 """
 _PURGE_EVERY = 3600.0  # seconds between retention sweeps of a long-running process
+# A logged question is cut to this many characters (at a space), before redaction.
+MAX_LOGGED_CHARS = 2_000
 
 
 @dataclass(frozen=True)
@@ -105,19 +114,39 @@ class AuditLog:
         self.path = path
         self._local = threading.local()
         self._override = enabled
-        self._conn().executescript(SCHEMA)
+        self._ready = False
+        self._ready_lock = threading.Lock()
+        self._broken: str | None = None  # why writes are skipped, once reported
         self._last_purge = 0.0
-        self._purge_expired()
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # A log line lost to a power cut is acceptable; an fsync per query is not.
-            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                # A log line lost to a power cut is acceptable; an fsync per query is not.
+                conn.execute("PRAGMA synchronous=NORMAL")
+                if not self._ready:
+                    with self._ready_lock:
+                        conn.executescript(SCHEMA)
+                        self._ready = True
+            except sqlite3.DatabaseError as exc:
+                raise StorageError(f"{self.path} is unreadable ({exc})") from exc
             self._local.conn = conn
+            if self._last_purge == 0.0:
+                self._purge_expired()
         return conn
+
+    @property
+    def problem(self) -> str | None:
+        """Why logging is being skipped (a damaged or full file), or None."""
+        return self._broken
+
+    def _skip(self, exc: Exception) -> None:
+        if self._broken is None:
+            log.warning("interaction log %s not written, skipped from now on: %s", self.path, exc)
+        self._broken = str(exc)
 
     # -- settings ----------------------------------------------------------------------
 
@@ -195,32 +224,46 @@ class AuditLog:
         results: Sequence[str] = (),
         at: float | None = None,
     ) -> str:
-        """Log one interaction; returns its id (to attach feedback to it later)."""
+        """Log one interaction; returns its id (to attach feedback to it later).
+
+        The question and channel are stored redacted, the question cut to
+        ``MAX_LOGGED_CHARS``. A log that cannot be written is skipped (see
+        :attr:`problem`): the id is returned all the same.
+        """
         interaction_id = uuid.uuid4().hex
-        if not self.enabled:
+        if self._broken is not None:
             return interaction_id
-        if time.time() - self._last_purge > _PURGE_EVERY:
-            self._purge_expired()
-        self._conn().execute(
-            "INSERT INTO interactions VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                interaction_id,
-                time.time() if at is None else at,
-                kind,
-                channel,
-                audience,
-                redact(question),
-                document_id,
-                document_version,
-                confidence,
-                None if answered is None else int(answered),
-                json.dumps(list(results)),
-            ),
-        )
+        try:
+            if not self.enabled:
+                return interaction_id
+            if time.time() - self._last_purge > _PURGE_EVERY:
+                self._purge_expired()
+            self._conn().execute(
+                "INSERT INTO interactions VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    interaction_id,
+                    time.time() if at is None else at,
+                    kind,
+                    None if channel is None else redact(channel),
+                    audience,
+                    redact(_shorten(question)),
+                    document_id,
+                    document_version,
+                    confidence,
+                    None if answered is None else int(answered),
+                    json.dumps(list(results)),
+                ),
+            )
+        except (StorageError, sqlite3.DatabaseError, OSError) as exc:
+            self._skip(exc)
         return interaction_id
 
-    def feedback(self, interaction_id: str, outcome: str, *, at: float | None = None) -> None:
-        """Record what followed an interaction; the latest outcome counts."""
+    def feedback(self, interaction_id: str, outcome: str, *, at: float | None = None) -> bool:
+        """Record what followed an interaction; the latest outcome counts.
+
+        Returns False, recording nothing, when that outcome is already recorded for that
+        interaction: each outcome counts once.
+        """
         if outcome not in OUTCOMES:
             raise InputError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
         conn = self._conn()
@@ -229,10 +272,12 @@ class AuditLog:
         ).fetchone()
         if found is None:
             raise InputError(f"no interaction {interaction_id!r} in the log")
-        conn.execute(
-            "INSERT INTO feedback VALUES(?,?,?)",
-            (interaction_id, time.time() if at is None else at, outcome),
+        cur = conn.execute(
+            "INSERT INTO feedback SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM feedback"
+            " WHERE interaction_id = ? AND outcome = ?)",
+            (interaction_id, time.time() if at is None else at, outcome, interaction_id, outcome),
         )
+        return cur.rowcount == 1
 
     # -- reading -----------------------------------------------------------------------
 
@@ -277,3 +322,10 @@ class AuditLog:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _shorten(text: str, limit: int = MAX_LOGGED_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit] + "…"

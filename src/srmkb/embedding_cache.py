@@ -66,8 +66,9 @@ class EmbeddingStore:
                 self.path, timeout=timeout, check_same_thread=False, isolation_level=None
             )
             self._setup(timeout)
-        except (OSError, sqlite3.OperationalError) as exc:  # a read-only file or folder
-            log.warning("embedding cache %s is read-only: %s", self.path, exc)
+        except (OSError, sqlite3.DatabaseError) as exc:  # read-only, or not a database
+            # A cache only saves time: a damaged one is bypassed, never a failure.
+            log.warning("embedding cache %s is read-only or damaged: %s", self.path, exc)
             self.writable = False
             if not hasattr(self, "_db"):
                 self._db = sqlite3.connect(":memory:", check_same_thread=False)
@@ -100,7 +101,7 @@ class EmbeddingStore:
                         f"SELECT hash, vector FROM vectors WHERE model = ? AND hash IN ({marks})",
                         (model_id, *chunk),
                     ).fetchall()
-                except sqlite3.OperationalError as exc:  # no table yet in a read-only file
+                except sqlite3.DatabaseError as exc:  # no table yet in a read-only file
                     log.debug("embedding cache %s not readable: %s", self.path, exc)
                     return found
                 for key, blob in rows:
@@ -120,7 +121,7 @@ class EmbeddingStore:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?, ?)", rows)
                 self._db.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:
                 # A cache write must never fail an ingest: a locked-out or read-only
                 # cache only costs re-embedding next time.
                 if self._db.in_transaction:

@@ -2,20 +2,24 @@
 
 A :class:`KnowledgeBase` is a directory. Writes are batched into immutable segments and
 committed atomically through the SQLite catalog; reads use an immutable snapshot, so
-many threads can search while one writes and each sees one consistent state.
+many threads can search while one writes and each sees one consistent state. Every
+search and answer first picks up commits made by other processes (one generation
+number read), and everything it returns comes from the version that ranked it: passage
+records are read by the segment row the snapshot holds, never by id.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import shutil
+import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -33,6 +37,7 @@ from .answers import (
     split_sentences,
 )
 from .audit import AuditLog, Outcome
+from .check import CheckReport, check_base
 from .chunking import DEFAULT_MAX_WORDS, chunk_document
 from .confidence import answer_features, default_model
 from .dense import DenseIndex
@@ -60,8 +65,10 @@ from .persistence import (
     INTERACTIONS,
     SEGMENTS,
     Manifest,
+    collect_garbage,
+    disk_errors,
+    file_checksums,
     read_manifest,
-    remove_orphans,
     write_lock,
     write_manifest,
 )
@@ -74,9 +81,11 @@ from .store import (
     bump_generation,
     delete_documents,
     filter_fields,
+    forget_segment_files,
     insert_document,
     insert_passages,
     insert_segment,
+    mark_segments,
     move_passages,
     purge_history,
 )
@@ -97,7 +106,13 @@ _LINE_CACHE = 50_000
 # tier holding _MERGE_FACTOR segments is merged into one. Segments over half deleted are
 # rewritten. This keeps the segment count logarithmic in the base size.
 _MERGE_FACTOR = 8
+# A read whose records a concurrent commit removed (an update, a delete, a merge) ranks
+# again on the new snapshot, this many times at most; the last try drops what is gone.
+_READ_ATTEMPTS = 3
+# Longest query or question accepted (characters): a query is a question, not a document.
+MAX_QUERY_CHARS = 10_000
 
+_T = TypeVar("_T")
 Progress = Callable[[int], None]
 When = dt.datetime | dt.date | str | float
 # What a document's content can raise on its way into the base (a number SQLite cannot
@@ -121,6 +136,10 @@ class SearchResults(list[Hit]):
     interaction_id: str | None = None
 
 
+class _StaleRead(Exception):  # noqa: N818 - internal control flow, never raised to a caller
+    """A record the snapshot ranked is gone from the catalog: a newer commit removed it."""
+
+
 class KnowledgeBase:
     """A searchable knowledge base stored in a directory.
 
@@ -132,6 +151,9 @@ class KnowledgeBase:
     ``dense_index`` is a faiss factory string: ``"Flat"`` (exact, the default) or, for
     large bases, ``"HNSW32"``. ``log_interactions`` overrides the base's logging setting
     for this object only (``False`` for an evaluation run that should leave no trace).
+
+    Opening an existing base never creates, truncates or deletes a file: a missing or
+    damaged part raises :class:`StorageError` naming it (see :meth:`check`).
     """
 
     def __init__(
@@ -159,6 +181,11 @@ class KnowledgeBase:
             self._check_model(model)
         elif not create:
             raise StorageError(f"no knowledge base at {self.path}; create it with srmkb ingest")
+        elif (self.path / CATALOG).exists() or any((self.path / SEGMENTS).glob("[!.]*")):
+            raise StorageError(
+                f"{self.path / 'manifest.json'} is missing but the folder holds a base: it is"
+                " damaged; nothing was changed (restore the manifest, or ingest into a new folder)"
+            )
         else:
             self.path.mkdir(parents=True, exist_ok=True)
             (self.path / SEGMENTS).mkdir(exist_ok=True)
@@ -174,17 +201,19 @@ class KnowledgeBase:
                 dense_index=dense_index,
                 max_words=max_words,
             )
-        self._catalog = Catalog(self.path / CATALOG)
+        self._catalog = Catalog(self.path / CATALOG, create=not exists)
         self._audit = AuditLog(self.path / INTERACTIONS, enabled=log_interactions)
         self._params = BM25Params(self.manifest.bm25_k1, self.manifest.bm25_b)
         self._lock = threading.RLock()
+        self._reading = threading.local()  # .final: the last attempt of a read
         self._loaded: dict[str, Segment] = {}
         self._filter_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._line_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        with write_lock(self.path, blocking=False) as got:
-            if got:
-                remove_orphans(self.path, {s[0] for s in self._catalog.segments()})
-        self._snapshot = self._load_snapshot()
+        try:
+            self._snapshot = self._load_snapshot()
+        except BaseException:
+            self._catalog.close()
+            raise
         if not exists:
             self._write_manifest()
 
@@ -229,25 +258,36 @@ class KnowledgeBase:
 
     # -- snapshot ----------------------------------------------------------------------
 
-    def _load_snapshot(self) -> Snapshot:
-        rows = self._catalog.segments()
+    def _load_segments(self) -> tuple[int, list[tuple[str, int, np.ndarray]], list[Segment]]:
+        """The committed state and its segments, loaded. A segment that vanishes while
+        it loads was merged away by another process's newer commit: load that one."""
         factory = self.manifest.dense_index if self.manifest.model_id else None
-        segments = []
-        for seg_id, n, _ in rows:
-            seg = self._loaded.get(seg_id)
-            if seg is None:
-                directory = self.path / SEGMENTS / seg_id
-                if not directory.is_dir():
-                    raise StorageError(
-                        f"{self.path}: segment {seg_id} is missing; the base is damaged"
-                    )
-                seg = Segment.load(directory, dense_factory=factory)
-                if seg.n_passages != n:
-                    raise StorageError(
-                        f"{directory}: holds {seg.n_passages} rows, catalog says {n}"
-                    )
-                self._loaded[seg_id] = seg
-            segments.append(seg)
+        while True:
+            generation, rows = self._catalog.state()
+            segments = []
+            try:
+                for seg_id, n, _ in rows:
+                    seg = self._loaded.get(seg_id)
+                    if seg is None:
+                        directory = self.path / SEGMENTS / seg_id
+                        if not directory.is_dir():
+                            raise StorageError(f"{directory} is missing: the base is damaged")
+                        seg = Segment.load(directory, dense_factory=factory)
+                        if seg.n_passages != n:
+                            raise StorageError(
+                                f"{directory}: holds {seg.n_passages} rows, catalog says {n}"
+                            )
+                        self._loaded[seg_id] = seg
+                    segments.append(seg)
+            except StorageError:
+                if self._catalog.generation() != generation:
+                    continue
+                raise
+            return generation, rows, segments
+
+    def _load_snapshot(self) -> Snapshot:
+        generation, rows, segments = self._load_segments()
+        factory = self.manifest.dense_index if self.manifest.model_id else None
         self._loaded = {s.id: s for s in segments}
         if segments:
             live = ~np.concatenate([deleted for _, _, deleted in rows])
@@ -264,7 +304,7 @@ class KnowledgeBase:
         self._filter_cache.clear()
         lexical, languages, shares = lexical_index(segments, live, self._params)
         return Snapshot(
-            generation=self._catalog.generation(),
+            generation=generation,
             segments=tuple(segments),
             live=live,
             internal=internal,
@@ -281,12 +321,47 @@ class KnowledgeBase:
         )
 
     def refresh(self) -> bool:
-        """Pick up commits made by another process; returns whether anything changed."""
+        """Pick up commits made by another process; returns whether anything changed.
+
+        Searches and answers call it first, so a long-lived base (the service) sees
+        another process's commit on its next request.
+        """
         if self._catalog.generation() == self._snapshot.generation:
             return False
         with self._lock:
-            self._snapshot = self._load_snapshot()
+            if self._catalog.generation() != self._snapshot.generation:
+                self._snapshot = self._load_snapshot()
         return True
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the write lock on an up-to-date snapshot (another process may have
+        committed segments a merge needs), after removing what failed or merged writes
+        left; running out of space raises :class:`DiskFullError`."""
+        with self._lock, write_lock(self.path), disk_errors(self.path):
+            self._snapshot = self._load_snapshot()
+            marked = self._catalog.segment_files()
+            if marked:
+                collect_garbage(self.path, marked)
+                with self._catalog.transaction() as db:
+                    forget_segment_files(db, marked)
+            yield
+
+    def _read(self, as_of: When | None, run: Callable[[Snapshot], _T]) -> _T:
+        """Run a read on the current snapshot (or the one of ``as_of``); if a commit
+        removed what it ranked before its records were read, run it again on the new one."""
+        when = None if as_of is None else _timestamp(as_of)
+        for attempt in range(_READ_ATTEMPTS):
+            self.refresh()
+            snap = self._snapshot if when is None else self._snapshot_at(when)
+            self._reading.final = attempt == _READ_ATTEMPTS - 1
+            try:
+                return run(snap)
+            except _StaleRead:
+                continue
+            finally:
+                self._reading.final = True
+        raise AssertionError("unreachable: the last attempt does not raise _Stale")
 
     # -- writing -----------------------------------------------------------------------
 
@@ -318,7 +393,7 @@ class KnowledgeBase:
         rest (unchanged documents are recognised by content hash and cost nothing).
         """
         report = SyncReport()
-        with self._lock, write_lock(self.path):
+        with self._writing():
             batch: list[Document] = []
             for doc in documents:
                 batch.append(doc)
@@ -334,7 +409,7 @@ class KnowledgeBase:
     def delete(self, ids: Iterable[str]) -> SyncReport:
         """Delete documents by id; ids not in the base are ignored."""
         ids = list(ids)
-        with self._lock, write_lock(self.path):
+        with self._writing():
             with self._catalog.transaction() as db:
                 removed = delete_documents(db, ids)
                 bump_generation(db)
@@ -423,25 +498,36 @@ class KnowledgeBase:
         if self.manifest.model_id is not None:
             vectors = self.embedder.embed_documents([p.indexed_text for p in passages])
         segment = Segment.build(passages, tokens, vectors, factory=self.manifest.dense_index)
-        written = segment.write(self.path / SEGMENTS, self.manifest.dense_index)
         updated = tuple(d.id for d in changed if d.id in stored)
+        with self._catalog.transaction() as db:  # a crash from here on leaves it pending
+            mark_segments(db, [segment.id], "pending")
         try:
+            written = segment.write(self.path / SEGMENTS, self.manifest.dense_index)
+            checksums = file_checksums(written)
             with self._catalog.transaction() as db:
                 delete_documents(db, updated, deleted=False)
                 for doc in changed:
                     insert_document(db, doc, hashes[doc.id], languages[doc.id])
                 insert_passages(db, segment.id, passages)
-                insert_segment(db, segment.id, segment.n_passages)
+                insert_segment(db, segment.id, segment.n_passages, checksums)
                 bump_generation(db)
-        except _DOCUMENT_ERRORS:
-            # Raised inside the transaction, so rolled back: no commit refers to the
-            # segment. (Anything else is left to remove_orphans on the next open.)
-            shutil.rmtree(written, ignore_errors=True)
+        except BaseException:
+            # Rolled back: no commit refers to the segment. Its files go now; should
+            # that fail too, it stays marked pending for the next writer to remove.
+            self._discard_segment(segment.id)
             raise
         self._loaded[segment.id] = segment
         self._snapshot = self._load_snapshot()
         added = tuple(d.id for d in changed if d.id not in stored)
         return SyncReport(added=added, updated=updated, unchanged=unchanged)
+
+    def _discard_segment(self, seg_id: str) -> None:
+        collect_garbage(self.path, [seg_id])
+        try:
+            with self._catalog.transaction() as db:
+                forget_segment_files(db, [seg_id])
+        except Exception:  # a full disk, say: the pending mark stays, which is safe
+            log.warning("segment %s stays marked pending", seg_id, exc_info=True)
 
     def _maybe_merge(self) -> None:
         while True:
@@ -465,7 +551,7 @@ class KnowledgeBase:
 
     def optimize(self) -> None:
         """Merge every segment into one and drop deleted rows (like Lucene's forceMerge)."""
-        with self._lock, write_lock(self.path):
+        with self._writing():
             ids = [s[0] for s in self._catalog.segments()]
             if len(ids) > 1 or any(s[2].any() for s in self._catalog.segments()):
                 self._merge(ids)
@@ -475,18 +561,33 @@ class KnowledgeBase:
         deleted = {s[0]: s[2] for s in self._catalog.segments()}
         parts = [(self._loaded[i], ~deleted[i]) for i in seg_ids]
         alive = sum(int(k.sum()) for _, k in parts)
-        with self._catalog.transaction() as db:
-            if alive == 0:
+        if alive == 0:
+            with self._catalog.transaction() as db:
                 db.executemany("DELETE FROM segments WHERE id = ?", [(i,) for i in seg_ids])
-            else:
-                merged, pids = merge_segments(parts, factory=self.manifest.dense_index)
-                merged.write(self.path / SEGMENTS, self.manifest.dense_index)
-                self._loaded[merged.id] = merged
-                move_passages(db, merged.id, pids, seg_ids)
-                insert_segment(db, merged.id, merged.n_passages)
-            bump_generation(db)
+                mark_segments(db, seg_ids, "retired")
+                bump_generation(db)
+        else:
+            merged, pids = merge_segments(parts, factory=self.manifest.dense_index)
+            with self._catalog.transaction() as db:
+                mark_segments(db, [merged.id], "pending")
+            try:
+                written = merged.write(self.path / SEGMENTS, self.manifest.dense_index)
+                checksums = file_checksums(written)
+                with self._catalog.transaction() as db:
+                    move_passages(db, merged.id, pids, seg_ids)
+                    mark_segments(db, seg_ids, "retired")
+                    insert_segment(db, merged.id, merged.n_passages, checksums)
+                    bump_generation(db)
+            except BaseException:
+                self._discard_segment(merged.id)
+                raise
+            self._loaded[merged.id] = merged
         self._snapshot = self._load_snapshot()
-        remove_orphans(self.path, set(self._loaded))
+        # Readers holding the old segments keep their maps; their record reads find the
+        # passages moved and rank again on the new snapshot.
+        collect_garbage(self.path, seg_ids)
+        with self._catalog.transaction() as db:
+            forget_segment_files(db, seg_ids)
 
     def _write_manifest(self) -> None:
         self.manifest.counts = {
@@ -531,9 +632,12 @@ class KnowledgeBase:
         carry the version they came from. The search is logged (see :meth:`feedback`)
         under ``channel``, unless ``log=False`` (a preview, a test query).
         """
-        snap = self._snapshot if as_of is None else self._snapshot_at(_timestamp(as_of))
-        ranking = self._rank(snap, query, k, mode, filters, audience)
-        results = SearchResults(self._hits(snap, ranking))
+        _check_query(query)
+
+        def run(snap: Snapshot) -> list[Hit]:
+            return self._hits(snap, self._rank(snap, query, k, mode, filters, audience), audience)
+
+        results = SearchResults(self._read(as_of, run))
         if not log:
             return results
         results.interaction_id = self._audit.record(
@@ -557,6 +661,8 @@ class KnowledgeBase:
         audience: Audience = "customer",
     ) -> list[tuple[str, float]]:
         """Documents ranked by their best passage: (document id, score), best first."""
+        _check_query(query)
+        self.refresh()
         snap = self._snapshot
         ranking = self._rank(snap, query, max(k * 4, CANDIDATES), mode, filters, audience)
         out: dict[str, float] = {}
@@ -674,11 +780,10 @@ class KnowledgeBase:
                 firsts[doc] = row
                 if len(firsts) == n_docs:
                     break
-        pids = [str(snap.passage_ids[r]) for r in firsts.values()]
-        records = self._records(snap, pids)
+        records = self._records(snap, list(firsts.values()))
         out = []
-        for pid in pids:
-            rec = records.get(pid)
+        for row in firsts.values():
+            rec = records.get(row)
             if rec is None:
                 out.append((0.0, 0.0, 0.0))
                 continue
@@ -706,14 +811,15 @@ class KnowledgeBase:
             return np.zeros((0, 1), dtype=np.float32)
         return np.stack([cache[line] for line in lines])
 
-    def _hits(self, snap: Snapshot, ranking: Ranking) -> list[Hit]:
+    def _hits(self, snap: Snapshot, ranking: Ranking, audience: str) -> list[Hit]:
         scores, parts = ranking.scores, ranking.parts
-        pids = [str(snap.passage_ids[r]) for r in ranking.rows.tolist()]
-        records = self._records(snap, pids)
+        rows = ranking.rows.tolist()
+        records = self._records(snap, rows)
         hits = []
-        for i, pid in enumerate(pids):
-            rec = records.get(pid)
-            if rec is None:  # deleted by a commit newer than this snapshot
+        for i, row in enumerate(rows):
+            pid = str(snap.passage_ids[row])
+            rec = records.get(row)
+            if rec is None or not _visible(rec, audience):  # gone, on the last try only
                 continue
             hits.append(
                 Hit(
@@ -734,17 +840,40 @@ class KnowledgeBase:
             )
         return hits
 
-    def _records(self, snap: Snapshot, pids: Sequence[str]) -> dict[str, PassageRecord]:
-        """Passage records by id, current ones from the catalog, earlier ones from ``snap``."""
-        out = {p: snap.history[p] for p in pids if p in snap.history}
-        if len(out) < len(pids):
-            out.update(self._catalog.passages([p for p in pids if p not in out]))
+    def _records(self, snap: Snapshot, rows: Sequence[int]) -> dict[int, PassageRecord]:
+        """The records of snapshot rows, from the version that ranked them: earlier
+        versions from ``snap``, current ones from the catalog by segment row.
+
+        A row a newer commit removed (an update, a delete, a merge) raises ``_Stale``, so
+        the read ranks again on the new snapshot; on the last attempt it is left out.
+        """
+        out: dict[int, PassageRecord] = {}
+        wanted: dict[int, tuple[str, int]] = {}
+        starts = snap.segment_starts
+        for row in rows:
+            pid = str(snap.passage_ids[row])
+            if pid in snap.history:
+                out[row] = snap.history[pid]
+                continue
+            index = int(np.searchsorted(starts, row, side="right")) - 1
+            wanted[row] = (snap.segments[index].id, row - int(starts[index]))
+        if wanted:
+            found = self._catalog.passages_at(list(wanted.values()))
+            for row, location in wanted.items():
+                rec = found.get(location)
+                if rec is not None:
+                    out[row] = rec
+                elif not getattr(self._reading, "final", True):
+                    raise _StaleRead
         return out
 
     def _document_passages(self, snap: Snapshot, doc_id: str) -> list[PassageRecord]:
+        """A document's passages in reading order, as ``snap`` holds it: only those in its
+        segments (an update or a merge since then moved them elsewhere)."""
         if doc_id in snap.history_documents:
             return snap.history_documents[doc_id]
-        return self._catalog.document_passages(doc_id)
+        held = {s.id for s in snap.segments}
+        return [p for p in self._catalog.document_passages(doc_id) if p.segment in held]
 
     def answer(
         self,
@@ -774,18 +903,30 @@ class KnowledgeBase:
         """
         if channel not in CHANNELS:
             raise InputError(f"channel must be one of {CHANNELS}, got {channel!r}")
-        snap = self._snapshot if as_of is None else self._snapshot_at(_timestamp(as_of))
-        evidence = self._evidence(snap, question, audience, filters)
-        asker = (
-            primary_language(language) if language else question_language(question, snap.languages)
-        )
+        _check_query(question, "question")
+        if threshold is not None and (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float))
+            or math.isnan(threshold)
+        ):
+            raise InputError(f"threshold must be a number, got {threshold!r}")
         model = default_model(self.manifest.model_id)
-        confidence = model.probability(evidence.features) if evidence.document_ids else 0.0
         cut = model.threshold if threshold is None else threshold
-        if not evidence.document_ids or confidence < cut:
-            answer = declined(question, confidence, channel, audience, asker)
-        else:
-            answer = self._compose(snap, question, evidence, confidence, channel, audience, asker)
+
+        def run(snap: Snapshot) -> Answer:
+            evidence = self._evidence(snap, question, audience, filters)
+            asker = (
+                primary_language(language)
+                if language
+                else question_language(question, snap.languages)
+            )
+            confidence = model.probability(evidence.features) if evidence.document_ids else 0.0
+            if not evidence.document_ids or confidence < cut:
+                return declined(question, confidence, channel, audience, asker)
+            return self._compose(snap, question, evidence, confidence, channel, audience, asker)
+
+        answer = self._read(as_of, run)
+        confidence = answer.confidence
         if not log:
             return answer
         interaction = self._audit.record(
@@ -816,17 +957,23 @@ class KnowledgeBase:
         doc_id = evidence.document_ids[0]
         passages = self._document_passages(snap, doc_id)
         best = next((p for p in passages if p.id == best_pid), None)
-        if best is None:  # deleted since this snapshot was taken: decline rather than guess
+        if best is None or not _visible(best, audience):
+            # Changed since this snapshot was taken: rank again, or decline on the last try.
+            if not getattr(self._reading, "final", True):
+                raise _StaleRead
             return declined(question, 0.0, channel, audience, language)
+        passages = [p for p in passages if p.version == best.version]
         # Other documents of the ranking, best first; resolved cases apart (agents only).
         firsts: dict[str, int] = {}
         for row, d in zip(rows, evidence.document_ids):
             if d != doc_id and d not in firsts:
                 firsts[d] = row
-        records = self._records(snap, [str(snap.passage_ids[r]) for r in firsts.values()])
+        records = self._records(snap, list(firsts.values()))
         related: list[Related] = []
         cases: list[Related] = []
         for rec in records.values():
+            if not _visible(rec, audience):
+                continue
             item = Related(rec.document_id, rec.title, rec.url, rec.visibility == "internal")
             if rec.metadata.get("source_type") == "crm":
                 if audience == "agent" and len(cases) < 3:
@@ -871,10 +1018,11 @@ class KnowledgeBase:
         """The interaction log of this base."""
         return self._audit
 
-    def feedback(self, interaction_id: str, outcome: Outcome) -> None:
+    def feedback(self, interaction_id: str, outcome: Outcome) -> bool:
         """Record what followed a search or answer: ``"resolved"``, ``"escalated"`` (handed
-        to an agent) or ``"not_helpful"``. An unknown id raises :class:`InputError`."""
-        self._audit.feedback(interaction_id, outcome)
+        to an agent) or ``"not_helpful"``. An unknown id raises :class:`InputError`; an
+        outcome already recorded for that interaction returns False and counts once."""
+        return self._audit.feedback(interaction_id, outcome)
 
     def configure_log(
         self, *, logging: bool | None = None, retention_days: int | Literal["keep"] | None = "keep"
@@ -919,7 +1067,7 @@ class KnowledgeBase:
         so ``as_of`` can still show them)."""
         ids = list(ids)
         report = self.delete(ids)
-        with self._lock, write_lock(self.path):
+        with self._writing():
             with self._catalog.transaction() as db:
                 purge_history(db, ids)
                 bump_generation(db)
@@ -1010,6 +1158,10 @@ class KnowledgeBase:
             history_fields=fields,
         )
 
+    def check(self) -> CheckReport:
+        """Check this base's files (see :mod:`srmkb.check`); changes nothing."""
+        return check_base(self.path)
+
     def passage_text(self, passage_id: str) -> str | None:
         """The full text of a passage (hits carry a shortened snippet)."""
         rec = self._catalog.passages([passage_id]).get(passage_id)
@@ -1045,6 +1197,29 @@ class KnowledgeBase:
 
     def __repr__(self) -> str:
         return f"KnowledgeBase({str(self.path)!r}, model={self.manifest.model_id!r})"
+
+
+def _visible(record: PassageRecord, audience: str) -> bool:
+    """Checked again when a passage is rendered: a customer never sees internal text."""
+    if audience == "agent":
+        return True
+    if record.visibility != "public":
+        log.error("passage %s (%s) withheld from a customer", record.id, record.visibility)
+        return False
+    return True
+
+
+def _check_query(query: object, name: str = "query") -> None:
+    if not isinstance(query, str):
+        raise InputError(f"{name} must be a string, got {type(query).__name__}")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{name} holds a lone surrogate: it is not valid Unicode text") from None
+    if len(query) > MAX_QUERY_CHARS:
+        raise InputError(
+            f"{name} is {len(query):,} characters long; at most {MAX_QUERY_CHARS:,} are accepted"
+        )
 
 
 def document_language(doc: Document) -> str:

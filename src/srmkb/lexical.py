@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 
 _FILES = ("terms", "indptr", "rows", "tf", "length")
+LEXICAL_FILES = tuple(f"lexical_{name}.npy" for name in _FILES)
 
 
 @dataclass(frozen=True)

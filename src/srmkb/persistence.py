@@ -7,22 +7,30 @@ Layout of a base::
     catalog.sqlite     documents, passages, live segments: the commit point
     interactions.sqlite  the audit log of answers and searches (questions redacted)
     segments/<id>/     immutable segment files (.npy, and .faiss for approximate indexes)
+    embeddings.sqlite  a cache of passage vectors by text hash (safe to delete)
     write.lock         held by the one process writing
+
+Opening a base reads; it never creates, truncates or deletes a file. Only a writer,
+holding the write lock, removes segment folders, and only those the catalog marks as
+pending (never committed) or retired (merged away): see :func:`collect_garbage`.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import StorageError
+from .errors import DiskFullError, StorageError
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -114,16 +122,60 @@ def write_lock(root: Path, *, blocking: bool = True) -> Iterator[bool]:
         handle.close()
 
 
-def remove_orphans(root: Path, live_segments: set[str]) -> list[str]:
-    """Delete segment folders no commit refers to (left by a crash or a merge)."""
+def collect_garbage(root: Path, marked: Iterable[str]) -> list[str]:
+    """Delete the segment folders ``marked`` by the catalog (pending or retired), and
+    temporary files of interrupted writes; returns the segment ids removed.
+
+    Call it holding the write lock. A folder the catalog does not mark is left alone,
+    whatever it holds: ``srmkb check`` reports it.
+    """
     removed: list[str] = []
     seg_root = root / SEGMENTS
-    if not seg_root.is_dir():
-        return removed
-    for child in seg_root.iterdir():
-        if child.name not in live_segments:
-            shutil.rmtree(child, ignore_errors=True)
-            removed.append(child.name)
+    for seg_id in marked:
+        for path in (seg_root / seg_id, seg_root / f".{seg_id}.tmp"):
+            if path.exists():
+                shutil.rmtree(path, ignore_errors=True)
+        removed.append(seg_id)
     for stray in root.glob(f".{MANIFEST}.*.tmp"):
         stray.unlink(missing_ok=True)
     return removed
+
+
+def file_checksums(directory: Path) -> dict[str, tuple[int, str]]:
+    """Size and SHA-256 of each file in a folder."""
+    out: dict[str, tuple[int, str]] = {}
+    for path in sorted(directory.iterdir()):
+        if path.is_file():
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+            out[path.name] = (path.stat().st_size, digest.hexdigest())
+    return out
+
+
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an error means the disk (or quota, or file size limit) is full."""
+    if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return code == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+    return False
+
+
+@contextmanager
+def disk_errors(root: Path) -> Iterator[None]:
+    """Turn running out of space under ``root`` into :class:`DiskFullError`."""
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(
+                f"{root}: no space left on the device ({exc}); nothing was committed and the"
+                " base is as it was: free some space and run the write again"
+            ) from exc
+        raise

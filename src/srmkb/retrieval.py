@@ -103,6 +103,12 @@ class Snapshot:
     def n_rows(self) -> int:
         return int(self.live.shape[0])
 
+    @cached_property
+    def segment_starts(self) -> np.ndarray:
+        """The first row of each segment (rows run through the segments in order)."""
+        sizes = [s.n_passages for s in self.segments]
+        return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+
     def rank(
         self,
         query: str,

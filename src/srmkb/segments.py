@@ -19,9 +19,11 @@ import numpy as np
 
 from .dense import DenseSegment
 from .documents import Passage
-from .lexical import LexicalSegment
+from .errors import StorageError
+from .lexical import LEXICAL_FILES, LexicalSegment
 
 VISIBILITY_CODES = {"public": 0, "internal": 1}
+_ROW_FILES = ("passage_ids", "document_ids", "internal", "language")
 
 
 @dataclass
@@ -66,7 +68,7 @@ class Segment:
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
-        for name in ("passage_ids", "document_ids", "internal", "language"):
+        for name in _ROW_FILES:
             np.save(tmp / f"{name}.npy", getattr(self, name), allow_pickle=False)
         self.lexical.save(tmp)
         if self.dense is not None:
@@ -80,21 +82,39 @@ class Segment:
 
     @classmethod
     def load(cls, directory: Path, *, dense_factory: str | None) -> Segment:
-        def arr(name: str) -> np.ndarray:
-            return np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-
-        dense = None
-        if dense_factory is not None and (directory / "vectors.npy").exists():
-            dense = DenseSegment.load(directory, dense_factory)
-        return cls(
-            id=directory.name,
-            passage_ids=arr("passage_ids"),
-            document_ids=arr("document_ids"),
-            internal=arr("internal"),
-            language=arr("language"),
-            lexical=LexicalSegment.load(directory),
-            dense=dense,
-        )
+        """Load a segment; a missing, truncated or unreadable file is a
+        :class:`StorageError` naming it."""
+        expected = [*(f"{name}.npy" for name in _ROW_FILES), *LEXICAL_FILES]
+        if dense_factory is not None:
+            expected.append("vectors.npy")
+            if dense_factory != "Flat":
+                expected.append("dense.faiss")
+        for name in expected:
+            if not (directory / name).is_file():
+                raise StorageError(f"{directory / name} is missing: the segment is damaged")
+            if name.endswith(".npy"):
+                _check_npy(directory / name)
+        try:
+            rows = {
+                name: np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+                for name in _ROW_FILES
+            }
+            lexical = LexicalSegment.load(directory)
+            dense = DenseSegment.load(directory, dense_factory) if dense_factory else None
+        except (OSError, ValueError, EOFError, RuntimeError) as exc:
+            raise StorageError(f"{directory}: a file is unreadable ({exc})") from exc
+        segment = cls(id=directory.name, lexical=lexical, dense=dense, **rows)
+        n = segment.n_passages
+        sizes = {name: len(a) for name, a in rows.items()}
+        sizes["lexical_length"] = len(lexical.length)
+        if dense is not None:
+            sizes["vectors"] = dense.n_passages
+        wrong = [f"{name}.npy" for name, size in sizes.items() if size != n]
+        if wrong:
+            raise StorageError(
+                f"{directory}: {', '.join(wrong)} do not hold {n} rows: the segment is damaged"
+            )
+        return segment
 
 
 def merge_segments(
@@ -128,6 +148,26 @@ def merge_segments(
         dense=DenseSegment.build(np.concatenate(vectors), factory) if has_dense else None,
     )
     return merged, merged.passage_ids.tolist()
+
+
+def _check_npy(path: Path) -> None:
+    """A ``.npy`` file whose header reads and whose size holds the array it declares."""
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            offset = handle.tell()
+        needed = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    except (OSError, ValueError, EOFError) as exc:
+        raise StorageError(f"{path} is unreadable ({exc}): the segment is damaged") from exc
+    size = path.stat().st_size
+    if size < needed:
+        raise StorageError(
+            f"{path} is truncated ({size} bytes of {needed}): the segment is damaged"
+        )
 
 
 def _fsync(path: Path) -> None:

@@ -1,10 +1,13 @@
 """The catalog: documents, passages and live segments in one SQLite file.
 
-SQLite is the commit point of a base. Segment files are written first under fresh
-names; one transaction then records the documents, their passages, the segment and
-the rows it deletes elsewhere. A crash before that transaction leaves unreferenced
-files, removed on the next open; a crash after it leaves a complete commit. So
-``kill -9`` at any moment leaves the last committed state loadable and whole.
+SQLite is the commit point of a base. A writer first records the segment it is about to
+write as *pending*, writes its files under that fresh name, then one transaction records
+the documents, their passages, the segment (with its files' checksums) and the rows it
+deletes elsewhere. A crash before that transaction leaves a pending segment; a merge
+records the segments it replaced as *retired*. Garbage collection (by the next writer)
+removes only those: files the catalog does not name are never deleted, so a missing or
+damaged catalog cannot wipe a base. ``kill -9`` at any moment leaves the last committed
+state loadable and whole.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .documents import Document, Passage
+from .errors import StorageError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -95,7 +100,24 @@ CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- Segment folders garbage collection may remove: 'pending' (a write that never
+-- committed) and 'retired' (replaced by a merge). Nothing else is ever deleted.
+CREATE TABLE IF NOT EXISTS segment_files (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    time REAL NOT NULL
+);
+-- Size and SHA-256 of each file of a committed segment, for srmkb check.
+CREATE TABLE IF NOT EXISTS segment_checksums (
+    segment TEXT NOT NULL,
+    file TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (segment, file)
+);
 """
+# The tables every base has had since format 1; the others are added on first open.
+CORE_TABLES = frozenset({"documents", "passages", "segments", "state"})
 
 
 @dataclass(frozen=True)
@@ -143,24 +165,80 @@ class PassageRecord:
     title: str
     metadata: dict[str, object]
     version: int
+    # Where the passage lives: the segment and row that ranked it.
+    segment: str = ""
+    row: int = -1
 
 
 class Catalog:
-    """Thread-safe access to ``catalog.sqlite``; writes go through :meth:`transaction`."""
+    """Thread-safe access to ``catalog.sqlite``; writes go through :meth:`transaction`.
 
-    def __init__(self, path: Path) -> None:
+    ``create=False`` (an existing base) opens the file as it is: a missing, empty or
+    unreadable catalog is a :class:`StorageError` naming it, never a new empty catalog.
+    """
+
+    def __init__(self, path: Path, *, create: bool = False) -> None:
         self.path = path
+        self._create = create
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)  # idempotent; executescript commits by itself
+        if not create and not path.is_file():
+            raise StorageError(
+                f"{path} is missing: the base is damaged (its segments are left as they are;"
+                " restore the file from a backup or re-ingest into a new base)"
+            )
+        if not create:
+            with open(path, "rb") as handle:
+                header = handle.read(16)
+            if header != b"SQLite format 3\x00":
+                what = "empty" if not header else "not an SQLite database"
+                raise StorageError(f"{path} is {what}: the base is damaged")
+        try:
+            tables = self.tables()
+            if create:
+                self._conn().executescript(SCHEMA)  # idempotent; commits by itself
+            elif not CORE_TABLES <= tables:
+                missing = ", ".join(sorted(CORE_TABLES - tables))
+                raise StorageError(
+                    f"{path} is not an srmkb catalog (no table {missing}): the base is damaged"
+                )
+            elif not _ALL_TABLES <= tables:
+                # A base written by an earlier srmkb: add the tables it lacks.
+                self._conn().executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StorageError(f"{path} is unreadable ({exc}): the base is damaged") from exc
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            # mode=rw: an existing base's catalog is opened, never created.
+            mode = "rwc" if self._create else "rw"
+            uri = f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode={mode}"
+            try:
+                conn = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+            except sqlite3.DatabaseError as exc:
+                raise StorageError(f"{self.path} is unreadable ({exc})") from exc
             self._local.conn = conn
         return conn
+
+    def tables(self) -> set[str]:
+        rows = self._conn().execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {r[0] for r in rows}
+
+    @contextmanager
+    def read(self) -> Iterator[Catalog]:
+        """Several reads that see one committed state (a read transaction)."""
+        conn = self._conn()
+        if conn.in_transaction:  # nested: the outer read already pins the state
+            yield self
+            return
+        conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -174,10 +252,11 @@ class Catalog:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite ends it by itself on some errors (a full disk)
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     transaction = _write
 
@@ -347,6 +426,27 @@ class Catalog:
             for doc_id, meta, lang, vis, updated, source, url in rows
         ]
 
+    def passages_at(
+        self, locations: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], PassageRecord]:
+        """Passage records by (segment, row): only passages still in that segment row.
+
+        A row's text never changes, and its document's row is the version that wrote it
+        for as long as the passage is there (an update deletes the passages), so what
+        comes back is exactly the version a snapshot holding that segment ranked.
+        """
+        out: dict[tuple[str, int], PassageRecord] = {}
+        by_segment: dict[str, list[int]] = {}
+        for seg, row in locations:
+            by_segment.setdefault(seg, []).append(row)
+        for seg, rows in by_segment.items():
+            for chunk in _chunks(rows, 500):
+                marks = ",".join("?" * len(chunk))
+                where = f"p.segment = ? AND p.row IN ({marks})"
+                for record in self._passage_records(where, [seg, *chunk]):
+                    out[(record.segment, record.row)] = record
+        return out
+
     def passages(self, ids: Sequence[str]) -> dict[str, PassageRecord]:
         out: dict[str, PassageRecord] = {}
         for chunk in _chunks(list(ids), 500):
@@ -359,10 +459,10 @@ class Catalog:
         """All passages of a document, in reading order."""
         return self._passage_records("p.document_id = ? ORDER BY p.position", [doc_id])
 
-    def _passage_records(self, where: str, params: Sequence[str]) -> list[PassageRecord]:
+    def _passage_records(self, where: str, params: Sequence[object]) -> list[PassageRecord]:
         rows = self._conn().execute(
             "SELECT p.id, p.document_id, p.text, p.section, p.url, p.page, p.visibility,"
-            " p.language, d.title, d.metadata, d.version FROM passages p"
+            " p.language, d.title, d.metadata, d.version, p.segment, p.row FROM passages p"
             f" JOIN documents d ON d.id = p.document_id WHERE {where}",
             list(params),
         )
@@ -379,9 +479,28 @@ class Catalog:
                 title=r[8],
                 metadata=json.loads(r[9]),
                 version=r[10],
+                segment=r[11],
+                row=r[12],
             )
             for r in rows
         ]
+
+    def state(self) -> tuple[int, list[tuple[str, int, np.ndarray]]]:
+        """The generation and the live segments of one committed state."""
+        with self.read():
+            return self.generation(), self.segments()
+
+    def segment_files(self) -> dict[str, str]:
+        """Segment folders marked for garbage collection: id -> 'pending' or 'retired'."""
+        return dict(self._conn().execute("SELECT id, state FROM segment_files").fetchall())
+
+    def checksums(self, seg_id: str) -> dict[str, tuple[int, str]]:
+        """The recorded size and SHA-256 of each file of a segment (empty for segments
+        written before checksums were kept)."""
+        rows = self._conn().execute(
+            "SELECT file, size, sha256 FROM segment_checksums WHERE segment = ?", (seg_id,)
+        )
+        return {name: (size, digest) for name, size, digest in rows}
 
     def segments(self) -> list[tuple[str, int, np.ndarray]]:
         """Live segments in creation order: (id, passages, deleted-row mask)."""
@@ -445,12 +564,39 @@ def bump_generation(db: sqlite3.Connection) -> None:
     )
 
 
-def insert_segment(db: sqlite3.Connection, seg_id: str, n_passages: int) -> None:
+def insert_segment(
+    db: sqlite3.Connection,
+    seg_id: str,
+    n_passages: int,
+    checksums: dict[str, tuple[int, str]] | None = None,
+) -> None:
+    """Record a written segment as live (it is no longer pending), with its checksums."""
     empty = np.packbits(np.zeros(n_passages, dtype=bool), bitorder="little").tobytes()
     db.execute(
         "INSERT INTO segments(id, n_passages, deleted, created_at) VALUES(?, ?, ?, ?)",
         (seg_id, n_passages, empty, time.time()),
     )
+    db.execute("DELETE FROM segment_files WHERE id = ?", (seg_id,))
+    db.executemany(
+        "INSERT OR REPLACE INTO segment_checksums VALUES(?, ?, ?, ?)",
+        [(seg_id, name, size, digest) for name, (size, digest) in (checksums or {}).items()],
+    )
+
+
+def mark_segments(db: sqlite3.Connection, seg_ids: Iterable[str], state: str) -> None:
+    """Mark segment folders for garbage collection: 'pending' before a write, 'retired'
+    when a merge replaces them (in the merge's transaction)."""
+    now = time.time()
+    db.executemany(
+        "INSERT OR REPLACE INTO segment_files(id, state, time) VALUES(?, ?, ?)",
+        [(s, state, now) for s in seg_ids],
+    )
+    if state == "retired":
+        db.executemany("DELETE FROM segment_checksums WHERE segment = ?", [(s,) for s in seg_ids])
+
+
+def forget_segment_files(db: sqlite3.Connection, seg_ids: Iterable[str]) -> None:
+    db.executemany("DELETE FROM segment_files WHERE id = ?", [(s,) for s in seg_ids])
 
 
 def delete_documents(
@@ -570,6 +716,11 @@ def move_passages(
     db.executemany("DELETE FROM segments WHERE id = ?", [(s,) for s in old_segments])
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+_ALL_TABLES = frozenset(
+    line.split()[5] for line in SCHEMA.splitlines() if line.startswith("CREATE TABLE")
+)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:  # type: ignore[type-arg]
     for start in range(0, len(items), size):
         yield items[start : start + size]
