@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import numbers
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -715,8 +716,9 @@ class KnowledgeBase:
             raise InputError(f"mode must be one of {MODES}, got {mode!r}")
         if not isinstance(query, str):
             raise InputError("query must be a string")
-        if k < 1:
-            raise InputError(f"k must be at least 1, got {k}")
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise InputError(f"k must be a whole number of at least 1, got {k!r}")
+        k = int(k)
         if snap.n_rows == 0 or not query.strip():
             return Ranking.empty()
         if mode != "bm25" and snap.dense is None:
@@ -1243,6 +1245,8 @@ def _timestamp(when: When) -> float:
     if isinstance(when, bool):
         raise InputError(f"as_of must be a time, got {when!r}")
     if isinstance(when, (int, float)):
+        if not math.isfinite(when):
+            raise InputError(f"as_of must be a finite time, got {when!r}")
         return float(when)
     if isinstance(when, str):
         try:

@@ -222,3 +222,43 @@ def test_rank_documents_groups_passages(tmp_path):
     ranked = base.rank_documents("router setting", 10)
     assert [d for d, _ in ranked] == ["long", "short"]  # many passages, one entry each
     assert np.isfinite(ranked[0][1])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"k": float("nan")},
+        {"k": float("inf")},
+        {"k": 0},
+        {"k": True},
+        {"k": 2.5},
+        {"as_of": float("nan")},
+        {"as_of": float("inf")},
+    ],
+)
+def test_bad_search_arguments_are_input_errors(kb, bad):
+    with pytest.raises(InputError):
+        kb.search("wifi password", **bad)
+
+
+@pytest.mark.parametrize("query", ["wifi \ud800 password", "x" * 10_001])
+def test_lone_surrogates_and_huge_queries_are_refused(kb, query):
+    with pytest.raises(InputError):
+        kb.search(query)
+    with pytest.raises(InputError):
+        kb.answer(query)
+
+
+def test_feedback_counts_once_per_outcome(kb):
+    hits = kb.search("wifi password")
+    assert kb.feedback(hits.interaction_id, "resolved") is True
+    assert kb.feedback(hits.interaction_id, "resolved") is False
+    assert kb.feedback(hits.interaction_id, "escalated") is True
+    assert kb.audit.get(hits.interaction_id).outcome == "escalated"
+
+
+def test_logged_questions_are_bounded_and_channels_redacted(kb):
+    hits = kb.search("wifi " * 1900, channel="sms +33 6 12 34 56 78")
+    logged = kb.audit.get(hits.interaction_id)
+    assert len(logged.question) <= 2_001
+    assert "12 34 56 78" not in logged.channel
