@@ -26,14 +26,23 @@ what the agents noted on the way. Reading an export:
 - **Visibility**: internal notes and complaints are internal, always: a customer must
   never see them. By default the whole case is internal too (agent knowledge).
   ``public_resolutions=True`` makes only the *Resolution* section public, for cases that
-  are not complaints; the customer's own words stay internal, since they may carry
-  personal data that redaction cannot recognise (names, addresses). A complaint is a
-  case whose category/type says so (``COMPLAINT_CATEGORIES``) or whose text contains
-  one of ``complaint_keywords`` (default ``DEFAULT_COMPLAINT_KEYWORDS``: complain…,
-  réclamation, plainte, ombudsman, médiateur, mise en demeure, legal action…).
-- **Personal data** (e-mail, phone, card, IBAN) is redacted by :func:`srmkb.redaction.redact`
-  in the title, every section and every metadata string, before the document exists.
-  The case id is an identifier and is kept as it is.
+  are not complaints; the customer's own words (subject and messages) stay internal,
+  since they may carry personal data that redaction cannot recognise (names,
+  addresses). A document's title goes with every passage of it, so a public case gets a
+  neutral title (``Resolution: <product> – <category>``, in French for a French case,
+  leaving out a value in which personal data was found) and its subject moves to an
+  internal *Subject* section (anchor ``subject``), where agents still find it. Metadata
+  goes with every hit, customers' too: keep free text out of the mapped columns. A
+  complaint is a case whose category/type says so (``COMPLAINT_CATEGORIES``) or whose
+  text contains one of ``complaint_keywords`` (default ``DEFAULT_COMPLAINT_KEYWORDS``:
+  complain…, réclamation, plainte, ombudsman, médiateur, mise en demeure, legal
+  action…).
+- **Personal data** (e-mail, phone, card, IBAN…) is redacted by
+  :func:`srmkb.redaction.redact_with_counts` in the subject, every section and every
+  metadata string (status, product, channel, category, priority), before the document
+  exists; ``redactor=`` adds the caller's own recogniser (names, addresses, customer
+  numbers). The case id is an identifier and is kept as it is; dates and the language
+  are parsed, never copied. :attr:`CrmReadStats.redacted` counts what was replaced.
 - **Bad input**: a row without a case id or without any text, a short (truncated) or
   overlong row, a malformed JSON line, a duplicate case id, is an :class:`IngestError`
   with its line number; the rest of the file goes on. An empty, unreadable or
@@ -56,7 +65,7 @@ from urllib.parse import quote
 
 from srmkb.documents import Document, IngestError, JSONValue, Section
 from srmkb.errors import InputError
-from srmkb.redaction import redact_with_counts
+from srmkb.redaction import Redactor, redact_with_counts
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +149,10 @@ class CrmConnector:
 
     Not thread-safe: the counters are per instance. Use one instance per ingest run and
     read :attr:`skipped` or :attr:`reads` once the documents are consumed.
+
+    ``redactor`` is the caller's own recogniser (``str -> str``, for names, addresses or
+    customer numbers the built-in detectors cannot know); it sees every text of a case
+    that the built-in redaction sees.
     """
 
     name = "crm"
@@ -155,6 +168,7 @@ class CrmConnector:
         dayfirst: bool = True,
         url_template: str = "",
         encoding: str = "utf-8-sig",
+        redactor: Redactor | None = None,
     ) -> None:
         self._explicit: dict[str, list[str]] = {}
         for key, columns in (mapping or {}).items():
@@ -176,6 +190,7 @@ class CrmConnector:
                 raise ValueError(f"url_template may use only {{case_id}}: {exc}") from None
         self.url_template = url_template
         self.encoding = encoding
+        self.redactor = redactor
         self.reads: list[CrmReadStats] = []
         self._column_cache: dict[tuple[str, ...], dict[str, list[int]]] = {}
 
@@ -432,19 +447,24 @@ class CrmConnector:
             return IngestError(str(path), "row has no case id", line)
         status = " ".join((record.get("status") or [""])[0].split()).lower()
         if self._resolved is not None and _status_key(status) not in self._resolved:
-            return status or "(none)"
+            # Counted in the read's stats and logged: redacted too, not counted as redacted
+            # since it never enters the base.
+            return redact_with_counts(status, redactor=self.redactor)[0] or "(none)"
         if case_id in seen:
             return IngestError(
                 str(path), f"duplicate case id {case_id!r} (first on line {seen[case_id]})", line
             )
 
         def clean(text: str) -> str:
-            out, counts = redact_with_counts(text)
+            out, counts = redact_with_counts(text, redactor=self.redactor)
             redacted.update(counts)
             return out
 
+        def cell(key: str) -> str:
+            return (record.get(key) or [""])[0].strip()
+
         def one(key: str) -> str:
-            return clean((record.get(key) or [""])[0].strip())
+            return clean(cell(key))
 
         subject = one("subject")
         parts = {k: clean("\n\n".join(record.get(k, []))) for k in _MULTI}
@@ -458,9 +478,22 @@ class CrmConnector:
             self._complaint and self._complaint.search(scanned)
         )
         public = self.public_resolutions and not complaint and bool(parts["resolution"])
-        # The problem and the notes are internal whatever the document's visibility; the
-        # resolution inherits it, so public_resolutions publishes that section only.
+        language = _language((record.get("language") or [""])[0])
+        product = one("product")
+        title = subject or f"Case {case_id}"
+        if public:  # the title goes with the public passage: never the customer's words
+            # A product or category in which redaction found something was typed by a
+            # person, not picked from a list: it stays out of the public title.
+            title = _neutral_title(
+                language,
+                product if product == cell("product") else "",
+                category if category == cell("category") else "",
+            )
+        # The subject, the problem and the notes are internal whatever the document's
+        # visibility; the resolution inherits it, so public_resolutions publishes that
+        # section only.
         candidates = (
+            Section(subject if public else "", ("Subject",), "subject", visibility="internal"),
             Section(parts["customer_messages"], ("Problem",), "problem", visibility="internal"),
             Section(parts["resolution"], ("Resolution",), "resolution"),
             Section(parts["notes"], ("Internal notes",), "notes", visibility="internal"),
@@ -471,14 +504,18 @@ class CrmConnector:
             raw = (record.get(key) or [""])[0].strip()
             dates[key] = _iso(raw, self.dayfirst) if raw else None
             if raw and dates[key] is None:
-                logger.warning("%s:%d: case %s: %s %r is not a date", path, line, case_id, key, raw)
+                # Logs outlive the base's retention: no personal data in them either.
+                shown = redact_with_counts(raw, redactor=self.redactor)[0]
+                logger.warning(
+                    "%s:%d: case %s: %s %r is not a date", path, line, case_id, key, shown
+                )
         metadata: dict[str, JSONValue] = {
             "source_type": "crm",
             "case_id": case_id,
             "status": clean(status),
         }
         for key, value in (
-            ("product", one("product")),
+            ("product", product),
             ("channel", one("channel")),
             ("category", category),
             ("priority", one("priority")),
@@ -490,12 +527,12 @@ class CrmConnector:
         try:
             return Document(
                 id=f"case-{case_id}",
-                title=subject or f"Case {case_id}",
+                title=title,
                 url=self.url_template.format(case_id=quote(case_id, safe=""))
                 if self.url_template
                 else "",
                 visibility="public" if public else "internal",
-                language=_language((record.get("language") or [""])[0]),
+                language=language,
                 metadata=metadata,
                 sections=sections,
                 updated_at=dates["closed_at"],
@@ -503,6 +540,19 @@ class CrmConnector:
             )
         except InputError as exc:  # text the base cannot store, e.g. a lone surrogate
             return IngestError(str(path), exc.reason, line)
+
+
+_NEUTRAL_TITLES = {"en": ("Resolution", "Resolution of a support case"),
+                   "fr": ("Résolution", "Résolution d'un cas client")}  # fmt: skip
+
+
+def _neutral_title(language: str | None, product: str, category: str) -> str:
+    """The public title of a case: what it is about, never what the customer wrote."""
+    prefix, bare = _NEUTRAL_TITLES.get(language or "en", _NEUTRAL_TITLES["en"])
+    about = " – ".join(v for v in (product, category) if v)
+    if not about:
+        return bare
+    return f"{prefix} : {about}" if language == "fr" else f"{prefix}: {about}"
 
 
 def _norm(name: str) -> str:

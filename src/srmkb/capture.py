@@ -1,6 +1,7 @@
 """Capture: knowledge drafted from resolved cases (knowledge-centred service).
 
-For each resolved case (a CRM connector document: title = subject, sections *Problem*,
+For each resolved case (a CRM connector document: title = subject, or a neutral title and
+a *Subject* section for a case with a public resolution; sections *Problem*,
 *Resolution*, *Internal notes*), :func:`capture` decides whether the base already
 answers it or the case holds new knowledge:
 
@@ -12,9 +13,16 @@ answers it or the case holds new knowledge:
 - **New knowledge**: a draft article is written, or an open draft about the same problem
   (same resolution, or the same question asked) takes the case in. A draft has the
   problem as its title, the questions as asked, the environment (product, channel), the
-  resolution as numbered steps and the source case ids; personal data is redacted. It is
-  an ``internal`` document of the base, so agents find it at once, and customers only once
-  it is approved (:func:`approve` with ``public=True``); :func:`reject` deletes it.
+  resolution as numbered steps and the source case ids. It is an ``internal`` document of
+  the base, so agents find it at once, and customers only once it is approved
+  (:func:`approve` with ``public=True``); :func:`reject` deletes it.
+
+**Personal data**: every text of a draft (title, sections, metadata strings) is redacted
+(:func:`srmkb.redaction.redact`, plus the caller's ``redactor``), the case ids apart,
+which are identifiers. The questions as asked are the customers' subjects, so they stay
+internal even in a public article: a public approval shows customers the approver's
+problem statement (or a neutral title) and the steps, while the subjects (*Reported as*),
+the environment and the source cases are internal sections.
 
 Cases already captured (linked or in a draft) are skipped, so running capture again over
 the same export changes nothing.
@@ -26,7 +34,7 @@ import json
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,7 +44,7 @@ from .confidence import default_model
 from .documents import Document, JSONValue, Section
 from .embedders import model_threshold
 from .errors import InputError
-from .redaction import redact
+from .redaction import Redactor, redact
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase
@@ -52,6 +60,8 @@ MERGE_PROBLEM = 0.85  # problem ↔ one of a draft's problems: the same question
 MERGE_BOTH = 0.6
 STATUSES = ("draft", "approved", "rejected")
 _NOT_CASES: dict[str, JSONValue] = {"source_type": {"ne": "crm"}}
+# Metadata that holds identifiers, kept as they are (as the CRM connector keeps case ids).
+_IDENTIFIERS = frozenset({"cases"})
 
 
 @dataclass(frozen=True)
@@ -118,13 +128,27 @@ class _Draft:
         ]
         numbered = "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1))
         environment = "\n".join(f"{k}: {v}" for k, v in sorted(self.environment.items()))
+        # Section visibility is set for the day the draft is approved as public: only the
+        # resolution inherits the document's (see approve).
         sections = [
-            Section("\n".join(dict.fromkeys(self.problems)), ("Problem",), "problem"),
-            Section(environment, ("Environment",), "environment") if environment else None,
+            Section(
+                "\n".join(dict.fromkeys(self.problems)),
+                ("Problem",),
+                "problem",
+                visibility="internal",
+            ),
+            Section(environment, ("Environment",), "environment", visibility="internal")
+            if environment
+            else None,
             Section(numbered or self.resolution, ("Resolution",), "resolution"),
-            Section("Source cases: " + ", ".join(self.cases), ("Source cases",), "cases"),
+            Section(
+                "Source cases: " + ", ".join(self.cases),
+                ("Source cases",),
+                "cases",
+                visibility="internal",
+            ),
         ]
-        return Document(
+        draft = Document(
             id=self.id,
             title=self.problems[0],
             visibility="internal",
@@ -142,33 +166,77 @@ class _Draft:
             sections=tuple(s for s in sections if s is not None and s.text.strip()),
             source="capture",
         )
+        # Redacted again as a whole: its parts come from cases redacted on the way in (with
+        # the caller's redactor), and from drafts stored by an earlier version, whose
+        # redaction knew less. The built-in redaction leaves its own output unchanged.
+        return _redacted(draft)
 
 
-def _case_parts(case: Document) -> tuple[str, str, str, str, dict[str, str]]:
-    """(case id, subject, problem, resolution, environment) of a CRM case document: the
-    problem is the subject and the customer's words, to match on; a draft shows only
-    subjects, since the customer's own words may carry personal data redaction misses."""
+def _redact_json(value: JSONValue) -> JSONValue:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact_json(v) for k, v in value.items()}
+    return value
+
+
+def _redacted(doc: Document) -> Document:
+    """``doc`` with every text redacted: title, sections (the source case ids apart) and
+    metadata strings (identifiers apart)."""
+    sections = tuple(
+        s if s.anchor == "cases" else replace(s, text=redact(s.text)) for s in doc.sections
+    )
+    metadata = {k: v if k in _IDENTIFIERS else _redact_json(v) for k, v in doc.metadata.items()}
+    return replace(
+        doc, title=redact(doc.title), text=redact(doc.text), metadata=metadata, sections=sections
+    )
+
+
+def _case_parts(
+    case: Document, redactor: Redactor | None = None
+) -> tuple[str, str, str, str, dict[str, str]]:
+    """(case id, subject, problem, resolution, environment) of a CRM case document, all
+    redacted: the problem is the subject and the customer's words, to match on; a draft
+    shows only subjects, since the customer's own words may carry personal data
+    redaction misses. A case published with its resolution has a neutral title and its
+    subject in an internal *Subject* section."""
     meta = case.metadata
     case_id = str(meta.get("case_id") or case.id)
     by_anchor = {s.anchor: s.text for s in case.sections}
-    problem_text = by_anchor.get("problem", "" if case.sections else case.text)
-    problem = redact(" ".join(p for p in (case.title, problem_text) if p).strip())
-    resolution = redact(by_anchor.get("resolution") or by_anchor.get("notes") or "")
-    environment = {k: str(meta[k]) for k in ("product", "channel", "category") if meta.get(k)}
-    subject = redact(case.title.strip()) or problem[:120]
-    return case_id, subject, problem, resolution.strip(), environment
+    subject = redact(by_anchor.get("subject", case.title).strip(), redactor=redactor)
+    problem_text = redact(
+        by_anchor.get("problem", "" if case.sections else case.text), redactor=redactor
+    )
+    problem = " ".join(p for p in (subject, problem_text.strip()) if p)
+    resolution = redact(
+        by_anchor.get("resolution") or by_anchor.get("notes") or "", redactor=redactor
+    )
+    environment = {
+        k: redact(str(meta[k]), redactor=redactor)
+        for k in ("product", "channel", "category")
+        if meta.get(k)
+    }
+    return case_id, subject or problem[:120], problem, resolution.strip(), environment
 
 
-def capture(kb: KnowledgeBase, cases: Iterable[Document]) -> CaptureReport:
+def capture(
+    kb: KnowledgeBase, cases: Iterable[Document], *, redactor: Redactor | None = None
+) -> CaptureReport:
     """Link each resolved case to the document that already answers it, or draft new
-    knowledge from it (see the module docstring); returns what was done per case."""
+    knowledge from it (see the module docstring); returns what was done per case.
+
+    ``redactor`` is the caller's own recogniser of personal data (names, addresses), run
+    with the built-in redaction on every text a draft takes from a case.
+    """
     report = CaptureReport()
     seen = kb._catalog.captured_cases()
     drafts = _open_drafts(kb)
     links: list[tuple[str, str, float]] = []
     model = default_model(kb.model_id)
     for case in cases:
-        case_id, subject, problem, resolution, environment = _case_parts(case)
+        case_id, subject, problem, resolution, environment = _case_parts(case, redactor=redactor)
         if case_id in seen:
             report.decisions.append(CaseDecision(case_id, "skipped", seen[case_id], 0.0, 0.0))
             continue
@@ -322,15 +390,16 @@ def _open_drafts(kb: KnowledgeBase) -> dict[str, _Draft]:
 
 
 def _save(kb: KnowledgeBase, drafts: list[_Draft], links: list[tuple[str, str, float]]) -> None:
-    if drafts:
-        kb.upsert([d.document() for d in drafts])
+    documents = [d.document() for d in drafts]
+    if documents:
+        kb.upsert(documents)
     now = time.time()
     with kb._catalog.transaction() as db:
-        for d in drafts:
+        for d, doc in zip(drafts, documents):
             db.execute(
                 "INSERT INTO drafts(id, status, title, cases, created_at) VALUES(?, 'draft', ?, ?, ?)"
                 " ON CONFLICT(id) DO UPDATE SET cases = excluded.cases, title = excluded.title",
-                (d.id, d.problems[0], json.dumps(d.cases), d.created_at),
+                (d.id, doc.title, json.dumps(d.cases), d.created_at),
             )
         db.executemany(
             "INSERT OR IGNORE INTO case_links VALUES(?, ?, ?, ?)",
@@ -345,16 +414,89 @@ def list_drafts(kb: KnowledgeBase, status: str | None = None) -> list[dict[str, 
     return kb._catalog.drafts(status=status)
 
 
-def approve(kb: KnowledgeBase, draft_id: str, *, public: bool = False) -> Document:
-    """Publish a draft as a document of the base (``public``: customers see it too)."""
+def approve(
+    kb: KnowledgeBase,
+    draft_id: str,
+    *,
+    public: bool = False,
+    title: str | None = None,
+    problem: str | None = None,
+) -> Document:
+    """Publish a draft as a document of the base (``public``: customers see it too).
+
+    A draft's problem is what customers wrote (their cases' subjects): it stays internal,
+    as *Reported as*, with the environment and the source cases. Customers see the title,
+    ``problem`` (the problem as the approver states it, as a public *Problem* section)
+    and the resolution's steps. The title is ``title``, else the first line of
+    ``problem``, else, for a public article, a neutral one from the product and category
+    (``Solution: nimbus-router – Billing``); an internal one keeps the draft's title.
+    Everything published is redacted again, the approver's texts too: a draft stored by
+    an earlier version was redacted by detectors that knew less.
+    """
     doc = _pending(kb, draft_id)
+    statement = (problem or "").strip()
+    heading = " ".join((title or "").split())
+    if not heading and statement:
+        heading = _first_line(statement)
+    if not heading:
+        heading = _neutral_title(doc) if public else doc.title
+    sections = [Section(statement, ("Problem",), "problem")] if statement else []
+    for s in doc.sections:
+        if s.anchor == "problem":  # the customers' subjects
+            sections.append(Section(s.text, ("Reported as",), "reported", visibility="internal"))
+        elif s.anchor == "resolution":
+            sections.append(Section(s.text, s.heading, s.anchor))
+        else:  # environment, source cases, and anything else a draft may hold
+            sections.append(Section(s.text, s.heading, s.anchor, s.page, "internal"))
     meta = {**doc.metadata, "source_type": "captured", "status": "approved"}
-    published = Document.from_json(
-        {**doc.to_json(), "visibility": "public" if public else "internal", "metadata": meta}
+    if public:  # case ids are internal: a customer's hit carries the document's metadata
+        meta.pop("cases", None)
+    published = _redacted(  # the approver's texts too
+        Document(
+            id=doc.id,
+            title=heading,
+            visibility="public" if public else "internal",
+            language=doc.language,
+            metadata=meta,
+            sections=tuple(sections),
+            source=doc.source,
+        )
     )
     kb.upsert([published])
     _decide(kb, draft_id, "approved")
     return published
+
+
+_NEUTRAL_TITLES = {"en": ("Solution", "Support article"),
+                   "fr": ("Solution", "Article d'aide")}  # fmt: skip
+
+
+def _neutral_title(doc: Document) -> str:
+    """A public title that holds none of the customers' words: product and category."""
+    environment = next((s.text for s in doc.sections if s.anchor == "environment"), "")
+    values = dict(line.split(": ", 1) for line in environment.splitlines() if ": " in line)
+    language = doc.language if doc.language in _NEUTRAL_TITLES else "en"
+    prefix, bare = _NEUTRAL_TITLES[language]
+    # A value that held personal data was typed by a person, not picked from a list.
+    about = " – ".join(
+        v
+        for v in (values.get("product"), values.get("category"))
+        if v and not _PLACEHOLDER.search(v)
+    )
+    if not about:
+        return bare
+    return f"{prefix} : {about}" if language == "fr" else f"{prefix}: {about}"
+
+
+_PLACEHOLDER = re.compile(r"\[[A-Z]+\]")  # [EMAIL], [PHONE]…: what redaction leaves
+
+
+def _first_line(text: str, limit: int = 120) -> str:
+    """The first line of ``text``, cut at a word under ``limit`` characters."""
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(line) <= limit:
+        return line
+    return line[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 def reject(kb: KnowledgeBase, draft_id: str) -> None:

@@ -836,7 +836,7 @@ class KnowledgeBase:
                     page=rec.page,
                     visibility=rec.visibility,  # type: ignore[arg-type]
                     language=rec.language,
-                    metadata=rec.metadata,  # type: ignore[arg-type]
+                    metadata=_shown_metadata(rec.metadata, audience),  # type: ignore[arg-type]
                     version=rec.version,
                 )
             )
@@ -1209,6 +1209,18 @@ def _visible(record: PassageRecord, audience: str) -> bool:
         log.error("passage %s (%s) withheld from a customer", record.id, record.visibility)
         return False
     return True
+
+
+# Metadata of case-derived documents a customer may see: the rest (case id, channel,
+# status, priority, dates, complaint...) was typed by agents or customers about one case.
+_CASE_SOURCES = frozenset({"crm", "draft", "captured"})
+_CUSTOMER_CASE_FIELDS = frozenset({"source_type", "product", "category", "language"})
+
+
+def _shown_metadata(metadata: dict[str, object], audience: str) -> dict[str, object]:
+    if audience == "agent" or metadata.get("source_type") not in _CASE_SOURCES:
+        return metadata
+    return {k: v for k, v in metadata.items() if k in _CUSTOMER_CASE_FIELDS}
 
 
 def _check_query(query: object, name: str = "query") -> None:

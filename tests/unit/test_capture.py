@@ -1,5 +1,7 @@
 """Capture: resolved cases linked to the document that answers them, or drafted."""
 
+import json
+
 import pytest
 
 from srmkb import Document, HashingEmbedder, InputError, KnowledgeBase, Section
@@ -88,6 +90,89 @@ def test_approve_publishes_and_reject_removes(kb):
     }
     with pytest.raises(InputError, match="no draft"):
         approve(kb, "draft-99")
+
+
+def test_a_public_article_shows_customers_neither_subjects_nor_sources(kb):
+    capture(kb, [_case("7", "Router gets very hot", COOLING)])
+    published = approve(kb, "draft-7", public=True)
+    # No statement from the approver: a neutral title, and the steps alone are public.
+    assert published.title == "Solution: router"
+    visibility = {s.heading[0]: s.visibility for s in published.sections}
+    assert visibility == {
+        "Reported as": "internal",
+        "Environment": "internal",
+        "Resolution": None,  # the document's: public
+        "Source cases": "internal",
+    }
+    assert "cases" not in published.metadata
+    hits = kb.search("router gets very hot vents case 7 phone", k=50)
+    assert {h.section for h in hits if h.document_id == "draft-7"} == {"Resolution"}
+    shown = json.dumps([h.to_json() for h in hits])
+    assert "very hot" not in shown and "Phone" not in shown and '"7"' not in shown
+    answer = kb.answer("router vents", threshold=0.0).to_json()
+    assert answer["document_id"] == "draft-7" and "very hot" not in json.dumps(answer)
+    agent = kb.search("router gets very hot", k=50, audience="agent")
+    assert "Reported as" in {h.section for h in agent}  # agents still see what was asked
+
+
+def test_the_approver_states_the_public_problem(kb):
+    capture(
+        kb,
+        [
+            _case("7", "Router gets very hot, call 06 12 34 56 78", COOLING),
+            _case("8", "Blue screen on TV", "Replace the HDMI cable."),
+        ],
+    )
+    published = approve(
+        kb,
+        "draft-7",
+        public=True,
+        problem="The router overheats and restarts.\nMail help@nimbus.example for more.",
+    )
+    assert published.title == "The router overheats and restarts."
+    [statement] = [s for s in published.sections if s.anchor == "problem"]
+    assert statement.visibility is None and statement.heading == ("Problem",)
+    assert "[EMAIL]" in statement.text  # the approver's words are redacted too
+    assert "06 12" not in json.dumps(published.to_json())
+    titled = approve(kb, "draft-8", title="  No picture   on the TV ")
+    assert titled.title == "No picture on the TV" and titled.visibility == "internal"
+
+
+def test_every_text_of_a_draft_is_redacted(kb):
+    case = Document(
+        id="case-9",
+        title="Resolution: router",  # a case whose resolution was published
+        visibility="public",
+        metadata={
+            "source_type": "crm",
+            "case_id": "9",
+            "product": "router +33 6 12 34 56 78",
+            "channel": "phone 06 12 34 56 78",
+            "category": "mail jo@example.com",
+        },
+        sections=(
+            Section("Jo Bloggs: no dial tone", ("Subject",), "subject", visibility="internal"),
+            Section("Card 4970 2984 4653 7001.", ("Problem",), "problem", visibility="internal"),
+            Section("Plug the phone into the grey port. Jo Bloggs confirmed.", ("Resolution",),
+                    "resolution"),
+        ),
+    )  # fmt: skip
+    capture(kb, [case], redactor=lambda text: text.replace("Jo Bloggs", "[NAME]"))
+    draft = kb.get("draft-9")
+    assert draft.title == "[NAME]: no dial tone"  # the subject, not the neutral title
+    text = json.dumps(draft.to_json(), ensure_ascii=False)
+    for value in ("Jo Bloggs", "12 34", "jo@", "4970"):
+        assert value not in text
+    assert draft.metadata["product"] == "router [PHONE]"
+    environment = next(s.text for s in draft.sections if s.anchor == "environment")
+    assert environment.splitlines() == [
+        "category: mail [EMAIL]",
+        "channel: phone [PHONE]",
+        "product: router [PHONE]",
+    ]
+    assert list_drafts(kb)[0]["title"] == "[NAME]: no dial tone"
+    # Product and category held personal data: typed by a person, kept out of the title.
+    assert approve(kb, "draft-9", public=True).title == "Support article"
 
 
 def test_the_answer_threshold_is_the_one_fitted_for_the_base_model(kb, monkeypatch):

@@ -280,9 +280,36 @@ def test_public_resolutions_publish_the_resolution_only(tmp_path: Path):
     public, no_resolution = read(CrmConnector(public_resolutions=True), f)[0]
     assert public.visibility == "public"
     assert _passage_visibility(public) == {
-        "Problem": {"internal"}, "Resolution": {"public"}, "Internal notes": {"internal"},
+        "Subject": {"internal"}, "Problem": {"internal"}, "Resolution": {"public"},
+        "Internal notes": {"internal"},
     }  # fmt: skip
+    # The title goes with every passage, the public one too: never the customer's subject,
+    # which agents still find in the internal Subject section.
+    assert public.title == "Resolution: nimbus-router"
+    [subject] = [s for s in public.sections if s.anchor == "subject"]
+    assert subject.text == "Router light blinking red"
+    for passage in chunk_document(public):
+        if passage.visibility == "public":
+            assert "blinking" not in passage.indexed_text and "update" not in passage.indexed_text
     assert no_resolution.visibility == "internal"  # nothing to publish: title stays internal
+    assert no_resolution.title == "Router light blinking red"
+    assert [s.anchor for s in no_resolution.sections] == ["problem", "notes"]
+
+
+def test_the_neutral_title_says_product_and_category_in_the_case_language(tmp_path: Path):
+    f = write_jsonl(
+        tmp_path / "c.jsonl",
+        [
+            {"id": 1, "status": "résolu", "langue": "fr", "produit": "box", "motif": "Facture",
+             "objet": "Jean Dupont, 12 rue des Lilas", "solution": "Avoir émis."},
+            {"id": 2, "status": "solved", "subject": "Help", "solution": "Restarted."},
+        ],
+    )  # fmt: skip
+    french, bare = read(CrmConnector(public_resolutions=True), f)[0]
+    assert french.title == "Résolution : box – Facture"
+    assert bare.title == "Resolution of a support case"
+    public = [p.indexed_text for p in chunk_document(french) if p.visibility == "public"]
+    assert public == ["Résolution : box – Facture — Resolution\nAvoir émis."]
 
 
 @pytest.mark.parametrize(
@@ -379,6 +406,72 @@ def test_personal_data_is_redacted_in_every_field(tmp_path: Path):
     assert doc.id == "case-00104810" and doc.metadata["case_id"] == "00104810"
     assert doc.url == "https://crm/00104810"
     assert connector.reads[0].redacted == {"card": 2, "email": 2, "phone": 6, "iban": 2}
+
+
+def test_a_public_case_is_redacted_everywhere_and_counted_once(tmp_path: Path):
+    values = list(PERSONAL)
+    record = {
+        "case_id": "7",
+        "status": "solved",
+        "subject": f"Call {values[1]}",
+        "product": f"box {values[2]}",
+        "channel": f"mail {values[0]}",
+        "category": f"billing {values[3]}",
+        "description": f"IBAN {values[5]}",
+        "resolution": f"Refunded to {values[4]}.",
+    }
+    f = write_jsonl(tmp_path / "c.jsonl", [record])
+    connector = CrmConnector(public_resolutions=True)
+    [doc], [] = read(connector, f)
+    assert doc.visibility == "public"
+    # Values typed by a person, as personal data in them shows, stay out of the title.
+    assert doc.title == "Resolution of a support case"
+    assert doc.metadata["product"] == "box [PHONE]"
+    assert doc.metadata["channel"] == "mail [EMAIL]"
+    text = json.dumps(doc.to_json(), ensure_ascii=False)
+    assert not [v for v in PERSONAL if v in text]
+    # The title is built from the redacted product and category: nothing counted twice.
+    assert connector.reads[0].redacted == {"phone": 3, "email": 1, "iban": 1, "card": 1}
+
+
+def test_the_callers_redactor_sees_every_text_but_the_case_id(tmp_path: Path):
+    seen: list[str] = []
+
+    def names(text: str) -> str:
+        seen.append(text)
+        return text.replace("Sarah Whitfield", "[NAME]")
+
+    record = {
+        "case_id": "Sarah Whitfield",  # an identifier: kept as it is
+        "status": "solved",
+        "subject": "Sarah Whitfield cannot log in",
+        "channel": "Phone, Sarah Whitfield",
+        "product": "app",
+        "description": "I am Sarah Whitfield.",
+        "notes": "Sarah Whitfield called.",
+        "resolution": "Reset Sarah Whitfield's password.",
+    }
+    f = write_jsonl(tmp_path / "c.jsonl", [record])
+    [doc], [] = read(CrmConnector(public_resolutions=True, redactor=names), f)
+    shown = doc.to_json()
+    del shown["id"], shown["metadata"]["case_id"], shown["url"]  # type: ignore[attr-defined]
+    assert "Whitfield" not in json.dumps(shown)
+    assert doc.metadata["channel"] == "Phone, [NAME]"
+    assert doc.sections[-2].text == "Reset [NAME]'s password."
+    assert "Sarah Whitfield" not in seen  # the case id never reaches the redactor
+
+
+def test_skipped_statuses_and_logged_values_are_redacted(tmp_path: Path, caplog):
+    f = write_csv(
+        tmp_path / "c.csv",
+        [case("1", "Open a@b.com"), case("2", Closed="call 06 12 34 56 78")],
+    )
+    connector = CrmConnector()
+    with caplog.at_level(logging.WARNING, logger="srmkb.connectors.crm"):
+        [_], [] = read(connector, f)
+    assert connector.reads[0].skipped_statuses == {"open [EMAIL]": 1}
+    assert "06 12" not in caplog.text and "[PHONE]" in caplog.text
+    assert connector.reads[0].redacted == {}  # what never enters the base is not counted
 
 
 # --- bad input ----------------------------------------------------------------------

@@ -262,3 +262,16 @@ def test_logged_questions_are_bounded_and_channels_redacted(kb):
     logged = kb.audit.get(hits.interaction_id)
     assert len(logged.question) <= 2_001
     assert "12 34 56 78" not in logged.channel
+
+
+def test_customers_see_no_case_metadata(tmp_path):
+    base = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    meta = {"source_type": "crm", "case_id": "4411", "channel": "phone", "product": "Router X"}
+    base.upsert(
+        [Document(id="case-4411", text="Reset the router to fix the red light.", metadata=meta)]
+    )
+    (hit,) = base.search("router red light", audience="customer", log=False)
+    assert hit.metadata == {"source_type": "crm", "product": "Router X"}
+    (hit,) = base.search("router red light", audience="agent", log=False)
+    assert hit.metadata == meta
+    base.close()
