@@ -80,3 +80,14 @@ def write_result(record: dict[str, object]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+def provenance_line(record: dict, *, load: bool = False) -> str:  # type: ignore[type-arg]
+    """The closing line of a results table: machine, Python, versions and command."""
+    machine = record["machine"]
+    loaded = f", load average {machine['load_average']}" if load else ""
+    versions = ", ".join(f"{k} {v}" for k, v in record["versions"].items() if v)
+    return (
+        f"Machine: {machine['platform']}, {machine['cpus']} CPUs{loaded}; Python"
+        f" {record['python']}; versions: {versions}. Command: `{record['command']}`."
+    )

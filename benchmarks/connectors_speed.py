@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from _record import provenance, write_result
+from _record import provenance, provenance_line, write_result
 from srmkb import Document, IngestError
 from srmkb.connectors import (
     Connector,
@@ -232,15 +232,7 @@ def markdown(record: dict) -> str:  # type: ignore[type-arg]
             f" | {r['files_per_s']:,.1f} | {pages_per_s} | {r['documents_per_s']:,.0f}"
             f" | {r['mb_per_s']:.2f} |"
         )
-    machine = record["machine"]
-    lines += [
-        "",
-        f"Machine: {machine['platform']}, {machine['cpus']} CPUs; Python {record['python']};"
-        " versions: "
-        + ", ".join(f"{k} {v}" for k, v in record["versions"].items() if v)
-        + f". Command: `{record['command']}`.",
-        "",
-    ]
+    lines += ["", provenance_line(record), ""]
     return "\n".join(lines)
 
 

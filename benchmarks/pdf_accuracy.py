@@ -40,7 +40,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from _record import package_version, provenance, write_result
+from _record import package_version, provenance, provenance_line, write_result
 
 HERE = Path(__file__).resolve().parent
 FAQ = HERE.parent.parent / "shared" / "data" / "docs" / "debian-faq"
@@ -227,15 +227,7 @@ def markdown(record: dict) -> str:  # type: ignore[type-arg]
         "contents, running heads and page numbers (precision 88.6 % -> 97 %), and the HTML "
         "repeats section titles in its cross-references, which the PDF's contents pages match.",
     ]
-    machine = record["machine"]
-    lines += [
-        "",
-        f"Machine: {machine['platform']}, {machine['cpus']} CPUs; Python "
-        f"{record['python']}; versions: "
-        + ", ".join(f"{k} {v}" for k, v in record["versions"].items() if v)
-        + f". Command: `{record['command']}`.",
-        "",
-    ]
+    lines += ["", provenance_line(record), ""]
     return "\n".join(lines)
 
 

@@ -172,6 +172,12 @@ def _check_segments(
             )
             continue
         actual = file_checksums(directory)
+        missing = sorted(name for name in recorded if name not in actual)
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            message = f"{', '.join(missing)} {verb} missing"
+            report._add("segment", directory, message, blocks=True, rebuild=False)
+            continue
         wrong = [name for name, expected in recorded.items() if actual.get(name) != tuple(expected)]
         if wrong:
             report._add(

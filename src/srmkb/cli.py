@@ -21,12 +21,20 @@ from typing import Any
 
 from . import __version__
 from .documents import Document, IngestError, SyncReport
-from .errors import SrmkbError
+from .errors import SrmkbError, StorageError
 
-EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 3
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    bad = _undecodable(argv)
+    if bad is not None:
+        # Bytes that are not text in the locale's encoding reach Python as lone surrogates
+        # (surrogateescape); no query, id or path built from them could be stored.
+        n, raw = bad
+        print(f"srmkb: error: argument {n} is not valid text: {raw!r}", file=sys.stderr)
+        return EXIT_USAGE
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -40,6 +48,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("srmkb: interrupted; committed batches are kept", file=sys.stderr)
         return 130
+
+
+def _undecodable(argv: Sequence[str]) -> tuple[int, bytes] | None:
+    """The position (from 1) and bytes of the first argument that is not text."""
+    for n, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                return n, arg.encode("utf-8", "surrogateescape")  # the bytes as given
+            except UnicodeEncodeError:
+                return n, arg.encode("utf-8", "backslashreplace")
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,6 +149,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--kb", required=True)
     p.add_argument("--status", choices=("draft", "approved", "rejected"), help="list only these")
     p.add_argument("--public", action="store_true", help="approve: customers see it too")
+    p.add_argument(
+        "--title",
+        help="approve: the article's title (default: the problem's first line, or a neutral"
+        " one when public)",
+    )
+    p.add_argument(
+        "--problem",
+        help="approve: the problem as customers will read it; the cases' subjects stay internal",
+    )
     common(p)
     p.set_defaults(run=_drafts)
 
@@ -148,6 +178,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--kb", required=True)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--audience",
+        choices=("agent", "customer"),
+        default="agent",
+        help="customer: a public server with no agent view, agent page, report or writes"
+        " (default: agent, an internal server; each key's role decides what it sees)",
+    )
+    p.add_argument(
+        "--keys-file",
+        metavar="FILE",
+        help='API keys and roles, JSON {"keys": [{"key" or "sha256": ..., "role": ...}]}'
+        " (default: $SRMKB_API_KEYS_FILE; also $SRMKB_API_KEY, $SRMKB_API_KEYS)",
+    )
+    for flag, what in (
+        ("--max-body-bytes", "largest request body (default 1000000)"),
+        ("--max-query-chars", "longest query or question (default 2000)"),
+        ("--max-k", "most hits per search (default 100)"),
+    ):
+        p.add_argument(flag, type=int, metavar="N", help=what)
     p.set_defaults(run=_serve, json=False, quiet=False)
 
     p = sub.add_parser("eval", help="evaluate retrieval on a BEIR-layout folder")
@@ -168,7 +217,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--kb", required=True)
     common(p)
     p.set_defaults(run=_stats)
+
+    p = sub.add_parser(
+        "check", help="check a base's files: what is damaged, what is safe to rebuild"
+    )
+    p.add_argument("--kb", required=True, help="the base's folder")
+    common(p)
+    p.set_defaults(run=_check)
     return parser
+
+
+def _json(data: object) -> str:
+    """``data`` as JSON for stdout. A file name with bytes that are not UTF-8 reaches
+    Python as lone surrogates, which no UTF-8 output can hold: written then as ``\\u``
+    escapes (valid JSON), not as a traceback."""
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data)
+    return text
 
 
 def _progress(total: int | None, desc: str, quiet: bool):  # type: ignore[no-untyped-def]
@@ -216,7 +284,7 @@ def _ingest(args: argparse.Namespace) -> int:
     report = report + SyncReport(errors=tuple(errors), skipped=skipped)
     kb.close()
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
+        print(_json(report.to_json()))
     else:
         data = report.to_json()
         print(
@@ -316,10 +384,25 @@ def _answer(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .kb import KnowledgeBase
-    from .service import serve
+    import os
 
-    serve(KnowledgeBase(args.kb, create=False), host=args.host, port=args.port)
+    from .kb import KnowledgeBase
+    from .service import API_KEYS_FILE_ENV, Keyring, Limits, serve
+
+    environ = dict(os.environ)
+    if args.keys_file:
+        environ[API_KEYS_FILE_ENV] = args.keys_file
+    keys = Keyring.from_env(environ)
+    limits = Limits.from_env(
+        max_body_bytes=args.max_body_bytes, max_query_chars=args.max_query_chars, max_k=args.max_k
+    )
+    kb = KnowledgeBase(args.kb, create=False)
+    print(
+        f"srmkb: serving {args.kb} on http://{args.host}:{args.port} ({args.audience} server;"
+        f" keys: {', '.join(f'{keys.count(r)} {r}' for r in ('admin', 'agent', 'customer'))})",
+        file=sys.stderr,
+    )
+    serve(kb, host=args.host, port=args.port, audience=args.audience, keys=keys, limits=limits)
     return EXIT_OK
 
 
@@ -517,7 +600,7 @@ def _capture(args: argparse.Namespace) -> int:
     data = report.to_json()
     data["errors"] = [e.to_json() for e in errors]
     if args.json:
-        print(json.dumps(data, ensure_ascii=False))
+        print(_json(data))
     else:
         print(
             f"{data['cases']} cases: {data['linked']} already answered (linked),"
@@ -561,7 +644,9 @@ def _drafts(args: argparse.Namespace) -> int:
                 print(f"\n## {' > '.join(section.heading)}\n{section.text}")
         return EXIT_OK
     if args.action == "approve":
-        published = approve(kb, args.draft_id, public=args.public)
+        published = approve(
+            kb, args.draft_id, public=args.public, title=args.title, problem=args.problem
+        )
         message = f"approved {published.id} ({published.visibility})"
     else:
         reject(kb, args.draft_id)
@@ -616,6 +701,25 @@ def _stats(args: argparse.Namespace) -> int:
         for key, value in stats.items():
             print(f"{key:15} {value}")
     return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Exit 0 when the base is sound, 1 when something is wrong (the report says what)."""
+    from .check import check_base
+
+    if not Path(args.kb).is_dir():
+        raise StorageError(f"no knowledge base at {args.kb}")
+    report = check_base(args.kb)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        checked = ", ".join(f"{v} {k}" for k, v in report.checked.items())
+        print(f"{args.kb}: {'ok' if report.ok else 'problems found'} (checked {checked})")
+        for problem in report.problems:
+            effect = "blocks search" if problem.blocks_search else "search unaffected"
+            fix = "safe to rebuild" if problem.rebuildable else "restore from a backup"
+            print(f"  {problem.part}: {problem.path}: {problem.message} [{effect}; {fix}]")
+    return EXIT_OK if report.ok else EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,6 +35,10 @@ class Section:
     page: int | None = None
     visibility: Visibility | None = None  # None: inherit the document's
 
+    def __post_init__(self) -> None:
+        if self.visibility is not None:
+            _check_visibility(self.visibility, what="section visibility")
+
     def to_json(self) -> dict[str, JSONValue]:
         return {
             "text": self.text,
@@ -70,7 +74,7 @@ class Section:
         if page is not None and (not isinstance(page, int) or isinstance(page, bool)):
             raise InputError(f"{where}.page must be an integer, got {page!r}")
         vis = data.get("visibility")
-        if vis is not None and vis not in VISIBILITIES:
+        if vis is not None and not _is_visibility(vis):
             raise InputError(f"{where}.visibility must be 'public' or 'internal', got {vis!r}")
         return cls(
             text=_str_field(data, "text", f"{where}."),
@@ -168,7 +172,9 @@ class Document:
             text=_str_field(data, "text", who),
             title=_str_field(data, "title", who),
             url=_str_field(data, "url", who),
-            visibility=_check_visibility(data.get("visibility") or "public", doc_id),
+            # Absent means public; any other value than "public" or "internal" (null, "",
+            # false, 0) is refused rather than read as public.
+            visibility=_check_visibility(data.get("visibility", "public"), doc_id),
             language=(str(data["language"]) if data.get("language") else None),
             metadata=dict(metadata),
             sections=tuple(
@@ -289,10 +295,18 @@ class SyncReport:
         }
 
 
-def _check_visibility(value: object, doc_id: str | None = None) -> Visibility:
-    if value not in VISIBILITIES:
+def _is_visibility(value: object) -> bool:
+    return isinstance(value, str) and value in VISIBILITIES
+
+
+def _check_visibility(
+    value: object, doc_id: str | None = None, *, what: str = "visibility"
+) -> Visibility:
+    """``value`` if it is exactly "public" or "internal"; anything else, falsy values
+    included, raises :class:`InputError`: a visibility is never guessed."""
+    if not _is_visibility(value):
         who = f"document {doc_id!r}: " if doc_id else ""
-        raise InputError(f"{who}visibility must be 'public' or 'internal', got {value!r}")
+        raise InputError(f"{who}{what} must be 'public' or 'internal', got {value!r}")
     return value  # type: ignore[return-value]
 
 

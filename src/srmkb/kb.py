@@ -171,6 +171,7 @@ class KnowledgeBase:
     ) -> None:
         self.path = Path(path)
         self._threads = threads
+        self._model_lock = threading.Lock()
         self._owns_cache = False
         self._embedder: Embedder | None = (
             model if not isinstance(model, (str, type(None))) else None
@@ -240,6 +241,12 @@ class KnowledgeBase:
             )
 
     def _get_embedder(self, model: str | Embedder | None = None) -> Embedder:
+        if self._embedder is None:
+            with self._model_lock:  # a warm-up thread and a first request load it once
+                return self._load_embedder(model)
+        return self._embedder
+
+    def _load_embedder(self, model: str | Embedder | None) -> Embedder:
         if self._embedder is None:
             name = model if isinstance(model, str) else self._model_name
             if name is None:

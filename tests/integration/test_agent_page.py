@@ -14,6 +14,8 @@ from .test_service import Server
 
 pytestmark = pytest.mark.slow
 
+AGENT_KEY, CUSTOMER_KEY = "page-agent-key", "page-customer-key"
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 
@@ -59,16 +61,35 @@ def kb(tmp_path_factory, minilm):
 
 @pytest.fixture(scope="module")
 def url(kb):
-    with Server(create_app(kb)) as base:
+    with Server(create_app(kb, keys={AGENT_KEY: "agent", CUSTOMER_KEY: "customer"})) as base:
         yield base
 
 
-def _ask(browser, url, question, audience):
+def _open(browser, url, key=None):
+    """The page, signed out; then signed in with ``key`` when one is given."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(url)
+    if key:
+        browser.find_element(By.ID, "api-key").send_keys(key)
+        browser.find_element(By.ID, "sign-in").click()
+        WebDriverWait(browser, 10).until(
+            lambda b: (
+                b.find_element(By.ID, "who").text != "Customer view only"
+                or b.find_element(By.ID, "error").text
+            )
+        )
+
+
+def _ask(browser, url, question, audience, key=None):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    browser.get(url)
+    _open(browser, url, key)
     Select(browser.find_element(By.ID, "audience")).select_by_value(audience)
     box = browser.find_element(By.ID, "question")
     box.send_keys(question)
@@ -82,7 +103,7 @@ def test_agent_sees_answer_steps_citation_previews_and_internal_notes(browser, u
     from selenium.webdriver.support.ui import WebDriverWait
 
     logged = len(kb.audit.interactions())
-    by = _ask(browser, url, "How do I factory reset my router?", "agent")
+    by = _ask(browser, url, "How do I factory reset my router?", "agent", AGENT_KEY)
     text = browser.find_element(by.ID, "answer-text").text
     assert "factory reset" in text.lower()
     steps = [li.text for li in browser.find_elements(by.CSS_SELECTOR, "#steps li")]
@@ -105,10 +126,33 @@ def test_agent_sees_answer_steps_citation_previews_and_internal_notes(browser, u
     assert browser.save_screenshot(str(shot / "agent-desktop.png"))
 
 
-def test_customer_view_hides_internal_notes(browser, url):
+@pytest.mark.parametrize("key", [AGENT_KEY, None], ids=["agent previewing", "anonymous"])
+def test_customer_view_hides_internal_notes(browser, url, key):
     by = _ask(
-        browser, url, "Team leads may approve a refund up to 60 days after delivery", "customer"
+        browser,
+        url,
+        "Team leads may approve a refund up to 60 days after delivery",
+        "customer",
+        key,
     )
     page = browser.find_element(by.TAG_NAME, "body").text
     assert "60 days" not in page and "Team leads" not in page
     assert not browser.find_element(by.ID, "notes").is_displayed()
+
+
+def test_the_agent_view_needs_an_agent_key(browser, url):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, url)
+    assert not browser.find_element(By.ID, "agent-view").is_enabled()
+    _open(browser, url, CUSTOMER_KEY)
+    assert "does not give the agent view" in browser.find_element(By.ID, "error").text
+    assert not browser.find_element(By.ID, "agent-view").is_enabled()
+    _open(browser, url, "not-a-key")
+    assert "wrong" in browser.find_element(By.ID, "error").text.lower()
+    assert browser.execute_script("return sessionStorage.length") == 0
+    _open(browser, url, AGENT_KEY)
+    assert browser.find_element(By.ID, "agent-view").is_enabled()
+    assert browser.find_element(By.ID, "who").text == "Signed in: agent"
+    # The key lives in this tab's sessionStorage only: not in the address, not in cookies.
+    assert AGENT_KEY not in browser.current_url and not browser.get_cookies()

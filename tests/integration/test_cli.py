@@ -1,8 +1,14 @@
 """End-to-end tests of each ``srmkb`` command, run as a user would run them."""
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ..conftest import ROOT, shared_path, srmkb
@@ -164,3 +170,74 @@ def test_eval_bm25_json():
     assert result["n_docs"] == 21 and result["n_queries"] == 253
     assert result["ndcg@10"] > 0.83  # BASELINES.md: bm25s 0.802 without stemming
     assert set(result["latency_ms"]) == {"p50", "p95"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", b"caf\xe9 au lait"],
+        ["answer", b"\xff\xfe"],
+        ["search", "x", "--filter", b"product=\xe9"],
+        ["feedback", b"id\x80", "resolved"],
+        ["ingest", b"folder-\xe9"],
+    ],
+    ids=["query", "question", "filter", "interaction id", "path"],
+)
+def test_undecodable_arguments_are_one_clear_line_not_a_traceback(kb, args):
+    """Bytes that are not UTF-8 on the command line (a Latin-1 terminal, a bad script)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "srmkb.cli", *args, "--kb", str(kb)],
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("srmkb: error: argument "), lines
+    assert "not valid text" in lines[0] and "Traceback" not in lines[0]
+
+
+def test_serve_customer_only_with_keys_and_limits_from_flags(kb, tmp_path):
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"keys": [{"key": "cli-admin-key", "role": "admin"}]}))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "srmkb.cli", "serve", "--kb", str(kb), "--port", str(port)]
+    command += ["--audience", "customer", "--keys-file", str(keys), "--max-query-chars", "50"]
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.time() < deadline
+                time.sleep(0.1)
+        admin = {"X-API-Key": "cli-admin-key"}
+        assert httpx.get(f"{url}/me", headers=admin).json() == {
+            "role": "admin",
+            "audience": "customer",
+        }
+        body = {"query": "refund after 30 days exception", "audience": "agent"}
+        assert httpx.post(f"{url}/search", json=body, headers=admin).status_code == 403
+        assert httpx.get(f"{url}/report", headers=admin).status_code == 404
+        assert httpx.post(f"{url}/search", json={"query": "x" * 51}).status_code == 422
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert "customer server; keys: 1 admin" in err and "cli-admin-key" not in err
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_in_valid_json(tmp_path):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9.jsonl")  # a Latin-1 file name on a UTF-8 system
+    (folder / name).write_text('{"id": "a", "text": "hello"}\n')
+    out = srmkb("ingest", str(folder), "--kb", str(tmp_path / "kb"), "--model", "hashing",
+                "--json", "-q", check=False)  # fmt: skip
+    assert out.returncode == 3
+    report = json.loads(out.stdout)
+    assert report["errors"][0]["path"].endswith("caf\udce9.jsonl")
+    assert "lone surrogate" in report["errors"][0]["error"]

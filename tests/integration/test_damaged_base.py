@@ -222,3 +222,20 @@ def test_a_full_disk_is_a_clear_error_and_the_base_stays_whole(tmp_path: Path) -
         reopened.close()
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_the_check_command(base: Path) -> None:
+    done = srmkb("check", "--kb", str(base))
+    assert done.returncode == 0 and "ok" in done.stdout
+    (_one_segment(base) / "lexical_rows.npy").unlink()
+    before = _files(base)
+    done = srmkb("check", "--kb", str(base), check=False)
+    assert done.returncode == 1 and "lexical_rows.npy is missing" in done.stdout
+    assert "blocks search" in done.stdout
+    import json
+
+    data = json.loads(srmkb("check", "--kb", str(base), "--json", check=False).stdout)
+    assert data["ok"] is False and data["searchable"] is False
+    assert _files(base) == before
+    missing = srmkb("check", "--kb", str(base / "nope"), check=False)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr

@@ -24,6 +24,29 @@ def test_bad_documents_raise_clear_errors(data, message):
         Document.from_json(data)
 
 
+@pytest.mark.parametrize("visibility", ["", None, False, 0, [], {}, "Public", "secret", 1])
+def test_a_visibility_other_than_public_or_internal_is_refused_never_read_as_public(visibility):
+    with pytest.raises(
+        InputError, match=r"^document 'a': visibility must be 'public' or 'internal'"
+    ):
+        Document.from_json({"id": "a", "text": "x", "visibility": visibility})
+    with pytest.raises(InputError, match="visibility must be"):
+        Document(id="a", text="x", visibility=visibility)
+    if visibility is not None:  # a section's None means: the document's visibility
+        with pytest.raises(InputError, match=r"sections\[0\]\.visibility must be"):
+            Document.from_json({"id": "a", "sections": [{"text": "x", "visibility": visibility}]})
+        with pytest.raises(InputError, match="section visibility must be"):
+            Section(text="x", visibility=visibility)
+
+
+def test_absent_visibility_is_public_and_a_section_without_one_inherits():
+    doc = Document.from_json({"id": "a", "sections": [{"text": "x", "visibility": None}]})
+    assert doc.visibility == "public" and doc.sections[0].visibility is None
+    assert Document.from_json({"id": "b", "text": "x", "visibility": "internal"}).visibility == (
+        "internal"
+    )
+
+
 @pytest.mark.parametrize(
     "sections, message",
     [
