@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import math
 import numbers
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -507,16 +508,33 @@ class KnowledgeBase:
             vectors = self.embedder.embed_documents([p.indexed_text for p in passages])
         segment = Segment.build(passages, tokens, vectors, factory=self.manifest.dense_index)
         updated = tuple(d.id for d in changed if d.id in stored)
-        with self._catalog.transaction() as db:  # a crash from here on leaves it pending
+
+        def record(db: sqlite3.Connection) -> None:
+            delete_documents(db, updated, deleted=False)
+            for doc in changed:
+                insert_document(db, doc, hashes[doc.id], languages[doc.id])
+            insert_passages(db, segment.id, passages)
+
+        self._commit_segment(segment, record)
+        self._snapshot = self._load_snapshot()
+        added = tuple(d.id for d in changed if d.id not in stored)
+        return SyncReport(added=added, updated=updated, unchanged=unchanged)
+
+    def _commit_segment(
+        self, segment: Segment, record: Callable[[sqlite3.Connection], None]
+    ) -> None:
+        """Write ``segment`` and commit it with what ``record`` writes, in one transaction.
+
+        The segment is marked pending first, so a crash at any point leaves either the
+        commit whole or files the next writer removes.
+        """
+        with self._catalog.transaction() as db:
             mark_segments(db, [segment.id], "pending")
         try:
             written = segment.write(self.path / SEGMENTS, self.manifest.dense_index)
             checksums = file_checksums(written)
             with self._catalog.transaction() as db:
-                delete_documents(db, updated, deleted=False)
-                for doc in changed:
-                    insert_document(db, doc, hashes[doc.id], languages[doc.id])
-                insert_passages(db, segment.id, passages)
+                record(db)
                 insert_segment(db, segment.id, segment.n_passages, checksums)
                 bump_generation(db)
         except BaseException:
@@ -525,9 +543,6 @@ class KnowledgeBase:
             self._discard_segment(segment.id)
             raise
         self._loaded[segment.id] = segment
-        self._snapshot = self._load_snapshot()
-        added = tuple(d.id for d in changed if d.id not in stored)
-        return SyncReport(added=added, updated=updated, unchanged=unchanged)
 
     def _discard_segment(self, seg_id: str) -> None:
         collect_garbage(self.path, [seg_id])
@@ -576,20 +591,12 @@ class KnowledgeBase:
                 bump_generation(db)
         else:
             merged, pids = merge_segments(parts, factory=self.manifest.dense_index)
-            with self._catalog.transaction() as db:
-                mark_segments(db, [merged.id], "pending")
-            try:
-                written = merged.write(self.path / SEGMENTS, self.manifest.dense_index)
-                checksums = file_checksums(written)
-                with self._catalog.transaction() as db:
-                    move_passages(db, merged.id, pids, seg_ids)
-                    mark_segments(db, seg_ids, "retired")
-                    insert_segment(db, merged.id, merged.n_passages, checksums)
-                    bump_generation(db)
-            except BaseException:
-                self._discard_segment(merged.id)
-                raise
-            self._loaded[merged.id] = merged
+
+            def record(db: sqlite3.Connection) -> None:
+                move_passages(db, merged.id, pids, seg_ids)
+                mark_segments(db, seg_ids, "retired")
+
+            self._commit_segment(merged, record)
         self._snapshot = self._load_snapshot()
         # Readers holding the old segments keep their maps; their record reads find the
         # passages moved and rank again on the new snapshot.
