@@ -55,7 +55,7 @@ def _beir_texts(name: str) -> Iterator[str]:
 def _doc_texts() -> Iterator[str]:
     from srmkb import Document
     from srmkb.connectors import read_paths
-    from srmkb.language import detect_language
+    from srmkb.text.language import detect_language
 
     for item in read_paths([SHARED / "docs"]):
         if isinstance(item, Document) and detect_language(item.full_text[:5000]) == "en":

@@ -18,7 +18,7 @@ from _peers import langchain_embeddings, txtai_embeddings
 from _scale_data import extra_passages, scale_set
 from _timing import Stopwatch, disk_mb, rss_mb, summary, timed
 from _vectors import LookupEmbedder, load_minilm
-from srmkb.analysis import analyzer_for
+from srmkb.text.analysis import analyzer_for
 
 CANDIDATES = 100  # per retriever in LangChain's ensemble, as srmkb's hybrid takes
 

@@ -17,8 +17,8 @@ from _scale_data import extra_passages, scale_set
 from _timing import Stopwatch, disk_mb, rss_mb, summary, timed
 from _vectors import LookupEmbedder, load_minilm
 from srmkb import Document, KnowledgeBase
-from srmkb.analysis import analyzer_for
 from srmkb.embedders import Embedder
+from srmkb.text.analysis import analyzer_for
 
 
 def build(n: int, folder: Path, factory: str, batch_size: int) -> dict[str, object]:

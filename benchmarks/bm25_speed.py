@@ -24,7 +24,7 @@ import numpy as np
 
 from _record import provenance, write_result
 from srmkb import Document, KnowledgeBase
-from srmkb.analysis import analyzer_for
+from srmkb.text.analysis import analyzer_for
 
 HERE = Path(__file__).resolve().parent
 BEIR = HERE.parent.parent / "shared" / "data" / "beir"

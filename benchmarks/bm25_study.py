@@ -31,8 +31,8 @@ import numpy as np
 from _record import load_average, provenance, write_result
 from _scale_data import real_passages
 from _timing import summary
-from srmkb.analysis import analyzer_for
 from srmkb.lexical import LexicalIndex, LexicalSegment
+from srmkb.text.analysis import analyzer_for
 
 QUERIES = Path(__file__).resolve().parent.parent.parent / "shared/data/beir/scifact/queries.jsonl"
 

@@ -39,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _cache import CACHE, cached_embeddings
 from _record import RESULTS, provenance, write_result
 from srmkb.answers import split_sentences
-from srmkb.chunking import chunk_document
 from srmkb.embedders import COSINE_ANCHORS, MODEL_IDS, TEXT_COSINE_ANCHORS, load_embedder
 from srmkb.embedding_cache import CachedEmbedder, EmbeddingStore
 from srmkb.evaluation import load_beir
+from srmkb.text.chunking import chunk_document
 
 BEIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "beir"
 SETS = ("covidfaq", "banking77", "hint3-sofmattress", "cranfield", "scifact")

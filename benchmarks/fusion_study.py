@@ -20,12 +20,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _cache import cached_embeddings
-from srmkb.analysis import analyzer_for
-from srmkb.chunking import chunk_document
 from srmkb.embedders import minilm
 from srmkb.evaluation import load_beir, ndcg_at
 from srmkb.fusion import fuse, zscore
 from srmkb.lexical import LexicalIndex, LexicalSegment
+from srmkb.text.analysis import analyzer_for
+from srmkb.text.chunking import chunk_document
 
 HERE = Path(__file__).resolve().parent
 BEIR = HERE.parent.parent / "shared" / "data" / "beir"

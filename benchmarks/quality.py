@@ -26,7 +26,7 @@ from _record import PEER_PACKAGES, load_average, provenance, write_result
 from _vectors import CachedEmbedder, VectorCache
 from srmkb import KnowledgeBase
 from srmkb.evaluation import BeirSet, evaluate_run, load_beir
-from srmkb.language import detect_language
+from srmkb.text.language import detect_language
 
 HERE = Path(__file__).resolve().parent
 BEIR = HERE.parent.parent / "shared" / "data" / "beir"

@@ -35,10 +35,10 @@ from _cache import cached_embeddings
 from _faq_sets import SETS as FAQ_SETS
 from _faq_sets import faq_set
 from _record import RESULTS, provenance, write_result
-from srmkb.chunking import chunk_document
 from srmkb.embedders import MODEL_IDS, QUERY_MEANS_FILES, load_embedder
 from srmkb.evaluation import BeirSet, evaluate_run, load_beir
 from srmkb.retrieval import cross_language_vector
+from srmkb.text.chunking import chunk_document
 
 BEIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "beir"
 MODEL = "multilingual"

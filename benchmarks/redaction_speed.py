@@ -1,4 +1,4 @@
-"""Redaction throughput: MB/s of :func:`srmkb.redaction.redact` on ordinary, dense and
+"""Redaction throughput: MB/s of :func:`srmkb.text.redaction.redact` on ordinary, dense and
 adversarial text.
 
     python benchmarks/redaction_speed.py [--repeat 3] [--size 1.0]
@@ -38,8 +38,8 @@ from pathlib import Path
 from stdnum import iban, luhn
 
 from _record import RESULTS, provenance, provenance_line
-from srmkb import redaction
-from srmkb.redaction import redact_with_counts
+from srmkb.text import redaction
+from srmkb.text.redaction import redact_with_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 BEIR = ROOT.parent / "shared" / "data" / "beir"

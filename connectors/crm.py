@@ -38,7 +38,7 @@ what the agents noted on the way. Reading an export:
   complain…, réclamation, plainte, ombudsman, médiateur, mise en demeure, legal
   action…).
 - **Personal data** (e-mail, phone, card, IBAN…) is redacted by
-  :func:`srmkb.redaction.redact_with_counts` in the subject, every section and every
+  :func:`srmkb.text.redaction.redact_with_counts` in the subject, every section and every
   metadata string (status, product, channel, category, priority), before the document
   exists; ``redactor=`` adds the caller's own recogniser (names, addresses, customer
   numbers). The case id is an identifier and is kept as it is; dates and the language
@@ -65,7 +65,7 @@ from urllib.parse import quote
 
 from srmkb.documents import Document, IngestError, JSONValue, Section
 from srmkb.errors import InputError
-from srmkb.redaction import Redactor, redact_with_counts
+from srmkb.text.redaction import Redactor, redact_with_counts
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ import os as _os
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._version import __version__
-from .analysis import Analyzer, SnowballAnalyzer, analyzer_for
 from .check import CheckReport, Problem, check_base
 from .documents import Document, Hit, IngestError, Passage, Section, SyncReport
 from .embedders import Embedder, HashingEmbedder, SentenceTransformerEmbedder, configure_threads
@@ -34,6 +33,8 @@ from .errors import (
     StorageError,
 )
 from .kb import KnowledgeBase, SearchResults
+from .text.analysis import Analyzer, SnowballAnalyzer, analyzer_for
+from .text.redaction import Redactor, redact
 
 __all__ = [
     "Analyzer",
@@ -52,6 +53,7 @@ __all__ = [
     "ModelMismatchError",
     "Passage",
     "Problem",
+    "Redactor",
     "SearchResults",
     "Section",
     "SentenceTransformerEmbedder",
@@ -63,4 +65,5 @@ __all__ = [
     "analyzer_for",
     "check_base",
     "configure_threads",
+    "redact",
 ]

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .analysis import FRENCH_STOPWORDS, Analyzer, analyzer_for
 from .documents import JSONValue
 from .messages import language_name, phrase, spoken_number
 from .store import PassageRecord
+from .text.analysis import FRENCH_STOPWORDS, Analyzer, analyzer_for
 from .voice import speakable
 
 Channel = Literal["chat", "email", "voice", "web", "agent"]

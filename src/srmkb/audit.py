@@ -31,7 +31,7 @@ from typing import Literal, get_args
 
 from .documents import JSONValue
 from .errors import InputError, StorageError
-from .redaction import redact
+from .text.redaction import redact
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ answers it or the case holds new knowledge:
   (:func:`approve` with ``public=True``); :func:`reject` deletes it.
 
 **Personal data**: every text of a draft (title, sections, metadata strings) is redacted
-(:func:`srmkb.redaction.redact`, plus the caller's ``redactor``), the case ids apart,
+(:func:`srmkb.redact`, plus the caller's ``redactor``), the case ids apart,
 which are identifiers. The questions as asked are the customers' subjects, so they stay
 internal even in a public article: a public approval shows customers the approver's
 problem statement (or a neutral title) and the steps, while the subjects (*Reported as*),
@@ -44,7 +44,7 @@ from .confidence import default_model
 from .documents import Document, JSONValue, Section
 from .embedders import model_threshold
 from .errors import InputError
-from .redaction import Redactor, redact
+from .text.redaction import Redactor, redact
 
 if TYPE_CHECKING:
     from .kb import KnowledgeBase

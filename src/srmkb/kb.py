@@ -27,7 +27,6 @@ import numpy as np
 
 from . import filters as _filters
 from ._version import __version__
-from .analysis import passage_terms
 from .answers import (
     CHANNELS,
     Answer,
@@ -40,7 +39,6 @@ from .answers import (
 )
 from .audit import AuditLog, Outcome
 from .check import CheckReport, check_base
-from .chunking import DEFAULT_MAX_WORDS, chunk_document
 from .confidence import answer_features, default_model
 from .dense import DenseIndex
 from .documents import Document, Hit, IngestError, Passage, SyncReport
@@ -54,12 +52,6 @@ from .embedders import (
 )
 from .embedding_cache import CachedEmbedder, cache_for_base
 from .errors import DocumentExistsError, InputError, ModelMismatchError, SrmkbError, StorageError
-from .language import (
-    UNDETERMINED,
-    detect_language,
-    primary_language,
-    question_language,
-)
 from .lexical import BM25Params
 from .persistence import (
     CATALOG,
@@ -90,6 +82,14 @@ from .store import (
     mark_segments,
     move_passages,
     purge_history,
+)
+from .text.analysis import passage_terms
+from .text.chunking import DEFAULT_MAX_WORDS, chunk_document
+from .text.language import (
+    UNDETERMINED,
+    detect_language,
+    primary_language,
+    question_language,
 )
 
 log = logging.getLogger(__name__)

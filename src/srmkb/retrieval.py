@@ -17,13 +17,13 @@ from typing import Protocol
 
 import numpy as np
 
-from .analysis import analyzer_for
 from .dense import DenseIndex, _top_k
 from .fusion import fuse
-from .language import DEFAULT_LANGUAGES, language_probabilities
 from .lexical import BM25Params, LexicalIndex
 from .segments import Segment
 from .store import PassageRecord
+from .text.analysis import analyzer_for
+from .text.language import DEFAULT_LANGUAGES, language_probabilities
 
 # Each retriever contributes this many candidates (at least) to the hybrid fusion.
 CANDIDATES = 100

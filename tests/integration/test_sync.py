@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from srmkb import Document, HashingEmbedder, IngestError, KnowledgeBase
-from srmkb.chunking import chunk_document
 from srmkb.connectors import read_paths
+from srmkb.text.chunking import chunk_document
 
 from ..conftest import ROOT, shared_path, srmkb
 

@@ -1,4 +1,4 @@
-from srmkb.analysis import Analyzer, analyzer_for
+from srmkb.text.analysis import Analyzer, analyzer_for
 
 
 def test_english_stems_and_lowercases():
@@ -94,8 +94,8 @@ def test_english_analyzer_keeps_elisions_accents_and_stopwords():
 
 
 def test_passage_terms_count_the_title_twice():
-    from srmkb.analysis import TITLE_WEIGHT, passage_terms
     from srmkb.documents import Passage
+    from srmkb.text.analysis import TITLE_WEIGHT, passage_terms
 
     passage = Passage(
         id="d#0", document_id="d", text="L'enfant joue.", title="Garde d'enfants", language="fr"

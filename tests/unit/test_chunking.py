@@ -1,5 +1,5 @@
-from srmkb.chunking import chunk_document
 from srmkb.documents import Document, Section
+from srmkb.text.chunking import chunk_document
 
 
 def test_short_document_is_one_passage_with_stable_id():

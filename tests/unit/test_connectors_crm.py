@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from srmkb import Document, IngestError, KnowledgeBase
-from srmkb.chunking import chunk_document
 from srmkb.connectors import JsonlConnector, read_paths
 from srmkb.connectors.crm import CrmConnector, CrmReadStats
+from srmkb.text.chunking import chunk_document
 
 from ..conformance import ConnectorConformance
 from ..conftest import ROOT

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from srmkb import Document, IngestError
-from srmkb.chunking import chunk_document
 from srmkb.connectors.html import HtmlConnector
+from srmkb.text.chunking import chunk_document
 
 from ..conformance import ConnectorConformance
 from ..conftest import ROOT, shared_path

@@ -14,9 +14,9 @@ import pypdfium2 as pdfium
 import pytest
 
 from srmkb import Document, IngestError
-from srmkb.chunking import chunk_document
 from srmkb.connectors import read_paths
 from srmkb.connectors.pdf import PdfConnector, _iso_date
+from srmkb.text.chunking import chunk_document
 
 from ..conformance import ConnectorConformance
 from ..conftest import ROOT, shared_path

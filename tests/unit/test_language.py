@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from srmkb.errors import InputError
-from srmkb.language import (
+from srmkb.text.language import (
     DEFAULT_LANGUAGES,
     UNDETERMINED,
     detect_language,

@@ -15,7 +15,7 @@ import pytest
 from stdnum import iban, luhn
 from stdnum.fr import nir
 
-from srmkb.redaction import KINDS, PLACEHOLDERS, Kind, Redactor, redact, redact_with_counts
+from srmkb.text.redaction import KINDS, PLACEHOLDERS, Kind, Redactor, redact, redact_with_counts
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "pii"
 

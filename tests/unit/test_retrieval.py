@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from srmkb import Document, KnowledgeBase
-from srmkb.analysis import analyzer_for
 from srmkb.embedders import HashingEmbedder
 from srmkb.evaluation import evaluate_run, load_beir
 from srmkb.lexical import LexicalIndex, LexicalSegment
 from srmkb.retrieval import cross_language_vector, document_numbers, in_context
+from srmkb.text.analysis import analyzer_for
 
 from ..conftest import shared_path
 

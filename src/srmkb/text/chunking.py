@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .documents import Document, Passage, Section
+from ..documents import Document, Passage, Section
 
 DEFAULT_MAX_WORDS = 100
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import Stemmer
 
 if TYPE_CHECKING:
-    from .documents import Passage
+    from ..documents import Passage
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Typographic (’), modifier-letter (ʼ) and ASCII apostrophes all mark an elision.

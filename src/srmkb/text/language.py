@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterable
 from typing import Protocol
 
-from .errors import InputError
+from ..errors import InputError
 
 UNDETERMINED = "und"
 
