@@ -66,6 +66,7 @@ from .persistence import (
     write_lock,
     write_manifest,
 )
+from .query import Query
 from .retrieval import CANDIDATES, Ranking, Snapshot, language_samples, lexical_index
 from .segments import Segment, merge_segments
 from .store import (
@@ -89,7 +90,6 @@ from .text.language import (
     UNDETERMINED,
     detect_language,
     primary_language,
-    question_language,
 )
 
 log = logging.getLogger(__name__)
@@ -649,8 +649,10 @@ class KnowledgeBase:
         """
         _check_query(query)
 
+        facts = self._query(query)
+
         def run(snap: Snapshot) -> list[Hit]:
-            return self._hits(snap, self._rank(snap, query, k, mode, filters, audience), audience)
+            return self._hits(snap, self._rank(snap, facts, k, mode, filters, audience), audience)
 
         results = SearchResults(self._read(as_of, run))
         if not log:
@@ -679,7 +681,8 @@ class KnowledgeBase:
         _check_query(query)
         self.refresh()
         snap = self._snapshot
-        ranking = self._rank(snap, query, max(k * 4, CANDIDATES), mode, filters, audience)
+        facts = self._query(query)
+        ranking = self._rank(snap, facts, max(k * 4, CANDIDATES), mode, filters, audience)
         out: dict[str, float] = {}
         for row, score in zip(ranking.rows.tolist(), ranking.scores.tolist()):
             doc = str(snap.document_ids[row])
@@ -720,7 +723,7 @@ class KnowledgeBase:
     def _rank(
         self,
         snap: Snapshot,
-        query: str,
+        query: Query,
         k: int,
         mode: str,
         filters: _filters.Filters | None,
@@ -728,12 +731,10 @@ class KnowledgeBase:
     ) -> Ranking:
         if mode not in MODES:
             raise InputError(f"mode must be one of {MODES}, got {mode!r}")
-        if not isinstance(query, str):
-            raise InputError("query must be a string")
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise InputError(f"k must be a whole number of at least 1, got {k!r}")
         k = int(k)
-        if snap.n_rows == 0 or not query.strip():
+        if snap.n_rows == 0 or not query.text.strip():
             return Ranking.empty()
         if mode != "bm25" and snap.dense is None:
             raise SrmkbError(f"{self.path} has no dense index; search it with mode='bm25'")
@@ -741,23 +742,19 @@ class KnowledgeBase:
         if not allowed.any():
             return Ranking.empty()
         # The embedder loads on first use, and only when the dense side runs.
-        return snap.rank(query, k, mode, allowed, lambda q: self.embedder.embed_query(q))
-
-    def _lexical(self, snap: Snapshot, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 of every row and the share of the query it covers (see
-        :meth:`Snapshot.lexical_scores`)."""
-        return snap.lexical_scores(query)
+        return snap.rank(query, k, mode, allowed)
 
     def _evidence(
         self,
         snap: Snapshot,
-        question: str,
+        question: str | Query,
         audience: str,
         filters: _filters.Filters | None,
         k: int = _EVIDENCE_DEPTH,
     ) -> Evidence:
         """The hybrid ranking of a question and the confidence features drawn from it."""
-        ranking = self._rank(snap, question, k, "hybrid", filters, audience)
+        query = question if isinstance(question, Query) else self._query(question)
+        ranking = self._rank(snap, query, k, "hybrid", filters, audience)
         doc_ids = [str(snap.document_ids[r]) for r in ranking.rows.tolist()]
         if not doc_ids or ranking.query_vector is None or ranking.coverage is None:
             empty = np.zeros(0)
@@ -826,6 +823,11 @@ class KnowledgeBase:
         if not lines:
             return np.zeros((0, 1), dtype=np.float32)
         return np.stack([cache[line] for line in lines])
+
+    def _query(self, text: str) -> Query:
+        """The query's facts, computed once per call; the embedder loads on first use,
+        and only when the dense side runs."""
+        return Query(text, lambda t: self.embedder.embed_query(t))
 
     def _hits(self, snap: Snapshot, ranking: Ranking, audience: str) -> list[Hit]:
         scores, parts = ranking.scores, ranking.parts
@@ -929,12 +931,12 @@ class KnowledgeBase:
         model = default_model(self.manifest.model_id)
         cut = model.threshold if threshold is None else threshold
 
+        facts = self._query(question)
+
         def run(snap: Snapshot) -> Answer:
-            evidence = self._evidence(snap, question, audience, filters)
+            evidence = self._evidence(snap, facts, audience, filters)
             asker = (
-                primary_language(language)
-                if language
-                else question_language(question, snap.languages)
+                primary_language(language) if language else facts.answer_language(snap.languages)
             )
             confidence = model.probability(evidence.features) if evidence.document_ids else 0.0
             if not evidence.document_ids or confidence < cut:

@@ -4,26 +4,25 @@ A snapshot is an immutable view of one committed generation of a base: its segme
 which rows are live and internal, and the BM25 and dense indexes over them. Everything
 a query needs is here, and nothing here reads the catalog or writes, so the rest of the
 library (hits, answers, the log) only sees :meth:`Snapshot.rank` and the row → passage
-and document id arrays. A sharded backend implements the same method over its shards
-and merges their :class:`Ranking`\\ s; :class:`Searcher` is that contract.
+and document id arrays. A query's facts (language, terms, vector) come computed once in
+a :class:`~srmkb.query.Query`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol
 
 import numpy as np
 
 from .dense import DenseIndex, _top_k
 from .fusion import fuse
 from .lexical import BM25Params, LexicalIndex
+from .query import Query
 from .segments import Segment
 from .store import PassageRecord
-from .text.analysis import analyzer_for
-from .text.language import DEFAULT_LANGUAGES, language_probabilities
+from .text.language import DEFAULT_LANGUAGES
 
 # Each retriever contributes this many candidates (at least) to the hybrid fusion.
 CANDIDATES = 100
@@ -47,25 +46,6 @@ class Ranking:
     @classmethod
     def empty(cls) -> Ranking:
         return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), {})
-
-
-class Searcher(Protocol):
-    """What the knowledge base asks of an index: rank the allowed rows for a query."""
-
-    passage_ids: np.ndarray
-    document_ids: np.ndarray
-
-    @property
-    def n_rows(self) -> int: ...
-
-    def rank(
-        self,
-        query: str,
-        k: int,
-        mode: str,
-        allowed: np.ndarray,
-        embed_query: Callable[[str], np.ndarray],
-    ) -> Ranking: ...
 
 
 @dataclass(frozen=True)
@@ -109,16 +89,9 @@ class Snapshot:
         sizes = [s.n_passages for s in self.segments]
         return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
-    def rank(
-        self,
-        query: str,
-        k: int,
-        mode: str,
-        allowed: np.ndarray,
-        embed_query: Callable[[str], np.ndarray],
-    ) -> Ranking:
+    def rank(self, query: Query, k: int, mode: str, allowed: np.ndarray) -> Ranking:
         """The ``k`` best ``allowed`` rows for ``query`` by BM25, dense or the fusion of
-        both (see :mod:`srmkb.fusion`); ``embed_query`` is called only when dense runs."""
+        both (see :mod:`srmkb.fusion`); the query is embedded only when dense runs."""
         n_cand = max(k, CANDIDATES)
         bm25 = coverage = None
         if mode != "dense":
@@ -130,7 +103,7 @@ class Snapshot:
             top = rows[_top_k(bm25[rows], k)]
             return Ranking(top, bm25[top], {"bm25": bm25[top]}, coverage[top])
         assert self.dense is not None
-        qvec = embed_query(query)
+        qvec = query.vector
         dvec = self._dense_vector(query, qvec)
         d_rows, d_scores = self.dense.search(dvec, n_cand, allowed)
         if mode == "dense":
@@ -162,7 +135,7 @@ class Snapshot:
         parts = {"bm25": cand_bm25[order], "dense": cand_cosine[order]}
         return Ranking(top, fused[order], parts, coverage[top], qvec)
 
-    def _dense_vector(self, query: str, qvec: np.ndarray) -> np.ndarray:
+    def _dense_vector(self, query: Query, qvec: np.ndarray) -> np.ndarray:
         """The vector the dense retriever searches with: the query's, or the
         cross-language one (see :func:`cross_language_vector`) when the model is
         multilingual, a mean question is known for the query's language (P ≥ 0.5) and
@@ -174,7 +147,7 @@ class Snapshot:
         as the question."""
         if not self.query_means or self.model_languages is not None:
             return qvec
-        p = language_probabilities(query, languages=DEFAULT_LANGUAGES)
+        p = query.languages
         if not p:
             return qvec
         language, probability = max(p.items(), key=lambda item: item[1])
@@ -191,7 +164,7 @@ class Snapshot:
         return languages_of_rows(self.segments)
 
     def _by_language(
-        self, query: str, qvec: np.ndarray, rows: np.ndarray, cosines: np.ndarray
+        self, query: Query, qvec: np.ndarray, rows: np.ndarray, cosines: np.ndarray
     ) -> np.ndarray:
         """The dense scores of ``rows``: ``cosines`` (those of the vector searched with),
         or in a base of several languages each row's cosine with the query vector ``qvec``
@@ -221,7 +194,7 @@ class Snapshot:
         if self.model_languages is not None or len(self.language_samples) < 2:
             return cosines
         assert self.dense is not None
-        p = language_probabilities(query, languages=DEFAULT_LANGUAGES)
+        p = query.languages
         asked = max(p.items(), key=lambda item: item[1])[0] if p else None
         mean = self.query_means.get(asked) if asked else None
         crossed = cross_language_vector(qvec, mean) if mean is not None else qvec
@@ -243,19 +216,19 @@ class Snapshot:
             out[mask] = (self.dense.scores_of(vector, rows[mask]) - level) / spread
         return out
 
-    def _query_languages(self, query: str, rows: np.ndarray) -> tuple[bool, float]:
+    def _query_languages(self, query: Query, rows: np.ndarray) -> tuple[bool, float]:
         """Whether the dense model knows the query's language (P ≥ 0.5), and the
         probability that the query is in the language of ``rows``."""
         if self.model_languages is None:
             return True, 1.0
-        p = language_probabilities(query, languages=DEFAULT_LANGUAGES)
+        p = query.languages
         if not p or sum(v for k, v in p.items() if k in self.model_languages) >= 0.5:
             return True, 1.0
         names, counts = np.unique(self.row_languages[rows], return_counts=True)
         same = sum(p.get(str(n), 0.0) * int(c) for n, c in zip(names, counts))
         return False, float(same) / max(int(counts.sum()), 1)
 
-    def lexical_scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+    def lexical_scores(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
         """The lexical score of every row, and the share of the query each row covers
         (BM25 / Σ idf).
 
@@ -274,14 +247,14 @@ class Snapshot:
         """
         if len(self.languages) <= 1:
             language = self.languages[0] if self.languages else "en"
-            terms = analyzer_for(language).analyze(query)
+            terms = query.terms(language)
             scores, mass = self.lexical.scores(terms)
             if mass <= 0:
                 return scores, np.zeros_like(scores)
             coverage = scores / mass
             return in_context(scores, mass, self.lexical, terms) * mass, coverage
         known = [lang for lang in self.languages if lang in DEFAULT_LANGUAGES]
-        weights = language_probabilities(query, languages=known) if len(known) > 1 else {}
+        weights = query.languages_among(known) if len(known) > 1 else {}
         # A language is weighted at least by its share of the base: a French base holding a
         # few pages detected as English must not turn an English query away from the rest
         # (libreoffice-help-en2fr BM25 nDCG@10: 0.071 → 0.165; other sets unchanged).
@@ -291,7 +264,7 @@ class Snapshot:
         for language in self.languages:
             weight = weights.get(language, 1.0 / len(self.languages)) if weights else 1.0
             weight = max(weight, shares.get(language, 0.0))
-            terms = analyzer_for(language).analyze(query)
+            terms = query.terms(language)
             scores, mass = self.lexical.scores(terms, group=language)
             if mass > 0 and weight > 0:
                 coverage += np.float32(weight / mass) * scores

@@ -10,6 +10,7 @@ from srmkb import Document, KnowledgeBase
 from srmkb.embedders import HashingEmbedder
 from srmkb.evaluation import evaluate_run, load_beir
 from srmkb.lexical import LexicalIndex, LexicalSegment
+from srmkb.query import Query
 from srmkb.retrieval import cross_language_vector, document_numbers, in_context
 from srmkb.text.analysis import analyzer_for
 
@@ -111,7 +112,7 @@ def test_a_base_with_passages_in_the_question_language_keeps_its_vector(tmp_path
     kb, snap, _ = _router_base(tmp_path / "kb", 20, 20)
     assert set(snap.language_samples) == {"en", "fr"}
     question = "Comment réinitialiser le routeur ?"
-    ranking = snap.rank(question, 40, "dense", snap.live, kb.embedder.embed_query)
+    ranking = snap.rank(Query(question, kb.embedder.embed_query), 40, "dense", snap.live)
     plain = snap.dense.scores_of(kb.embedder.embed_query(question), ranking.rows)
     np.testing.assert_allclose(ranking.scores, plain, rtol=1e-5)
 
@@ -121,15 +122,15 @@ def test_a_base_in_another_language_is_searched_with_the_cross_language_vector(t
     question = "Comment réinitialiser le routeur ?"
     cross = cross_language_vector(kb.embedder.embed_query(question), mean)
     for mode in ("dense", "hybrid"):
-        ranking = snap.rank(question, 6, mode, snap.live, kb.embedder.embed_query)
+        ranking = snap.rank(Query(question, kb.embedder.embed_query), 6, mode, snap.live)
         assert len(ranking.rows) == 6
-    ranking = snap.rank(question, 6, "dense", snap.live, kb.embedder.embed_query)
+    ranking = snap.rank(Query(question, kb.embedder.embed_query), 6, "dense", snap.live)
     np.testing.assert_allclose(ranking.scores, snap.dense.scores_of(cross, ranking.rows), rtol=1e-5)
     # The reported cosine stays the plain one.
     plain = snap.dense.scores_of(kb.embedder.embed_query(question), ranking.rows)
     np.testing.assert_allclose(ranking.parts["dense"], plain, rtol=1e-5)
     # An English question over the English base: plain vector.
-    ranking = snap.rank("Reset the router", 6, "dense", snap.live, kb.embedder.embed_query)
+    ranking = snap.rank(Query("Reset the router", kb.embedder.embed_query), 6, "dense", snap.live)
     plain = snap.dense.scores_of(kb.embedder.embed_query("Reset the router"), ranking.rows)
     np.testing.assert_allclose(ranking.scores, plain, rtol=1e-5)
 
@@ -149,7 +150,7 @@ def test_the_cosine_map_weighs_bm25_only_for_a_question_in_the_base_language(tmp
     snap = replace(snap, cosine_map=(0.1, 0.5))
     embed = kb.embedder.embed_query
     for question in ("Reset the router", "Comment réinitialiser le routeur ?"):
-        ranking = snap.rank(question, 6, "hybrid", snap.live, embed)
+        ranking = snap.rank(Query(question, embed), 6, "hybrid", snap.live)
         raw = float(snap.dense.scores_of(embed(question), ranking.rows).max())
         seen.append(raw)
     (english_best, english_raw), (french_best, french_raw) = seen[:2], seen[2:]
@@ -164,7 +165,7 @@ def test_a_mixed_base_reads_each_language_against_its_background(tmp_path):
     qvec = kb.embedder.embed_query(question)
     cross = cross_language_vector(qvec, mean)
     rows = np.arange(snap.n_rows)
-    out = snap._by_language(question, qvec, rows, snap.dense.scores_of(qvec, rows))
+    out = snap._by_language(Query(question), qvec, rows, snap.dense.scores_of(qvec, rows))
     languages = snap.row_languages
     for language, vector in (("fr", qvec), ("en", cross)):
         background = snap.dense.scores_of(vector, snap.language_samples[language])
@@ -176,4 +177,4 @@ def test_a_mixed_base_reads_each_language_against_its_background(tmp_path):
     # One language, or a model that knows only some: the cosines pass through.
     cosines = snap.dense.scores_of(qvec, rows)
     english = replace(snap, model_languages=frozenset({"en"}))
-    assert english._by_language(question, qvec, rows, cosines) is cosines
+    assert english._by_language(Query(question), qvec, rows, cosines) is cosines

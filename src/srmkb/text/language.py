@@ -127,14 +127,3 @@ def primary_language(code: str) -> str:
     stored with this code.
     """
     return code.strip().replace("_", "-").split("-")[0].lower() or UNDETERMINED
-
-
-def question_language(text: str, base_languages: Iterable[str] = ()) -> str:
-    """The language to answer ``text`` in: detected among the base's languages and
-    English and French, else (when unsure) the base's first language, else English."""
-    known = [code for code in base_languages if code in DEFAULT_LANGUAGES]
-    candidates = tuple(dict.fromkeys([*known, "en", "fr"]))
-    found = detect_language(text, languages=candidates)
-    if found != UNDETERMINED:
-        return found
-    return known[0] if known else "en"
