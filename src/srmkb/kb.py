@@ -288,7 +288,8 @@ class KnowledgeBase:
                             )
                         self._loaded[seg_id] = seg
                     segments.append(seg)
-            except StorageError:
+            except (StorageError, OSError):
+                # Files gone mid-load: a merge by another writer, if the state moved on.
                 if self._catalog.generation() != generation:
                     continue
                 raise

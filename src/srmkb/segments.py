@@ -161,9 +161,9 @@ def _check_npy(path: Path) -> None:
                 shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
             offset = handle.tell()
         needed = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        size = path.stat().st_size
     except (OSError, ValueError, EOFError) as exc:
         raise StorageError(f"{path} is unreadable ({exc}): the segment is damaged") from exc
-    size = path.stat().st_size
     if size < needed:
         raise StorageError(
             f"{path} is truncated ({size} bytes of {needed}): the segment is damaged"
