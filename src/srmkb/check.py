@@ -144,11 +144,9 @@ def _check_catalog(root: Path, report: CheckReport) -> dict[str, tuple[int, dict
         report._add("catalog", path, str(exc), blocks=True, rebuild=False)
         return None
     try:
+        kept = "segment_checksums" in catalog.tables()  # absent in bases from before them
         out = {
-            seg_id: (
-                n,
-                catalog.checksums(seg_id) if "segment_checksums" in catalog.tables() else {},
-            )
+            seg_id: (n, catalog.checksums(seg_id) if kept else {})
             for seg_id, n, _ in catalog.segments()
         }
         report.checked["documents"] = catalog.counts()["documents"]

@@ -267,10 +267,15 @@ class KnowledgeBase:
 
     # -- snapshot ----------------------------------------------------------------------
 
+    @property
+    def _dense_factory(self) -> str | None:
+        """The faiss factory of the base's dense segments; None for a BM25-only base."""
+        return self.manifest.dense_index if self.manifest.model_id else None
+
     def _load_segments(self) -> tuple[int, list[tuple[str, int, np.ndarray]], list[Segment]]:
         """The committed state and its segments, loaded. A segment that vanishes while
         it loads was merged away by another process's newer commit: load that one."""
-        factory = self.manifest.dense_index if self.manifest.model_id else None
+        factory = self._dense_factory
         while True:
             generation, rows = self._catalog.state()
             segments = []
@@ -297,7 +302,7 @@ class KnowledgeBase:
 
     def _load_snapshot(self) -> Snapshot:
         generation, rows, segments = self._load_segments()
-        factory = self.manifest.dense_index if self.manifest.model_id else None
+        factory = self._dense_factory
         self._loaded = {s.id: s for s in segments}
         if segments:
             live = ~np.concatenate([deleted for _, _, deleted in rows])
@@ -349,7 +354,7 @@ class KnowledgeBase:
         committed segments a merge needs), after removing what failed or merged writes
         left; running out of space raises :class:`DiskFullError`."""
         with self._lock, write_lock(self.path), disk_errors(self.path):
-            self._snapshot = self._load_snapshot()
+            self.refresh()
             marked = self._catalog.segment_files()
             if marked:
                 collect_garbage(self.path, marked)
@@ -981,7 +986,6 @@ class KnowledgeBase:
             if not getattr(self._reading, "final", True):
                 raise _StaleRead
             return declined(question, 0.0, channel, audience, language)
-        passages = [p for p in passages if p.version == best.version]
         # Other documents of the ranking, best first; resolved cases apart (agents only).
         firsts: dict[str, int] = {}
         for row, d in zip(rows, evidence.document_ids):

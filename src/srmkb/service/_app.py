@@ -295,7 +295,7 @@ def create_app(
             recorded = kb.feedback(req.interaction_id, req.outcome)
         except InputError as exc:
             raise _HTTPError(404, str(exc)) from None
-        if recorded is False:
+        if not recorded:
             raise _HTTPError(409, f"{req.outcome!r} is already recorded for this interaction")
         return {"interaction_id": req.interaction_id, "outcome": req.outcome}
 
