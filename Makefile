@@ -54,11 +54,13 @@ test: $(VENV)/.dev-installed
 	@command -v chromedriver >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	  && { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; } >/dev/null 2>&1; } \
 	  || echo "note: chromium/chromedriver not installed; the browser test will skip"
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src connectors tests benchmarks
 	$(BIN)/mypy src
+	$(BIN)/lint-imports --no-cache
 
 # make bench: every benchmark suite, results under benchmarks/results, then the README
 # tables and plots regenerated. make bench QUICK=1: a smoke run on small sets (minutes),

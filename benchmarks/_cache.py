@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srmkb.embedders import Embedder
+from srmkb.models import Embedder
 
 CACHE = Path(os.environ.get("SRMKB_BENCH_CACHE", Path.home() / ".cache" / "srmkb-bench"))
 

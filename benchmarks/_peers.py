@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from srmkb.embedders import Embedder
+from srmkb.models import Embedder
 
 _WORD = re.compile(r"\w+")
 # LangChain's community package warns on import that it is being sunset; it is still

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from _cache import CACHE
-from srmkb.embedders import MODEL_IDS, Embedder
+from srmkb.models import MODEL_IDS, Embedder
 
 MINILM_ID = MODEL_IDS["minilm"]
 _CHUNK = 4096  # texts embedded (and saved) per chunk file
@@ -33,7 +33,7 @@ def load_minilm() -> Embedder:
     """The real MiniLM embedder, offline, with explicit thread counts."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from srmkb.embedders import load_embedder
+    from srmkb.models import load_embedder
 
     return load_embedder("minilm", threads=threads())
 

@@ -40,10 +40,9 @@ from multilingual import (
     run_mode,
 )
 from srmkb import KnowledgeBase
-from srmkb.embedders import Embedder, load_embedder
-from srmkb.embedding_cache import CachedEmbedder, EmbeddingStore
 from srmkb.evaluation import BeirSet, ndcg_at
-from srmkb.persistence import read_manifest, write_manifest
+from srmkb.models import CachedEmbedder, Embedder, EmbeddingStore, load_embedder
+from srmkb.storage.layout import read_manifest, write_manifest
 
 SHIPPED = (1.2, 0.75)
 FLIPS = 20_000

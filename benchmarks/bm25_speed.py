@@ -94,7 +94,7 @@ def main() -> None:
         build = time.perf_counter() - t0
         kb.search(queries[0], mode="bm25")
         e2e = timed(lambda q: kb.search(q, k=10, mode="bm25"), queries)
-        lex = kb._snapshot.lexical
+        lex = kb.index.snapshot.lexical
 
         def srmkb_query(q: list[str]) -> None:
             scores, _ = lex.scores(q)

@@ -1,6 +1,6 @@
 """Why srmkb's BM25 scoring trailed bm25s, and what closed the gap (a study).
 
-Its findings are in ``srmkb/lexical.py`` since 2026-11-25: plain ndarray views of the
+Its findings are in ``srmkb/index/lexical.py`` since 2026-11-25: plain ndarray views of the
 memory-mapped postings, ``np.add.at``, and a cache of each recent term's rows and
 contributions; the shipped scoring now runs at least as fast as the variants below.
 
@@ -31,7 +31,7 @@ import numpy as np
 from _record import load_average, provenance, write_result
 from _scale_data import real_passages
 from _timing import summary
-from srmkb.lexical import LexicalIndex, LexicalSegment
+from srmkb.index.lexical import LexicalIndex, LexicalSegment
 from srmkb.text.analysis import analyzer_for
 
 QUERIES = Path(__file__).resolve().parent.parent.parent / "shared/data/beir/scifact/queries.jsonl"

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from _record import RESULTS, provenance, write_result
 from srmkb import Document, KnowledgeBase, Section
-from srmkb.capture import approve, capture, list_drafts
 from srmkb.evaluation import load_beir
+from srmkb.loop.capture import approve, capture, list_drafts
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "beir"
 

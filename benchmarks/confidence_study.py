@@ -25,13 +25,13 @@ left-out one (hint3-sofmattress with all its documents and its real out-of-scope
 messages; the others on a seed-13 view), against the previous five features and the
 naive top cosine. ``--write-model`` refits on all sets, chooses the default threshold on
 hint3's real support traffic (:func:`support_threshold`) and writes
-``src/srmkb/confidence_model.json`` (``confidence_model_e5.json`` for ``--model
+``src/srmkb/answering/confidence_model.json`` (``confidence_model_e5.json`` for ``--model
 multilingual``: each embedding model has its own cosine scale). Results:
 ``benchmarks/results/confidence-study[-multilingual].json`` and
 ``confidence-tradeoff[-multilingual].png``. Passage vectors are cached in
 ``~/.cache/srmkb-bench/embeddings.sqlite``.
 
-The features come from ``KnowledgeBase._evidence``: the study measures exactly what the
+The features come from ``KnowledgeBase.evidence``: the study measures exactly what the
 library computes when it answers.
 """
 
@@ -50,10 +50,9 @@ from pathlib import Path
 import numpy as np
 
 from srmkb import KnowledgeBase
-from srmkb.confidence import FEATURES, ConfidenceModel, model_file
-from srmkb.embedders import MODEL_IDS, load_embedder
-from srmkb.embedding_cache import CachedEmbedder
+from srmkb.answering.confidence import FEATURES, ConfidenceModel, model_file
 from srmkb.evaluation import answer_metrics, auroc, load_beir, load_oos_queries
+from srmkb.models import MODEL_IDS, CachedEmbedder, load_embedder
 
 HERE = Path(__file__).resolve().parent
 BEIR = HERE.parent.parent / "shared" / "data" / "beir"
@@ -84,9 +83,8 @@ def collect(name: str, embedder, holdout: float, seed: int, tmp: Path, oos: bool
     if oos:
         questions += [(text, set()) for text in load_oos_queries(BEIR / name).values()]
     X, y, kind = [], [], []
-    snap = kb._snapshot
     for text, relevant in questions:
-        ev = kb._evidence(snap, text, "agent", None)
+        ev = kb.evidence(text, audience="agent")
         X.append(ev.features)
         y.append(1 if ev.document_ids and ev.document_ids[0] in relevant else 0)
         kind.append("oos" if not relevant else ("in" if relevant - held else "held"))

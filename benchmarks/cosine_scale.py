@@ -3,7 +3,7 @@
     python benchmarks/cosine_scale.py
 
 Hybrid fusion weighs BM25 by how close the dense retriever's best match is (rule 2 in
-``srmkb/fusion.py``), a rule measured with all-MiniLM-L6-v2, whose cosines spread over
+``srmkb/index/fusion.py``), a rule measured with all-MiniLM-L6-v2, whose cosines spread over
 [0, 1]. multilingual-e5 squeezes the same judgements into [0.75, 1]: to it an unrelated
 passage is 0.77 away, and its best match for a question is typically 0.88. Two points
 describe a model's scale here, on the English sets rule 2 was measured on (covidfaq,
@@ -12,7 +12,7 @@ banking77, hint3-sofmattress, cranfield, scifact), each set weighing the same:
 - *unrelated*: the 5th percentile of a question's cosines with the base's passages;
 - *best*: the median over questions of the best passage's cosine.
 
-``srmkb.embedders.COSINE_ANCHORS`` holds them; ``cosine_map`` maps a model's cosine
+``srmkb.models.embedders.COSINE_ANCHORS`` holds them; ``cosine_map`` maps a model's cosine
 onto MiniLM's scale by matching the two points. Questions: up to 300 per set; passages:
 a seeded sample of up to 3000 of the set's 100-word passages.
 
@@ -38,10 +38,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _cache import CACHE, cached_embeddings
 from _record import RESULTS, provenance, write_result
-from srmkb.answers import split_sentences
-from srmkb.embedders import COSINE_ANCHORS, MODEL_IDS, TEXT_COSINE_ANCHORS, load_embedder
-from srmkb.embedding_cache import CachedEmbedder, EmbeddingStore
+from srmkb.answering.compose import split_sentences
 from srmkb.evaluation import load_beir
+from srmkb.models import (
+    COSINE_ANCHORS,
+    MODEL_IDS,
+    TEXT_COSINE_ANCHORS,
+    CachedEmbedder,
+    EmbeddingStore,
+    load_embedder,
+)
 from srmkb.text.chunking import chunk_document
 
 BEIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "beir"

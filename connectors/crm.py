@@ -52,67 +52,33 @@ what the agents noted on the way. Reading an export:
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import logging
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from srmkb.documents import Document, IngestError, JSONValue, Section
-from srmkb.errors import InputError
-from srmkb.text.redaction import Redactor, redact_with_counts
+from ..documents import Document, IngestError, JSONValue, Section
+from ..errors import InputError
+from ..text.redaction import Redactor, redact_with_counts
+from ._crm_columns import FIELDS, MULTI, SYNONYMS, ColumnFinder
+from ._crm_rows import Record, csv_records, delimiter, jsonl_records
+from ._crm_values import case_language, fold, iso_date, status_key
+
+__all__ = [
+    "COMPLAINT_CATEGORIES",
+    "DEFAULT_COMPLAINT_KEYWORDS",
+    "DEFAULT_RESOLVED_STATUSES",
+    "FIELDS",
+    "SYNONYMS",
+    "CrmConnector",
+    "CrmReadStats",
+]
 
 logger = logging.getLogger(__name__)
-
-FIELDS = (
-    "case_id", "subject", "customer_messages", "notes", "resolution", "status", "product",
-    "opened_at", "closed_at", "channel", "category", "priority", "language",
-)  # fmt: skip
-# Column names as _norm writes them, in order of preference.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "case_id": (
-        "case_id", "case_number", "case_no", "case_num", "ticket_id", "ticket_number",
-        "ticket_no", "incident_id", "incident_number", "id", "case", "ticket", "number",
-        "reference", "numero_ticket", "numero_dossier",
-    ),
-    "subject": ("subject", "title", "summary", "short_description", "topic", "objet", "sujet"),
-    "customer_messages": (
-        "customer_messages", "customer_message", "description", "messages", "message",
-        "customer_comments", "customer_comment", "request", "problem", "issue", "demande",
-    ),
-    "notes": (
-        "internal_notes", "internal_note", "agent_notes", "agent_note", "notes", "note",
-        "work_notes", "private_notes", "internal_comments", "notes_internes",
-    ),
-    "resolution": (
-        "resolution", "solution", "resolution_notes", "resolution_note",
-        "resolution_details", "close_notes", "fix",
-    ),
-    "status": ("status", "state", "case_status", "ticket_status", "statut", "etat"),
-    "product": ("product", "product_name", "product_line", "device", "model", "produit"),
-    "opened_at": (
-        "opened_at", "opened", "open_date", "date_opened", "created_at", "created",
-        "created_date", "creation_date", "date_created", "submitted_at", "date_creation",
-        "date",
-    ),
-    "closed_at": (
-        "closed_at", "closed", "close_date", "date_closed", "closed_date", "resolved_at",
-        "resolved", "resolved_date", "date_resolved", "solved_at", "resolution_date",
-        "date_cloture",
-    ),
-    "channel": ("channel", "origin", "case_origin", "source", "via", "canal"),
-    "category": ("category", "type", "case_type", "ticket_type", "reason", "categorie", "motif"),
-    "priority": ("priority", "severity", "priorite"),
-    "language": ("language", "lang", "locale", "langue"),
-}  # fmt: skip
-# Fields that may span several columns or list items, joined in order.
-_MULTI = ("customer_messages", "notes", "resolution")
-_TEXT_KEYS = ("text", "body", "message", "content", "value", "note")
 
 DEFAULT_RESOLVED_STATUSES: frozenset[str] = frozenset({
     "resolved", "closed", "solved", "done", "fixed", "completed", "complete",
@@ -122,13 +88,13 @@ DEFAULT_RESOLVED_STATUSES: frozenset[str] = frozenset({
 COMPLAINT_CATEGORIES: frozenset[str] = frozenset(
     {"complaint", "complaints", "réclamation", "réclamations", "plainte", "plaintes"}
 )
+_COMPLAINT_FOLDED = frozenset(fold(c) for c in COMPLAINT_CATEGORIES)
 DEFAULT_COMPLAINT_KEYWORDS: tuple[str, ...] = (
     "complain", "réclamation", "plainte", "ombudsman", "médiateur", "mediator",
     "mise en demeure", "formal notice", "legal action",
 )  # fmt: skip
 
 _SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_Record = dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -170,17 +136,12 @@ class CrmConnector:
         encoding: str = "utf-8-sig",
         redactor: Redactor | None = None,
     ) -> None:
-        self._explicit: dict[str, list[str]] = {}
-        for key, columns in (mapping or {}).items():
-            if key not in FIELDS:
-                raise ValueError(f"unknown CRM field {key!r} in mapping; known: {FIELDS}")
-            names = [columns] if isinstance(columns, str) else list(columns)
-            self._explicit[key] = [_norm(c) for c in names]
+        self._columns = ColumnFinder(mapping)
         self._resolved = (
-            None if resolved_statuses is None else {_status_key(s) for s in resolved_statuses}
+            None if resolved_statuses is None else {status_key(s) for s in resolved_statuses}
         )
         self.public_resolutions = public_resolutions
-        words = [re.escape(_fold(k)) for k in complaint_keywords if k.strip()]
+        words = [re.escape(fold(k)) for k in complaint_keywords if k.strip()]
         self._complaint = re.compile(rf"\b(?:{'|'.join(words)})") if words else None
         self.dayfirst = dayfirst
         if url_template:
@@ -192,7 +153,6 @@ class CrmConnector:
         self.encoding = encoding
         self.redactor = redactor
         self.reads: list[CrmReadStats] = []
-        self._column_cache: dict[tuple[str, ...], dict[str, list[int]]] = {}
 
     @property
     def skipped(self) -> int:
@@ -215,7 +175,7 @@ class CrmConnector:
                 raw = next((line for line in handle if line.strip()), b"")
             head = raw.decode(self.encoding, errors="replace")
             if kind == "csv":
-                names = next(csv.reader([head], delimiter=_delimiter(head)), [])
+                names = next(csv.reader([head], delimiter=delimiter(head)), [])
             else:
                 data = json.loads(head)
                 names = list(data) if isinstance(data, dict) else []
@@ -225,7 +185,7 @@ class CrmConnector:
         return (
             "case_id" in found
             and ("status" in found or self._resolved is None)
-            and any(f in found for f in _MULTI)
+            and any(f in found for f in MULTI)
         )
 
     def read(self, path: Path) -> Iterator[Document | IngestError]:
@@ -237,9 +197,9 @@ class CrmConnector:
         seen: dict[str, int] = {}
         try:
             records = (
-                self._jsonl(path)
+                jsonl_records(path, self.encoding, self._columns)
                 if _SUFFIXES.get(path.suffix.lower()) == "jsonl"
-                else self._csv(path)
+                else csv_records(path, self.encoding, self._columns)
             )
             for item in records:
                 if isinstance(item, IngestError):
@@ -276,165 +236,9 @@ class CrmConnector:
                 dict(redacted) or "nothing",
             )
 
-    # --- reading rows ---------------------------------------------------------------
-
-    def _csv(self, path: Path) -> Iterator[tuple[int, _Record] | IngestError]:
-        try:
-            handle = open(path, encoding=self.encoding, newline="")
-        except OSError as exc:
-            yield IngestError(str(path), f"cannot open: {exc.strerror or exc}")
-            return
-        with handle:
-            try:
-                head = next((line for line in handle if line.strip()), "")
-                if not head:
-                    yield IngestError(str(path), "empty file: no cases")
-                    return
-                handle.seek(0)
-                reader = csv.reader(handle, delimiter=_delimiter(head), strict=True)
-                header = next((r for r in reader if any(c.strip() for c in r)), None)
-                if header is None:
-                    yield IngestError(str(path), "empty file: no cases")
-                    return
-                columns = self._columns(header)
-                if "case_id" not in columns:
-                    yield self._no_case_id(path, header, reader.line_num)
-                    return
-                rows = 0
-                while True:
-                    line = reader.line_num + 1
-                    try:
-                        row = next(reader)
-                    except StopIteration:
-                        break
-                    except csv.Error as exc:
-                        rows += 1
-                        yield IngestError(str(path), f"malformed CSV row: {exc}", line)
-                        continue
-                    if not any(c.strip() for c in row):
-                        continue
-                    rows += 1
-                    if len(row) < len(header):
-                        yield IngestError(
-                            str(path),
-                            f"row has {len(row)} fields, the header {len(header)}: truncated?",
-                            line,
-                        )
-                    elif any(c.strip() for c in row[len(header) :]):
-                        yield IngestError(
-                            str(path),
-                            f"row has {len(row)} fields, the header {len(header)}:"
-                            " a delimiter inside an unquoted field?",
-                            line,
-                        )
-                    else:
-                        yield line, {f: _texts([row[i] for i in ix]) for f, ix in columns.items()}
-                if not rows:
-                    yield IngestError(str(path), "no cases after the header", 1)
-            except UnicodeDecodeError:
-                yield IngestError(str(path), self._not_decoded())
-            except csv.Error as exc:  # in the header
-                yield IngestError(str(path), f"malformed CSV header: {exc}", 1)
-
-    def _jsonl(self, path: Path) -> Iterator[tuple[int, _Record] | IngestError]:
-        try:
-            handle = open(path, encoding=self.encoding)
-        except OSError as exc:
-            yield IngestError(str(path), f"cannot open: {exc.strerror or exc}")
-            return
-        with handle:
-            number, rows = 0, 0
-            try:
-                for number, text in enumerate(handle, start=1):
-                    if not text.strip():
-                        continue
-                    rows += 1
-                    try:
-                        data = json.loads(text)
-                    except json.JSONDecodeError as exc:
-                        yield IngestError(str(path), f"malformed JSON: {exc.msg}", number)
-                        continue
-                    if not isinstance(data, dict):
-                        yield IngestError(str(path), "a case must be a JSON object", number)
-                        continue
-                    keys = list(data)
-                    columns = self._columns(keys)
-                    if "case_id" not in columns:
-                        yield self._no_case_id(path, keys, number)
-                        continue
-                    yield (
-                        number,
-                        {f: _texts([data[keys[i]] for i in ix]) for f, ix in columns.items()},
-                    )
-            except UnicodeDecodeError:
-                yield IngestError(str(path), self._not_decoded(), number + 1)
-                return
-            if not rows:
-                yield IngestError(str(path), "empty file: no cases")
-
-    def _not_decoded(self) -> str:
-        # No guess at another encoding: a wrong one would garble names and messages in
-        # every case unnoticed, where an error says what to do.
-        return (
-            f"not {self.encoding} text: save the export as UTF-8, or read it with"
-            " CrmConnector(encoding=...) naming its encoding (often 'cp1252')"
-        )
-
-    def _columns(self, names: Sequence[str]) -> dict[str, list[int]]:
-        """Field -> positions of its columns: the explicit mapping first, then synonyms."""
-        key = tuple(names)
-        if key not in self._column_cache:  # JSON Lines records repeat the same keys
-            if len(self._column_cache) > 256:
-                self._column_cache.clear()
-            self._column_cache[key] = self._find_columns(names)
-        return self._column_cache[key]
-
-    def _find_columns(self, names: Sequence[str]) -> dict[str, list[int]]:
-        normalized = [_norm(n) if isinstance(n, str) else "" for n in names]
-        found: dict[str, list[int]] = {}
-        taken: set[int] = set()
-        for key, wanted in self._explicit.items():
-            ix = [i for w in wanted for i, n in enumerate(normalized) if n == w]
-            if ix:
-                found[key] = ix
-                taken.update(ix)
-        for key, synonyms in SYNONYMS.items():
-            if key in self._explicit:
-                continue
-            if key in _MULTI:  # every matching column, numbered ones too: "Message 2"
-                ix = [
-                    i for i, n in enumerate(normalized)
-                    if i not in taken and re.sub(r"_?\d+$", "", n) in synonyms
-                ]  # fmt: skip
-            else:
-                ix = next(
-                    (
-                        [i]
-                        for s in synonyms
-                        for i, n in enumerate(normalized)
-                        if n == s and i not in taken
-                    ),
-                    [],
-                )
-            if ix:
-                found[key] = ix
-                taken.update(ix)
-        return found
-
-    def _no_case_id(self, path: Path, names: Sequence[str], line: int) -> IngestError:
-        shown = ", ".join(repr(n) for n in list(names)[:12])
-        return IngestError(
-            str(path),
-            f"no case id column among {shown}; name it with"
-            " CrmConnector(mapping={'case_id': <column>})",
-            line,
-        )
-
-    # --- building documents ---------------------------------------------------------
-
     def _document(
         self,
-        record: _Record,
+        record: Record,
         path: Path,
         line: int,
         source: str,
@@ -446,7 +250,7 @@ class CrmConnector:
         if not case_id:
             return IngestError(str(path), "row has no case id", line)
         status = " ".join((record.get("status") or [""])[0].split()).lower()
-        if self._resolved is not None and _status_key(status) not in self._resolved:
+        if self._resolved is not None and status_key(status) not in self._resolved:
             # Counted in the read's stats and logged: redacted too, not counted as redacted
             # since it never enters the base.
             return redact_with_counts(status, redactor=self.redactor)[0] or "(none)"
@@ -467,18 +271,18 @@ class CrmConnector:
             return clean(cell(key))
 
         subject = one("subject")
-        parts = {k: clean("\n\n".join(record.get(k, []))) for k in _MULTI}
+        parts = {k: clean("\n\n".join(record.get(k, []))) for k in MULTI}
         if not (subject or any(parts.values())):
             return IngestError(str(path), f"case {case_id!r} has no text", line)
         seen[case_id] = line
 
         category = one("category")
-        scanned = _fold(" ".join([subject, category, *parts.values()]))
-        complaint = _fold(category) in _COMPLAINT_FOLDED or bool(
+        scanned = fold(" ".join([subject, category, *parts.values()]))
+        complaint = fold(category) in _COMPLAINT_FOLDED or bool(
             self._complaint and self._complaint.search(scanned)
         )
         public = self.public_resolutions and not complaint and bool(parts["resolution"])
-        language = _language((record.get("language") or [""])[0])
+        language = case_language((record.get("language") or [""])[0])
         product = one("product")
         title = subject or f"Case {case_id}"
         if public:  # the title goes with the public passage: never the customer's words
@@ -502,7 +306,7 @@ class CrmConnector:
         dates: dict[str, str | None] = {}
         for key in ("opened_at", "closed_at"):
             raw = (record.get(key) or [""])[0].strip()
-            dates[key] = _iso(raw, self.dayfirst) if raw else None
+            dates[key] = iso_date(raw, self.dayfirst) if raw else None
             if raw and dates[key] is None:
                 # Logs outlive the base's retention: no personal data in them either.
                 shown = redact_with_counts(raw, redactor=self.redactor)[0]
@@ -553,95 +357,3 @@ def _neutral_title(language: str | None, product: str, category: str) -> str:
     if not about:
         return bare
     return f"{prefix} : {about}" if language == "fr" else f"{prefix}: {about}"
-
-
-def _norm(name: str) -> str:
-    """A column name as the synonyms are written: "Ticket #" -> "ticket_number"."""
-    name = _fold(name).replace("#", " number ").replace("n°", " numero ")
-    return re.sub(r"[^a-z0-9]+", "_", name).strip("_")
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents or repeated spaces, for comparisons."""
-    if text.isascii():
-        return " ".join(text.lower().split())
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
-
-
-def _status_key(status: str) -> str:
-    """ "Closed - Resolved", "closed_resolved" -> "closed resolved"."""
-    return " ".join(re.sub(r"[-_/]+", " ", _fold(status)).split())
-
-
-_COMPLAINT_FOLDED = frozenset(_fold(c) for c in COMPLAINT_CATEGORIES)
-
-
-def _delimiter(header: str) -> str:
-    """The delimiter of a header line: French spreadsheets write ';', others ',' or tab."""
-    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _texts(values: Iterable[object]) -> list[str]:
-    """Non-empty strings from cell or JSON values: strings, numbers, lists, message objects."""
-    out: list[str] = []
-    for value in values:
-        if isinstance(value, str):
-            text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
-            if text:
-                out.append(text)
-        elif isinstance(value, bool):
-            out.append(str(value).lower())
-        elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-            out.append(str(int(value)))
-        elif isinstance(value, float):
-            out.append(repr(value))
-        elif isinstance(value, list):
-            out.extend(_texts(value))
-        elif isinstance(value, dict):
-            out.extend(_texts([next((value[k] for k in _TEXT_KEYS if k in value), None)]))
-    return out
-
-
-_DMY = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
-
-
-def _iso(value: str, dayfirst: bool) -> str | None:
-    """An export's date as ISO 8601 (date only when it has no time), or None."""
-    text = value.strip().replace("/", "-") if re.match(r"\d{4}/", value) else value.strip()
-    if text[-1:] in "Zz":
-        text = text[:-1] + "+00:00"
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return dt.date.fromisoformat(text).isoformat()
-        return dt.datetime.fromisoformat(text).isoformat(timespec="seconds")
-    except ValueError:
-        pass
-    match = _DMY.fullmatch(text)
-    if not match:
-        return None
-    a, b, year, hour, minute, second = match.groups()
-    day, month = (int(a), int(b)) if dayfirst else (int(b), int(a))
-    if month > 12 and day <= 12:  # 03/14/2026 is March 14 whatever the default
-        day, month = month, day
-    try:
-        if hour is None:
-            return dt.date(int(year), month, day).isoformat()
-        moment = dt.datetime(int(year), month, day, int(hour), int(minute), int(second or 0))
-        return moment.isoformat(timespec="seconds")
-    except ValueError:
-        return None
-
-
-_LANGUAGES = {"english": "en", "anglais": "en", "french": "fr", "francais": "fr"}
-
-
-def _language(value: str) -> str | None:
-    """``fr``, ``fr-FR``, ``fr_FR`` or ``French`` -> ``fr``; None when absent or unknown."""
-    folded = _fold(value)
-    if folded in _LANGUAGES:
-        return _LANGUAGES[folded]
-    match = re.fullmatch(r"([a-z]{2})(?:[-_][a-z]{2,4})?", folded)
-    return match.group(1) if match else None

@@ -20,102 +20,30 @@ line and the rest of the file is read.
 
 from __future__ import annotations
 
-import bisect
 import csv
-import functools
 import hashlib
-import io
 import itertools
 import json
-import json.scanner
 import logging
-import re
-import unicodedata
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 import yaml
-from selectolax.lexbor import LexborNode
 
-from srmkb.documents import Document, IngestError, JSONValue, Visibility
-from srmkb.errors import InputError
+from ..documents import Document, IngestError, JSONValue, Visibility
+from ..errors import InputError
+from ._faq_entries import Entry, as_json, as_text, as_visibility, canonical, faq_like, walk_entries
+from ._faq_files import csv_rows, decode_text, entry_lines, load_structured
+from ._faq_page import Layout, faq_layout, faq_pairs, may_be_faq_page
+from ._html_decode import PageError
+from ._html_page import HTML_SUFFIXES, load_page, normalise_language, read_bytes
 
-from ._htmlparse import (
-    HTML_SUFFIXES,
-    Heading,
-    Page,
-    PageError,
-    Pair,
-    decode,
-    load_page,
-    normalise_language,
-    read_bytes,
-    render,
-)
+__all__ = ["STRUCTURED_SUFFIXES", "FaqConnector", "Layout", "faq_layout", "faq_pairs"]
 
 logger = logging.getLogger(__name__)
 
 STRUCTURED_SUFFIXES = (".json", ".csv", ".yaml", ".yml")
-
-# Synonyms per field, as normalised keys (lower case, no accents, letters and digits
-# only), most specific first. The first ones of question and answer are "strong": a
-# file is claimed as a FAQ only if each entry has a strong question or a strong answer
-# field, so a JSON list of {"title", "text"} documents is not taken for one.
-_QUESTION = ("question", "q", "faqquestion", "questiontext", "pregunta", "frage", "vraag",
-             "domanda", "pergunta", "query", "title", "faq")  # fmt: skip
-_ANSWER = ("answer", "a", "faqanswer", "answertext", "reponse", "response", "reply",
-           "solution", "respuesta", "antwort", "antwoord", "risposta", "resposta",
-           "text", "body", "content")  # fmt: skip
-_STRONG_QUESTION = frozenset(_QUESTION[:9])
-_STRONG_ANSWER = frozenset(_ANSWER[:13])
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "question": _QUESTION,
-    "answer": _ANSWER,
-    "id": ("id", "faqid", "questionid", "identifier", "uid", "ref", "reference", "key"),
-    "category": ("category", "categorie", "categoria", "kategorie", "cat", "section",
-                 "topic", "theme", "group", "rubrique"),
-    "product": ("product", "produit", "producto", "produkt", "prodotto", "produto"),
-    "visibility": ("visibility", "visibilite", "audience", "access"),
-    "url": ("url", "link", "href", "uri", "lien", "permalink", "sourceurl", "enlace"),
-    "language": ("language", "lang", "locale", "langue", "idioma", "sprache", "lingua"),
-    "updated_at": ("updatedat", "updated", "lastupdated", "modified", "modifiedat",
-                   "lastmodified", "updatedon", "misajour", "datemaj", "date"),
-}  # fmt: skip
-_CONTAINERS = ("faqs", "faq", "questions", "items", "entries", "data", "results")
-_GROUP_NAMES = ("name", "title", "label")
-_INHERITED = ("category", "product", "visibility", "language", "updated_at")
-_VISIBILITY = {
-    **dict.fromkeys(("public", "external", "customer", "customers", "everyone"), "public"),
-    **dict.fromkeys(("internal", "private", "agent", "agents", "staff", "employees"),
-                    "internal"),
-}  # fmt: skip
-
-_IS_QUESTION = re.compile(r"[?？؟]\s*$")
-# "1.2. What is Debian?": numbered sections of a manual chapter, not a FAQ page.
-_MANUAL_NUMBER = re.compile(r"^\s*\d+(?:\.\d+)+\.?\s")
-_FAQ_TITLE = re.compile(
-    r"\b(?:faqs?|frequently asked questions|foire aux questions|questions fr[ée]quentes"
-    r"|preguntas frecuentes|h[äa]ufig gestellte fragen|domande frequenti)\b",
-    re.IGNORECASE,
-)
-# Any trace of a FAQ structure in the raw bytes: a question mark ending a heading, a
-# <dt>, a <details>, FAQPage markup. Pages without one are not parsed by accepts().
-_FAQ_TRACE = re.compile(
-    rb"(?:\?|\xef\xbc\x9f|\xd8\x9f)\s*(?:</[a-z]+>\s*)*</h[1-6]\s*>|<dt[\s>]|<details[\s>]"
-    rb"|FAQPage",
-    re.IGNORECASE,
-)
-Layout = tuple[Literal["headings", "dl", "details"], int]
-
-
-@dataclass(frozen=True)
-class _Entry:
-    fields: Mapping[str, object]  # as written in the file
-    inherited: Mapping[str, object]  # canonical fields from enclosing groups
-    line: int | None
 
 
 class FaqConnector:
@@ -135,14 +63,14 @@ class FaqConnector:
         try:
             if suffix in HTML_SUFFIXES:
                 raw = read_bytes(path)
-                return _may_be_faq_page(raw) and faq_layout(load_page(path, raw)) is not None
+                return may_be_faq_page(raw) and faq_layout(load_page(path, raw)) is not None
             if suffix == ".csv":
                 head = read_bytes(path)[:65536]
                 head = head[: head.rfind(b"\n") + 1] or head  # whole lines only
-                header = _csv_rows(_decode(head))
-                return _faq_like([dict.fromkeys(next(header, (0, []))[1], "x")])
-            data = _load_structured(path)
-            return _faq_like([e.fields for e in itertools.islice(_entries(data, {}, None), 100)])
+                header = csv_rows(decode_text(head))
+                return faq_like([dict.fromkeys(next(header, (0, []))[1], "x")])
+            data = load_structured(path)
+            return faq_like([e.fields for e in itertools.islice(walk_entries(data, {}, None), 100)])
         except (PageError, ValueError, yaml.YAMLError, csv.Error, RecursionError):
             return False
 
@@ -164,7 +92,7 @@ class FaqConnector:
 
     def _read_structured(self, path: Path) -> Iterator[Document | IngestError]:
         try:
-            data = _load_structured(path)
+            data = load_structured(path)
         except json.JSONDecodeError as exc:
             yield IngestError(str(path), f"malformed JSON: {exc.msg}", exc.lineno)
             return
@@ -176,21 +104,21 @@ class FaqConnector:
         if data is None:
             yield IngestError(str(path), "empty file: no FAQ entries")
             return
-        entries = list(_entries(data, {}, None))
-        yield from self._documents(path, entries, locate=lambda: _entry_lines(path))
+        entries = list(walk_entries(data, {}, None))
+        yield from self._documents(path, entries, locate=lambda: entry_lines(path))
 
     def _read_csv(self, path: Path) -> Iterator[Document | IngestError]:
-        rows = _csv_rows(_decode(read_bytes(path)))
+        rows = csv_rows(decode_text(read_bytes(path)))
         try:
             header_line, header = next(rows, (1, []))
             if not header:
                 yield IngestError(str(path), "empty file: no FAQ entries")
                 return
-            entries = [_Entry(dict(zip(header, row)), {}, line) for line, row in rows]
+            entries = [Entry(dict(zip(header, row)), {}, line) for line, row in rows]
         except csv.Error as exc:
             yield IngestError(str(path), f"malformed CSV: {exc}")
             return
-        if not _faq_like([dict.fromkeys(header, "x")]):
+        if not faq_like([dict.fromkeys(header, "x")]):
             yield IngestError(
                 str(path), f"no question and answer columns in the header {header}", header_line
             )
@@ -200,7 +128,7 @@ class FaqConnector:
     def _documents(
         self,
         path: Path,
-        entries: list[_Entry],
+        entries: list[Entry],
         locate: Callable[[], list[int | None]] | None = None,
     ) -> Iterator[Document | IngestError]:
         """Documents for the entries; ``locate`` gives each entry's line, called only
@@ -210,7 +138,7 @@ class FaqConnector:
             return
         lines: list[int | None] | None = None
 
-        def error(number: int, entry: _Entry, reason: str) -> IngestError:
+        def error(number: int, entry: Entry, reason: str) -> IngestError:
             nonlocal lines
             line = entry.line
             if line is None and locate is not None:
@@ -228,38 +156,38 @@ class FaqConnector:
                 yield error(number, entry, exc.reason)
                 continue
             if doc.id in seen:
-                if _canonical(entry.fields)[0].get("id") is not None:
+                if canonical(entry.fields)[0].get("id") is not None:
                     yield error(number, entry, f"duplicate id {doc.id!r}")
                     continue
                 doc = replace(doc, id=_unique(doc.id, seen))
             seen.add(doc.id)
             yield doc
 
-    def _document(self, path: Path, source: str, entry: _Entry) -> Document:
-        known, extras = _canonical(entry.fields)
+    def _document(self, path: Path, source: str, entry: Entry) -> Document:
+        known, extras = canonical(entry.fields)
         fields = {**{k: v for k, v in entry.inherited.items() if v is not None}, **known}
-        question = _text(fields.get("question"))
-        answer = _text(fields.get("answer"))
+        question = as_text(fields.get("question"))
+        answer = as_text(fields.get("answer"))
         if not question:
             raise InputError("entry has no question")
         if not answer:
             raise InputError(f"question {_short(question)!r} has no answer")
-        product = _text(fields.get("product"))
-        explicit = _text(fields.get("id"))
-        metadata: dict[str, JSONValue] = {k: _json(v) for k, v in extras.items()}
+        product = as_text(fields.get("product"))
+        explicit = as_text(fields.get("id"))
+        metadata: dict[str, JSONValue] = {k: as_json(v) for k, v in extras.items()}
         metadata.update(source_type="faq")
         for key in ("category", "product"):
-            if value := _text(fields.get(key)):
+            if value := as_text(fields.get(key)):
                 metadata[key] = value
         return Document(
             id=explicit or _hashed_id(path, question, product),
             title=question,
             text=answer,
-            url=_text(fields.get("url")) or "",
-            visibility=_visibility(fields.get("visibility"), self.visibility),
-            language=normalise_language(_text(fields.get("language"))),
+            url=as_text(fields.get("url")) or "",
+            visibility=as_visibility(fields.get("visibility"), self.visibility),
+            language=normalise_language(as_text(fields.get("language"))),
             metadata=metadata,
-            updated_at=_text(fields.get("updated_at")) or None,
+            updated_at=as_text(fields.get("updated_at")) or None,
             source=source,
         )
 
@@ -274,7 +202,7 @@ class FaqConnector:
             )
             return
         entries = [
-            _Entry(
+            Entry(
                 {"question": q, "answer": a, "url": _join_anchor(page.url, anchor)},
                 {"category": category, "language": page.language, "updated_at": page.updated_at},
                 None,
@@ -282,275 +210,6 @@ class FaqConnector:
             for q, a, anchor, category in faq_pairs(page, layout)
         ]
         yield from self._documents(path, entries)
-
-
-# -- FAQ page layout --------------------------------------------------------------------
-
-
-def _may_be_faq_page(data: bytes) -> bool:
-    """A quick look at the bytes before parsing, so that the HTML connector's pages cost
-    little more when the FAQ connector is asked first."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16: the pattern can't see it
-        return True
-    return _FAQ_TRACE.search(data) is not None
-
-
-def faq_layout(page: Page) -> Layout | None:
-    """How the page holds its questions, or None if it is not a FAQ page.
-
-    Candidates: ``<details>`` with a ``<summary>``, ``<dt>`` terms, and the headings of
-    each level. A candidate qualifies with at least two questions (text ending in "?")
-    that are a majority of its items; a page titled "FAQ" or marked up as a schema.org
-    FAQPage needs only one, and a third. Headings numbered like a manual's sections
-    ("1.2.") disqualify a level unless the page says it is a FAQ. The candidate with
-    the most questions wins.
-    """
-    relaxed = page.faq_markup or bool(_FAQ_TITLE.search(page.title))
-    candidates: list[tuple[int, Layout]] = []
-
-    def consider(texts: list[str], layout: Layout) -> None:
-        questions = sum(1 for t in texts if _IS_QUESTION.search(t))
-        enough = (
-            questions >= 1 and 3 * questions >= len(texts)
-            if relaxed
-            else (questions >= 2 and 2 * questions > len(texts))
-        )
-        manual = 2 * sum(1 for t in texts if _MANUAL_NUMBER.match(t)) > len(texts)
-        if enough and (relaxed or not manual):
-            candidates.append((questions, layout))
-
-    root = page.root
-    summaries = [d.css_first("summary") for d in root.css("details")]
-    consider([_plain(s) for s in summaries if s is not None], ("details", 0))
-    consider([_plain(dt) for dt in root.css("dl > dt")], ("dl", 0))
-    for level in range(1, 7):
-        consider([_plain(h) for h in root.css(f"h{level}")], ("headings", level))
-    if not candidates:
-        return None
-    order = {"details": 0, "dl": 1, "headings": 2}
-    return max(candidates, key=lambda c: (c[0], -order[c[1][0]]))[1]
-
-
-def _plain(node: LexborNode) -> str:
-    return " ".join((node.text() or "").split())
-
-
-def faq_pairs(page: Page, layout: Layout) -> Iterator[tuple[str, str, str, str | None]]:
-    """``(question, answer, anchor, category)`` for each entry of a FAQ page; the
-    category is the heading above the questions, if any (not the page's title)."""
-    kind, level = layout
-    blocks = render(page.root, pairs=None if kind == "headings" else kind)
-    title = page.title.casefold()
-    category: str | None = None
-    current: list[str] | None = None
-    question, anchor, current_category = "", "", None
-    for block in blocks:
-        if isinstance(block, Heading) and (kind != "headings" or block.level < level):
-            if current is not None:
-                yield question, "\n\n".join(current), anchor, current_category
-                current = None
-            # A heading above the questions names their category; the page's own
-            # heading (an h1, or the title repeated) does not.
-            category = None if block.level == 1 or block.text.casefold() == title else block.text
-        elif isinstance(block, Heading) and block.level == level:
-            if current is not None:
-                yield question, "\n\n".join(current), anchor, current_category
-            question, anchor, current_category, current = block.text, block.anchor, category, []
-        elif isinstance(block, Pair):
-            if kind == "headings":
-                if current is not None:
-                    current.append(f"{block.question}\n{block.answer}")
-            else:
-                yield block.question, block.answer, block.anchor, category
-        elif current is not None:
-            current.append(block.text if isinstance(block, Heading) else block)
-    if current is not None:
-        yield question, "\n\n".join(current), anchor, current_category
-
-
-# -- structured file helpers ------------------------------------------------------------
-
-
-def _decode(data: bytes) -> str:
-    return decode(data)[0]
-
-
-def _load_structured(path: Path) -> object:
-    """The data in a JSON or YAML file."""
-    text = _decode(read_bytes(path))
-    return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-
-
-def _entry_lines(path: Path) -> list[int | None]:
-    """The line where each entry of a JSON or YAML file starts, in :func:`_entries`
-    order: a second, slower parse that records positions, run only for error messages."""
-    text = _decode(read_bytes(path))
-    lines: dict[int, int] = {}
-    if path.suffix.lower() == ".json":
-        data, lines = _json_with_lines(text)
-    else:
-        data = yaml.safe_load(text)
-        _yaml_lines(yaml.compose(text, Loader=yaml.SafeLoader), data, lines, set())
-    return [entry.line for entry in _entries(data, {}, lines)]
-
-
-def _json_with_lines(text: str) -> tuple[object, dict[int, int]]:
-    # The json module reports no positions; its pure-Python scanner takes a hook for
-    # objects, which records where each starts. Slower than the C scanner, but FAQ
-    # files are small and the line makes an error message actionable.
-    starts = [m.start() for m in re.finditer("\n", text)]
-    lines: dict[int, int] = {}
-    decoder = json.JSONDecoder()
-    parse_object = decoder.parse_object  # type: ignore[attr-defined]
-
-    def record(s_and_end: tuple[str, int], *args: object) -> tuple[object, int]:
-        obj, end = parse_object(s_and_end, *args)
-        lines[id(obj)] = bisect.bisect_left(starts, s_and_end[1]) + 1
-        return obj, end
-
-    decoder.parse_object = record  # type: ignore[attr-defined]
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
-    return decoder.decode(text), lines
-
-
-def _yaml_lines(node: object, data: object, out: dict[int, int], seen: set[int]) -> None:
-    # Walk the composed nodes beside the loaded data; ``seen`` stops alias loops.
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
-        out[id(data)] = node.start_mark.line + 1
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value in data:
-                _yaml_lines(value, data[key.value], out, seen)
-    elif isinstance(node, yaml.SequenceNode) and isinstance(data, list):
-        for item_node, item in zip(node.value, data):
-            _yaml_lines(item_node, item, out, seen)
-
-
-def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """``(line, cells)`` for each non-blank row; the delimiter is the header line's most
-    frequent of ``, ; tab |`` (Excel in French locales writes ``;``)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(",;\t|", key=first.count)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    line = 0
-    for row in reader:
-        start, line = line + 1, reader.line_num
-        if any(cell.strip() for cell in row):
-            yield start, row
-
-
-def _entries(data: object, inherited: Mapping[str, object], lines: dict[int, int] | None,
-             seen: set[int] | None = None) -> Iterator[_Entry]:  # fmt: skip
-    """The FAQ entries in loaded JSON/YAML data, with fields inherited from groups.
-
-    ``seen`` makes each list and object count once: YAML aliases can repeat one many
-    times over ("billion laughs").
-    """
-    seen = set() if seen is None else seen
-    if id(data) in seen:
-        return
-    seen.add(id(data))
-    line = (lines or {}).get(id(data))
-    if isinstance(data, list):
-        for item in data:
-            if isinstance(item, Mapping):
-                yield from _entries(item, inherited, lines, seen)
-            else:
-                yield _Entry({}, inherited, None)
-        return
-    if not isinstance(data, Mapping):
-        yield _Entry({}, inherited, line)
-        return
-    keys = {_norm_key(k): k for k in data}
-    container = next(
-        (keys[c] for c in _CONTAINERS if c in keys and isinstance(data[keys[c]], list)), None
-    )
-    if container is None and _faq_like([data]):
-        yield _Entry(data, inherited, line)
-    elif container is not None:
-        known, _ = _canonical({k: v for k, v in data.items() if k != container})
-        name = next((data[keys[n]] for n in _GROUP_NAMES if n in keys), None)
-        group = {**inherited, **{k: v for k, v in known.items() if k in _INHERITED}}
-        if "category" not in known and isinstance(name, str) and len(seen) > 1:
-            group["category"] = name  # a named group; a file's own title is no category
-        yield from _entries(data[container], group, lines, seen)
-    elif data and all(isinstance(v, list) for v in data.values()):  # {"Billing": [...]}
-        for key, value in data.items():
-            yield from _entries(value, {**inherited, "category": str(key)}, lines, seen)
-    else:
-        yield _Entry(data, inherited, line)
-
-
-def _faq_like(items: list[Mapping[str, object]]) -> bool:
-    """Whether most items have a strong question field or a strong answer field, and
-    both a question and an answer field."""
-
-    def ok(item: Mapping[str, object]) -> bool:
-        keys = {_norm_key(k) for k in item}
-        has_q, has_a = bool(keys & set(_QUESTION)), bool(keys & set(_ANSWER))
-        strong = bool(keys & _STRONG_QUESTION) or bool(keys & _STRONG_ANSWER)
-        return has_q and has_a and strong
-
-    return bool(items) and 2 * sum(1 for i in items if ok(i)) > len(items)
-
-
-def _canonical(fields: Mapping[str, object]) -> tuple[dict[str, object], dict[str, object]]:
-    """Split an entry into known fields (by canonical name) and the rest."""
-    by_key: dict[str, str] = {}
-    for key in fields:
-        by_key.setdefault(_norm_key(key), str(key))
-    known: dict[str, object] = {}
-    used: set[str] = set()
-    for name, synonyms in _FIELDS.items():
-        for synonym in synonyms:
-            original = by_key.get(synonym)
-            if original is not None and original not in used and _text(fields[original]):
-                known[name] = fields[original]
-                used.add(original)
-                break
-    extras = {
-        str(k): v for k, v in fields.items() if str(k) not in used and v not in (None, "", [], {})
-    }
-    return known, extras
-
-
-@functools.lru_cache(maxsize=4096)
-def _norm_key(key: object) -> str:
-    folded = unicodedata.normalize("NFKD", str(key)).casefold()
-    return "".join(c for c in folded if c.isalnum())
-
-
-def _text(value: object) -> str:
-    if value is None or isinstance(value, Mapping):
-        return ""
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "\n\n".join(t for t in (_text(v) for v in value) if t)
-    return str(value).strip()
-
-
-def _json(value: object) -> JSONValue:
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_json(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _json(v) for k, v in value.items()}
-    return str(value)
-
-
-def _visibility(value: object, default: Visibility) -> Visibility:
-    text = _text(value).casefold()
-    if not text:
-        return default
-    if text not in _VISIBILITY:  # never guess "public" for a label we don't know
-        raise InputError(f"unknown visibility {text!r}; use 'public' or 'internal'")
-    return _VISIBILITY[text]  # type: ignore[return-value]
 
 
 def _hashed_id(path: Path, question: str, product: str) -> str:

@@ -21,10 +21,11 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from srmkb.documents import Document, IngestError, Section, Visibility
-from srmkb.errors import InputError
-
-from ._htmlparse import HTML_SUFFIXES, Heading, Page, PageError, load_page, render
+from ..documents import Document, IngestError, Section, Visibility
+from ..errors import InputError
+from ._html_decode import PageError
+from ._html_page import HTML_SUFFIXES, Page, load_page
+from ._html_render import Heading, render
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class HtmlConnector:
     """Reads ``.html``/``.htm``/``.xhtml`` pages into one sectioned document each."""
 
     name = "html"
+    suffixes = HTML_SUFFIXES
 
     def __init__(
         self, *, root: str | Path | None = None, visibility: Visibility = "public"
@@ -41,7 +43,7 @@ class HtmlConnector:
         self.visibility: Visibility = visibility
 
     def accepts(self, path: Path) -> bool:
-        return path.suffix.lower() in HTML_SUFFIXES
+        return path.suffix.lower() in self.suffixes
 
     def read(self, path: Path) -> Iterator[Document | IngestError]:
         try:

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from srmkb.documents import Document, IngestError
-from srmkb.errors import InputError
+from ..documents import Document, IngestError
+from ..errors import InputError
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from srmkb import HashingEmbedder
-from srmkb.embedders import MODEL_IDS
+from srmkb.models import MODEL_IDS
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -28,7 +28,7 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def minilm():
     """The real embedding model, loaded once per test session."""
-    from srmkb.embedders import minilm as load
+    from srmkb.models import minilm as load
 
     return load(threads=2)
 
@@ -47,7 +47,7 @@ class SqueezedEmbedder(HashingEmbedder):
     """Hashing vectors squeezed as multilingual-e5 squeezes its cosines, and reporting
     e5's model id: every pair of texts shares a constant component, so unrelated texts
     sit at 0.77 instead of 0. Code comparing cosines with thresholds measured on
-    MiniLM's scale must map them (srmkb.embedders.cosine_map) to behave as with MiniLM."""
+    MiniLM's scale must map them (srmkb.models.embedders.cosine_map) to behave as with MiniLM."""
 
     def __init__(self) -> None:
         super().__init__(dimension=383)

@@ -21,7 +21,6 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from ._version import __version__
 from .check import CheckReport, Problem, check_base
 from .documents import Document, Hit, IngestError, Passage, Section, SyncReport
-from .embedders import Embedder, HashingEmbedder, SentenceTransformerEmbedder, configure_threads
 from .errors import (
     DiskFullError,
     DocumentExistsError,
@@ -33,6 +32,12 @@ from .errors import (
     StorageError,
 )
 from .kb import KnowledgeBase, SearchResults
+from .models import (
+    Embedder,
+    HashingEmbedder,
+    SentenceTransformerEmbedder,
+    configure_threads,
+)
 from .text.analysis import Analyzer, SnowballAnalyzer, analyzer_for
 from .text.redaction import Redactor, redact
 

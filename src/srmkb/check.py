@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import StorageError
-from .persistence import CATALOG, INTERACTIONS, SEGMENTS, file_checksums, read_manifest
-from .segments import Segment
-from .store import Catalog
+from .index.segments import Segment
+from .storage.catalog import Catalog
+from .storage.layout import CATALOG, INTERACTIONS, SEGMENTS, file_checksums, read_manifest
 
 __all__ = ["CheckReport", "Problem", "check_base"]
 

@@ -9,11 +9,11 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Union
 
 from .errors import InputError
+from .vocabulary import Visibility
 
-Visibility = Literal["public", "internal"]
 VISIBILITIES: tuple[str, ...] = ("public", "internal")
 
 # JSON-compatible metadata values: what can be stored, filtered and returned unchanged.

@@ -241,3 +241,68 @@ def test_a_file_name_that_is_not_utf8_is_reported_in_valid_json(tmp_path):
     report = json.loads(out.stdout)
     assert report["errors"][0]["path"].endswith("caf\udce9.jsonl")
     assert "lone surrogate" in report["errors"][0]["error"]
+
+
+def test_help_describes_srmkb_in_whole_sentences():
+    out = srmkb("--help")
+    description = out.stdout.split("\n\n")[1]
+    assert description.startswith("srmkb ") and description.rstrip().endswith(".")
+    assert "--json" in description
+
+
+def test_every_argument_of_every_command_has_help():
+    import argparse
+
+    from srmkb.cli import build_parser
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert len(commands.choices) == 13
+    assert all(command.help for command in commands._choices_actions)
+    missing = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, command in [("srmkb", parser), *commands.choices.items()]
+        for action in command._actions
+        if action is not commands and (not action.help or action.help == argparse.SUPPRESS)
+    ]
+    assert not missing, f"arguments without help: {missing}"
+
+
+def test_stats_prints_aligned_name_value_lines(kb):
+    lines = srmkb("stats", "--kb", str(kb)).stdout.splitlines()
+    fields = dict(line.split(":", 1) for line in lines)
+    assert {"documents", "passages", "languages", "model", "size_bytes"} <= set(fields)
+    # The values start in one column, after the longest name and its colon.
+    assert len({len(line) - len(line.split(":", 1)[1].lstrip()) for line in lines}) == 1
+    assert fields["documents"].strip().isdigit()
+    assert fields["model"].strip() == "srmkb/hashing-256"
+    assert "{" not in "\n".join(lines) and "'" not in "\n".join(lines)
+
+
+def test_a_closed_stdout_is_exit_1_without_a_traceback(kb):
+    """``srmkb stats --kb X | head -1``: the reader is gone before srmkb writes."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "srmkb.cli", "stats", "--kb", str(kb)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+
+
+def test_searching_an_empty_base_says_to_ingest_first(tmp_path):
+    empty, base = tmp_path / "empty", tmp_path / "kb"
+    empty.mkdir()
+    srmkb("ingest", str(empty), "--kb", str(base), "--model", "hashing", "-q")
+    out = srmkb("search", "reset my router", "--kb", str(base), check=False)
+    assert out.returncode == 1 and out.stdout == ""
+    assert "holds no documents yet" in out.stderr and "srmkb ingest" in out.stderr
+    out = srmkb("search", "reset my router", "--kb", str(base), "--json", check=False)
+    assert out.returncode == 1 and json.loads(out.stdout)["type"] == "StorageError"

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -26,15 +27,17 @@ def _kill_after(cmd, delay):
 
 def _check_consistent(path, corpus_ids=None):
     kb = KnowledgeBase(path)
-    snap = kb._snapshot
-    counts = kb._catalog.counts()
+    snap = kb.index.snapshot
+    counts = kb.catalog.counts()
+    db = sqlite3.connect(f"file:{path / 'catalog.sqlite'}?mode=ro", uri=True)
     # Every live row is a catalogued passage and every catalogued passage a live row.
     live_pids = set(snap.passage_ids[snap.live].tolist())
-    rows = kb._catalog._conn().execute("SELECT id, document_id FROM passages").fetchall()
+    rows = db.execute("SELECT id, document_id FROM passages").fetchall()
     assert len(live_pids) == int(snap.live.sum()) == counts["passages"]
     assert live_pids == {pid for pid, _ in rows}
     # Every document has its passages, all of them.
-    docs = {d for (d,) in kb._catalog._conn().execute("SELECT id FROM documents")}
+    docs = {d for (d,) in db.execute("SELECT id FROM documents")}
+    db.close()
     assert docs == {doc for _, doc in rows}
     if corpus_ids is not None:
         assert docs <= corpus_ids
@@ -70,7 +73,7 @@ def test_kill_during_optimize(tmp_path):
         "ingest", str(corpus), "--kb", str(path), "--model", "hashing", "--batch-size", "500", "-q"
     )
     kb = KnowledgeBase(path)
-    kb.delete([str(i) for i in list(kb._catalog.document_ids())[::3]])
+    kb.delete([str(i) for i in list(kb.catalog.document_ids())[::3]])
     expected = [h.passage_id for h in kb.search("cancer cells", k=10, mode="bm25")]
     n_docs = len(kb)
     kb.close()
@@ -83,6 +86,6 @@ def test_kill_during_optimize(tmp_path):
         kb.close()
     kb = KnowledgeBase(path)
     kb.optimize()
-    assert len(kb._snapshot.segments) == 1 and np.all(kb._snapshot.live)
+    assert len(kb.index.snapshot.segments) == 1 and np.all(kb.index.snapshot.live)
     # Files of dead segments are gone.
-    assert {p.name for p in (path / "segments").iterdir()} == {kb._snapshot.segments[0].id}
+    assert {p.name for p in (path / "segments").iterdir()} == {kb.index.snapshot.segments[0].id}

@@ -216,7 +216,7 @@ def test_ingesting_mutants_loses_nothing(tmp_path, readings):
         if doc_id not in touched:
             assert stored.content_hash() == original.content_hash(), doc_id
     # Every document of the base is searchable, and the indexes hold exactly its passages.
-    snap = kb._snapshot
+    snap = kb.index.snapshot
     live = Counter(str(d) for d in snap.document_ids[snap.live])
     assert set(live) == set(originals) | touched
     for doc_id in live:

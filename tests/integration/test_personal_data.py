@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from srmkb import Document, HashingEmbedder, KnowledgeBase
-from srmkb.capture import approve, capture, list_drafts
 from srmkb.connectors.crm import CrmConnector
+from srmkb.loop.capture import approve, capture, list_drafts
 
 from ..conftest import ROOT
 

@@ -101,7 +101,7 @@ def test_cli_sync_reports_exact_counts(source, tmp_path):
 
 def _live_passages(kb: KnowledgeBase, doc_id: str) -> list[str]:
     """The passage ids the indexes still hold live for a document, in row order."""
-    snap = kb._snapshot
+    snap = kb.index.snapshot
     rows = snap.live & (snap.document_ids == doc_id)
     return [str(p) for p in snap.passage_ids[rows]]
 
@@ -173,5 +173,5 @@ def test_api_sync_embeds_only_what_changed_and_replaces_passages_whole(source, t
     assert sorted(h.passage_id for h in hits) == sorted(ids)
     assert _live_passages(kb, DELETED) == []
     total = sum(len(passages(d)) for d in after.values())
-    assert kb.stats()["passages"] == total == int(np.sum(kb._snapshot.live))
+    assert kb.stats()["passages"] == total == int(np.sum(kb.index.snapshot.live))
     kb.close()

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from srmkb import Document, HashingEmbedder, InputError, KnowledgeBase, Section
-from srmkb.answers import extract_steps, split_sentences
-from srmkb.voice import speakable
+from srmkb.answering.compose import extract_steps, split_sentences
+from srmkb.answering.voice import speakable
 
 from ..conftest import ROOT
 

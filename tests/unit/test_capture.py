@@ -5,7 +5,7 @@ import json
 import pytest
 
 from srmkb import Document, HashingEmbedder, InputError, KnowledgeBase, Section
-from srmkb.capture import approve, capture, list_drafts, reject
+from srmkb.loop.capture import approve, capture, list_drafts, reject
 
 from ..conftest import SqueezedEmbedder
 
@@ -176,7 +176,7 @@ def test_every_text_of_a_draft_is_redacted(kb):
 
 
 def test_the_answer_threshold_is_the_one_fitted_for_the_base_model(kb, monkeypatch):
-    import srmkb.capture as capture_module
+    import srmkb.loop.capture as capture_module
 
     asked = []
     real = capture_module.default_model

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from srmkb import confidence
-from srmkb.confidence import FEATURES, ConfidenceModel, answer_features, default_model
+from srmkb.answering import confidence
+from srmkb.answering.confidence import FEATURES, ConfidenceModel, answer_features, default_model
 
 
 def features(**overrides: object) -> list[float]:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from srmkb.dense import DenseIndex, DenseSegment
+from srmkb.index.dense import DenseIndex, DenseSegment
 
 
 def _unit(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:

@@ -10,18 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from srmkb.embedders import (
-    _Q4_BLOCK,
+from srmkb.errors import MissingDependencyError, SrmkbError
+from srmkb.models import (
+    COSINE_ANCHORS,
     MODEL_IDS,
     MODELS,
     E5Q4Embedder,
     Embedder,
-    _dequantize,
+    cosine_map,
     default_model_for,
     load_embedder,
+    model_threshold,
     multilingual,
 )
-from srmkb.errors import MissingDependencyError, SrmkbError
+from srmkb.models._e5_weights import Q4_BLOCK, dequantize
 
 PIECES = ["<s>", "<pad>", "</s>", "<unk>", "▁", "▁passage", ":", "▁query", "▁le", "▁mot"]
 PIECES += ["▁de", "▁passe", "▁pass", "e", "▁word", "▁reset", "s", "▁a", "▁b"]
@@ -52,7 +54,7 @@ def write_model(
     header += struct.pack("<iI", 1, len(norm)) + norm
 
     def q4(rows: int, cols: int) -> bytes:
-        blocks = np.zeros((rows, cols // 32), dtype=_Q4_BLOCK)
+        blocks = np.zeros((rows, cols // 32), dtype=Q4_BLOCK)
         blocks["scale"] = rng.uniform(0.01, 0.05, blocks.shape).astype("<f2")
         blocks["nibbles"] = rng.integers(0, 256, (*blocks.shape, 16), dtype=np.uint8)
         return blocks.tobytes()
@@ -122,10 +124,10 @@ def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_dequantize_q4_0() -> None:
-    block = np.zeros((1, 1), dtype=_Q4_BLOCK)
+    block = np.zeros((1, 1), dtype=Q4_BLOCK)
     block["scale"] = 0.5
     block["nibbles"][0, 0] = np.arange(16, dtype=np.uint8) | (np.arange(16, dtype=np.uint8) << 4)
-    values = _dequantize(block)
+    values = dequantize(block)
     expected = (np.concatenate([np.arange(16), np.arange(16)]) - 8) * 0.5
     assert values.shape == (1, 32) and values.dtype == np.float32
     assert np.array_equal(values[0], expected.astype(np.float32))
@@ -225,8 +227,6 @@ def test_bfloat16_matches_float32(tiny: E5Q4Embedder, tmp_path: Path) -> None:
 
 
 def test_cosine_map_puts_each_model_on_minilm_scale() -> None:
-    from srmkb.embedders import COSINE_ANCHORS, MODEL_IDS, cosine_map
-
     assert cosine_map("minilm") == (0.0, 1.0)
     assert cosine_map("someone/else") == (0.0, 1.0)
     assert cosine_map(None) == (0.0, 1.0)
@@ -239,8 +239,6 @@ def test_cosine_map_puts_each_model_on_minilm_scale() -> None:
 
 
 def test_a_minilm_threshold_on_another_model_scale() -> None:
-    from srmkb.embedders import cosine_map, model_threshold
-
     assert model_threshold(0.8, "minilm") == pytest.approx(0.8)
     on_e5 = model_threshold(0.8, "multilingual")
     assert 0.9 < on_e5 < 0.97  # e5 puts unrelated texts near 0.78

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from srmkb.embedders import Embedder, HashingEmbedder
-from srmkb.embedding_cache import (
+from srmkb.models import (
     CACHE_FILE,
     ENV_VAR,
     CachedEmbedder,
+    Embedder,
     EmbeddingStore,
+    HashingEmbedder,
     cache_for_base,
     text_key,
 )
@@ -144,8 +145,7 @@ def test_concurrent_processes_share_one_file(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import sys
-        from srmkb.embedders import HashingEmbedder
-        from srmkb.embedding_cache import CachedEmbedder
+        from srmkb.models import CachedEmbedder, HashingEmbedder
         start = int(sys.argv[1])
         cached = CachedEmbedder(HashingEmbedder(), {str(path)!r})
         for i in range(20):

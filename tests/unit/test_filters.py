@@ -1,7 +1,7 @@
 import pytest
 
 from srmkb import FilterError
-from srmkb.filters import matches, parse_cli, validate
+from srmkb.index.filters import matches, parse_cli, validate
 
 DOC = {
     "product": "router",

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from srmkb.fusion import fuse, lexical_weight, zscore
+from srmkb.index.fusion import fuse, lexical_weight, zscore
 
 
 def test_weight_grows_with_coverage_and_falls_with_dense_confidence():
@@ -47,20 +47,20 @@ def test_fuse_passes_the_language_rule_through():
 
 def test_language_backgrounds_need_two_languages_with_enough_passages(tmp_path):
     from srmkb import Document, HashingEmbedder, KnowledgeBase
-    from srmkb.retrieval import BACKGROUND_MIN_ROWS
+    from srmkb.index.snapshot import BACKGROUND_MIN_ROWS
 
     kb = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
     english = [
         Document(id=f"en{i}", text=f"Router light {i} blinks", language="en") for i in range(20)
     ]
     kb.upsert([*english, Document(id="fr0", text="Le voyant clignote", language="fr")])
-    assert kb._snapshot.language_samples == {}  # one French passage: no background for it
+    assert kb.index.snapshot.language_samples == {}  # one French passage: no background for it
     french = [
         Document(id=f"fr{i}", text=f"Le voyant {i} clignote", language="fr")
         for i in range(1, BACKGROUND_MIN_ROWS)
     ]
     kb.upsert(french)
-    samples = kb._snapshot.language_samples
+    samples = kb.index.snapshot.language_samples
     assert set(samples) == {"en", "fr"} and len(samples["fr"]) == BACKGROUND_MIN_ROWS
-    languages = kb._snapshot.row_languages
+    languages = kb.index.snapshot.row_languages
     assert all((languages[rows] == lang).all() for lang, rows in samples.items())

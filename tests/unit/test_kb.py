@@ -93,7 +93,7 @@ def test_update_replaces_passages_and_bumps_version(kb):
     hits = kb.search("hold the reset button ten seconds", k=10, mode="bm25")
     assert all("ten seconds" not in h.snippet for h in hits)
     assert kb.search("pinhole", mode="bm25")[0].document_id == "reset"
-    assert kb._catalog.get_document("reset").version == 2
+    assert kb.catalog.get_document("reset").version == 2
 
 
 def test_add_refuses_existing_ids(kb):
@@ -111,7 +111,7 @@ def test_reopen_does_not_embed_and_keeps_results(kb, tmp_path):
     expected = [h.passage_id for h in kb.search("reset light blinks")]
     kb.close()
     reopened = KnowledgeBase(tmp_path / "kb")
-    assert reopened._embedder is None  # nothing loaded or embedded to open
+    assert not reopened.model_loaded  # nothing loaded or embedded to open
     assert reopened.search("reset light blinks", mode="bm25")[0].passage_id == "reset#0"
     assert [h.passage_id for h in reopened.search("reset light blinks")] == expected
     assert reopened.embedder.inner.calls == 1  # the query only (behind the vector cache)
@@ -156,13 +156,13 @@ def test_many_small_commits_merge_and_keep_results(tmp_path):
     for doc in docs:
         base.upsert([doc])
     # Tiered merging: at most 7 segments per size tier (1-7, 8-63 passages here).
-    assert len(base._snapshot.segments) <= 14
+    assert len(base.index.snapshot.segments) <= 14
     base.delete([f"d{i}" for i in range(0, 60, 2)])
     before = [(h.passage_id, round(h.score, 4)) for h in base.search("topic 3", k=20)]
     assert all(int(p[1:].split("#")[0]) % 2 == 1 for p, _ in before)
     base.optimize()
-    assert len(base._snapshot.segments) == 1
-    assert base._snapshot.live.all() and base._snapshot.n_rows == 30
+    assert len(base.index.snapshot.segments) == 1
+    assert base.index.snapshot.live.all() and base.index.snapshot.n_rows == 30
     assert [(h.passage_id, round(h.score, 4)) for h in base.search("topic 3", k=20)] == before
 
 

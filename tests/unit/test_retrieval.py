@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from srmkb import Document, KnowledgeBase
-from srmkb.embedders import HashingEmbedder
 from srmkb.evaluation import evaluate_run, load_beir
-from srmkb.lexical import LexicalIndex, LexicalSegment
-from srmkb.query import Query
-from srmkb.retrieval import cross_language_vector, document_numbers, in_context
+from srmkb.index.lexical import LexicalIndex, LexicalSegment
+from srmkb.index.query import Query
+from srmkb.index.snapshot import cross_language_vector, document_numbers, in_context
+from srmkb.models import HashingEmbedder
 from srmkb.text.analysis import analyzer_for
 
 from ..conftest import shared_path
@@ -67,7 +67,7 @@ def test_document_context_beats_passages_alone_on_french_articles(tmp_path, serv
     docs, queries, qrels = service_public
     kb = KnowledgeBase(tmp_path / "kb", dense=False)
     kb.upsert(docs)
-    snap = kb._snapshot
+    snap = kb.index.snapshot
     assert snap.languages == ("fr",) and snap.lexical.documents is not None
     analyzer = analyzer_for("fr")
     in_documents, alone = {}, {}
@@ -102,7 +102,7 @@ def _router_base(path, n_english, n_french):
         for i in range(n_french)
     ]
     kb.upsert(docs)
-    snap = kb._snapshot
+    snap = kb.index.snapshot
     assert snap.query_means == {}  # none measured for the hashing model: plain vectors
     mean = np.full(snap.dense.segments[0].vectors.shape[1], 0.05, dtype=np.float32)
     return kb, replace(snap, query_means={"fr": mean}), mean
@@ -136,7 +136,7 @@ def test_a_base_in_another_language_is_searched_with_the_cross_language_vector(t
 
 
 def test_the_cosine_map_weighs_bm25_only_for_a_question_in_the_base_language(tmp_path, monkeypatch):
-    import srmkb.retrieval as retrieval
+    import srmkb.index.snapshot as retrieval
 
     seen = []
     real_fuse = retrieval.fuse
@@ -165,7 +165,7 @@ def test_a_mixed_base_reads_each_language_against_its_background(tmp_path):
     qvec = kb.embedder.embed_query(question)
     cross = cross_language_vector(qvec, mean)
     rows = np.arange(snap.n_rows)
-    out = snap._by_language(Query(question), qvec, rows, snap.dense.scores_of(qvec, rows))
+    out = snap.by_language(Query(question), qvec, rows, snap.dense.scores_of(qvec, rows))
     languages = snap.row_languages
     for language, vector in (("fr", qvec), ("en", cross)):
         background = snap.dense.scores_of(vector, snap.language_samples[language])
@@ -177,4 +177,4 @@ def test_a_mixed_base_reads_each_language_against_its_background(tmp_path):
     # One language, or a model that knows only some: the cosines pass through.
     cosines = snap.dense.scores_of(qvec, rows)
     english = replace(snap, model_languages=frozenset({"en"}))
-    assert english._by_language(Query(question), qvec, rows, cosines) is cosines
+    assert english.by_language(Query(question), qvec, rows, cosines) is cosines

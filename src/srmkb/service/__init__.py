@@ -31,6 +31,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by the extras test
     raise MissingDependencyError("fastapi", "service") from exc
 
+from ..vocabulary import Audience, Channel
 from ._app import create_app, serve
 from ._keys import (
     API_KEY_ENV,
@@ -38,7 +39,6 @@ from ._keys import (
     API_KEYS_FILE_ENV,
     KEY_HEADER,
     ROLES,
-    Audience,
     Keyring,
     Role,
 )
@@ -47,7 +47,6 @@ from ._requests import (
     AnswerRequest,
     AsOf,
     AudienceField,
-    Channel,
     Condition,
     DocumentIn,
     DocumentsRequest,

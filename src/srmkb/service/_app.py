@@ -23,9 +23,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .._version import __version__
 from ..errors import InputError, MissingDependencyError, SrmkbError
 from ..kb import KnowledgeBase
-from ..persistence import is_disk_full
+from ..storage.layout import is_disk_full
+from ..vocabulary import AUDIENCES, Audience, check_choice
 from ._http import _KINDS, _error, _HTTPError, _status_of, _StrictRoute, _validation_message
-from ._keys import API_KEY_ENV, API_KEYS_ENV, KEY_HEADER, Audience, Keyring, Role
+from ._keys import API_KEY_ENV, API_KEYS_ENV, KEY_HEADER, Keyring, Role
 from ._limits import BodyLimit, Limits, _TokenBuckets
 from ._requests import (
     AnswerRequest,
@@ -117,8 +118,7 @@ def create_app(
         ring = keys if isinstance(keys, Keyring) else Keyring(keys)
         if api_key:
             ring = ring.with_key(api_key, "admin")
-    if audience not in ("customer", "agent"):
-        raise InputError(f"audience must be 'customer' or 'agent', got {audience!r}")
+    check_choice("audience", audience, AUDIENCES)
     public = audience == "customer"
     limits = limits or Limits.from_env()
     search_body, answer_body = _request_models(limits)

@@ -18,7 +18,6 @@ from typing import Literal
 from ..errors import InputError
 
 Role = Literal["customer", "agent", "admin"]
-Audience = Literal["customer", "agent"]
 ROLES: tuple[Role, ...] = ("customer", "agent", "admin")
 KEY_HEADER = "X-API-Key"
 API_KEY_ENV = "SRMKB_API_KEY"

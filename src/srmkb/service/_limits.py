@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..errors import InputError
-from ..kb import MAX_QUERY_CHARS
+from ..index.query import MAX_QUERY_CHARS
 from ._http import _send_error
 
 

@@ -6,7 +6,7 @@
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -20,10 +20,8 @@ from pydantic import (
 )
 
 from ..documents import Document
-from ._keys import Audience
+from ..vocabulary import Audience, Channel, Mode, Outcome, Visibility
 from ._limits import Limits
-
-Channel = Literal["chat", "email", "voice", "web", "agent"]
 
 
 class _Strict(BaseModel):
@@ -101,7 +99,7 @@ Scalar = str | int | float | bool | None
 
 
 def _filters(filters: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The request's filters as :mod:`srmkb.filters` reads them."""
+    """The request's filters as :mod:`srmkb.index.filters` reads them."""
     if filters is None:
         return None
     return {
@@ -117,7 +115,7 @@ _DEFAULT = Limits()
 
 
 class Condition(_Strict):
-    """A filter condition on one field (see :mod:`srmkb.filters`): one operator or more."""
+    """A filter condition on one field (see :mod:`srmkb.index.filters`): one operator or more."""
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
     eq: Scalar = None
@@ -137,7 +135,7 @@ class Condition(_Strict):
         return self
 
 
-_FILTERS = "{field: value | [values] | {operator: value}}; see srmkb.filters"
+_FILTERS = "{field: value | [values] | {operator: value}}; see srmkb.index.filters"
 Filters = Annotated[
     dict[FieldName, Scalar | list[Scalar] | Condition] | None,
     Field(max_length=_DEFAULT.max_filter_items, description=_FILTERS),
@@ -155,7 +153,7 @@ Log = Annotated[
 class SearchRequest(_Strict):
     query: str = Field(max_length=_DEFAULT.max_query_chars)
     k: Whole = Field(10, ge=1, le=_DEFAULT.max_k)
-    mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
+    mode: Mode = "hybrid"
     audience: AudienceField = None
     filters: Filters = None
     channel: str | None = Field(None, max_length=40, description="logged with the search")
@@ -221,7 +219,7 @@ def _body(model: type[BaseModel]) -> Callable[[_F], _F]:
 
 class FeedbackRequest(_Strict):
     interaction_id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")
-    outcome: Literal["resolved", "escalated", "not_helpful"]
+    outcome: Outcome
 
 
 class SectionIn(_Strict):
@@ -229,9 +227,7 @@ class SectionIn(_Strict):
     heading: str | list[str] | None = None
     anchor: str = ""
     page: Annotated[Annotated[int, Field(ge=1, le=10**9)] | None, BeforeValidator(_whole)] = None
-    visibility: Literal["public", "internal"] | None = Field(
-        None, description="null: the document's"
-    )
+    visibility: Visibility | None = Field(None, description="null: the document's")
 
 
 _SEEN_TEXT: Any = {"type": "string", "pattern": _SEEN}
@@ -261,7 +257,7 @@ class DocumentIn(_Strict):
     text: str = ""
     title: str = ""
     url: str = ""
-    visibility: Literal["public", "internal"] = "public"
+    visibility: Visibility = "public"
     language: LanguageTag | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     sections: list[SectionIn] = Field(default_factory=list)

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._keys import KEY_HEADER, Audience, Role
-from ._requests import Channel
+from ..vocabulary import Audience, Channel, Outcome, Visibility
+from ._keys import KEY_HEADER, Role
 
 
 class ErrorBody(BaseModel):
@@ -27,7 +27,7 @@ class HitBody(BaseModel):
     score: float
     scores: dict[str, float]
     snippet: str
-    visibility: Literal["public", "internal"]
+    visibility: Visibility
     language: str
     metadata: dict[str, Any]
 
@@ -83,7 +83,7 @@ class AnswerBody(BaseModel):
 
 class FeedbackBody(BaseModel):
     interaction_id: str
-    outcome: Literal["resolved", "escalated", "not_helpful"]
+    outcome: Outcome
 
 
 class IngestErrorBody(BaseModel):
@@ -102,7 +102,7 @@ class WriteBody(BaseModel):
 
 
 class ReportBody(BaseModel):
-    """The KPI report; every figure is defined in ``srmkb/report.py``."""
+    """The KPI report; every figure is defined in ``srmkb/loop/report.py``."""
 
     model_config = ConfigDict(extra="allow")
     period: dict[str, str | None]

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Iterable
 from typing import Protocol
 
+from ..documents import Document
 from ..errors import InputError
 
 UNDETERMINED = "und"
@@ -127,3 +128,10 @@ def primary_language(code: str) -> str:
     stored with this code.
     """
     return code.strip().replace("_", "-").split("-")[0].lower() or UNDETERMINED
+
+
+def document_language(doc: Document) -> str:
+    """The language of a document that does not state one: detected offline from its title
+    and text, English when the detector cannot tell."""
+    detected = detect_language(f"{doc.title}\n{doc.full_text}")
+    return "en" if detected == UNDETERMINED else detected

@@ -1,0 +1,382 @@
+"""Answers: one source selected once, then rendered for each channel.
+
+Consistency across channels comes from the order of work: :func:`select` picks the
+source document, its passage, its sentences and its steps once; :func:`render` only
+reformats that selection for chat, e-mail, voice, web or an agent. Every sentence of an
+answer is copied from the base (extractive); nothing is generated. srmkb's own words (the
+refusal, "Source:", voice prompts) are in the asker's language (:mod:`srmkb.answering.messages`),
+and an answer quoting a document in another language says so.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..documents import JSONValue
+from ..storage.catalog import PassageRecord
+from ..text.analysis import FRENCH_STOPWORDS, Analyzer, analyzer_for
+from ..vocabulary import Channel
+from .messages import language_name, phrase, spoken_number
+from .voice import speakable
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-ÖØ-Þ0-9«\"'(])")
+_STEP = re.compile(r"^\s*(?:(?:step|étape)\s*)?(\d{1,2})\s*[.):-]\s+(.+)$", re.IGNORECASE)
+_CHAT_CHARS = 320
+# Words that say nothing of a question's topic, left out when matching it with a section.
+_FUNCTION_WORDS = (
+    frozenset(
+        "a an and are at be by can do does for from how i in is it my of on or the this to what"
+        " when where which who why with you your".split()
+    )
+    | FRENCH_STOPWORDS
+)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where an answer comes from."""
+
+    document_id: str
+    title: str
+    url: str
+    page: int | None = None
+    passage_id: str = ""
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "document_id": self.document_id,
+            "title": self.title,
+            "url": self.url,
+            "page": self.page,
+            "passage_id": self.passage_id,
+        }
+
+
+@dataclass(frozen=True)
+class Related:
+    """Another document worth a look (for agents: resolved cases among them)."""
+
+    document_id: str
+    title: str
+    url: str
+    internal: bool = False
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "document_id": self.document_id,
+            "title": self.title,
+            "url": self.url,
+            "internal": self.internal,
+        }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The channel-independent content of an answer."""
+
+    document_id: str
+    version: int
+    title: str
+    url: str
+    passage_ids: tuple[str, ...]
+    sentences: tuple[str, ...]
+    steps: tuple[str, ...]
+    citation: Citation
+    internal: bool
+    internal_notes: tuple[str, ...] = ()
+    related: tuple[Related, ...] = ()
+    related_cases: tuple[Related, ...] = ()
+    language: str = "en"  # of the source document
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer to one question on one channel, or a reasoned refusal.
+
+    ``answered`` is False when the base holds no answer the model is confident of; the
+    text then offers a hand-over to an agent. ``confidence`` is the calibrated
+    probability that the cited document answers the question. ``language`` is the
+    asker's (srmkb's own words are in it); ``source_language`` the cited document's,
+    and when they differ the text says so.
+    """
+
+    question: str
+    answered: bool
+    confidence: float
+    channel: Channel
+    audience: str
+    text: str
+    html: str | None = None
+    document_id: str | None = None
+    document_version: int | None = None
+    passage_ids: tuple[str, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    steps: tuple[str, ...] = ()
+    related: tuple[Related, ...] = ()
+    related_cases: tuple[Related, ...] = ()
+    internal_notes: tuple[str, ...] = ()
+    internal: bool = False
+    handover: bool = False
+    interaction_id: str | None = None
+    language: str = "en"
+    source_language: str | None = None
+    metadata: dict[str, JSONValue] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "confidence": round(self.confidence, 4),
+            "channel": self.channel,
+            "audience": self.audience,
+            "text": self.text,
+            "html": self.html,
+            "document_id": self.document_id,
+            "document_version": self.document_version,
+            "passage_ids": list(self.passage_ids),
+            "citations": [c.to_json() for c in self.citations],
+            "steps": list(self.steps),
+            "related": [r.to_json() for r in self.related],
+            "related_cases": [r.to_json() for r in self.related_cases],
+            "internal_notes": list(self.internal_notes),
+            "internal": self.internal,
+            "handover": self.handover,
+            "interaction_id": self.interaction_id,
+            "language": self.language,
+            "source_language": self.source_language,
+        }
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage, keeping list lines as their own sentences."""
+    out: list[str] = []
+    for line in text.splitlines():
+        pieces = [s.strip() for s in _SENTENCE.split(line.strip()) if s.strip()]
+        for piece in pieces:
+            # "1. Plug it in" must not split after the list number.
+            if out and re.fullmatch(r"\d{1,2}[.)]", out[-1]):
+                out[-1] = f"{out[-1]} {piece}"
+            else:
+                out.append(piece)
+    return out
+
+
+def extract_steps(lines: Sequence[str]) -> list[str]:
+    """Numbered steps ("1. Do this", "Step 2: that"), in order, when the text has two or more."""
+    steps: list[tuple[int, str]] = []
+    for line in lines:
+        for piece in re.split(r"\s+(?=\d{1,2}\.\s)", line):
+            match = _STEP.match(piece)
+            if match:
+                steps.append((int(match.group(1)), match.group(2).strip()))
+    # Keep the first run that counts up from 1.
+    run: list[str] = []
+    expected = 1
+    for number, text in steps:
+        if number == expected:
+            run.append(text)
+            expected += 1
+        elif run:
+            break
+    return run if len(run) >= 2 else []
+
+
+def select(
+    passages: Sequence[PassageRecord],
+    best: PassageRecord,
+    *,
+    audience: str,
+    related: Sequence[Related] = (),
+    related_cases: Sequence[Related] = (),
+    question: str | None = None,
+) -> Selection:
+    """Choose what to say from the best passage and the rest of its document.
+
+    The answer is the best passage, extended to the other passages of its section so a
+    procedure split across passages stays whole. Steps come from that section, or else
+    from the first section of the document that holds a numbered procedure and shares a
+    word (stemmed) with the ``question``: a page's intro answers "which ports?", and its
+    procedure for reserving an address does not. Internal passages of the document are
+    shown to agents only, as notes.
+    """
+    visible = [p for p in passages if audience == "agent" or p.visibility == "public"]
+    section = [p for p in visible if p.section == best.section]
+    if best not in section:
+        section = [best]
+    text = "\n".join(p.text for p in section if p.visibility == best.visibility)
+    sentences = tuple(split_sentences(text))
+    steps = tuple(extract_steps(text.splitlines()))
+    if not steps:  # the procedure may sit in another section of the same source
+        analyzer = analyzer_for(best.language)
+        asked = _topic_terms(analyzer, question) if question else None
+        for name in dict.fromkeys(p.section for p in visible):
+            text = "\n".join(p.text for p in visible if p.section == name)
+            found = extract_steps(text.splitlines())
+            if found and (asked is None or asked & _topic_terms(analyzer, f"{name}\n{text}")):
+                steps = tuple(found)
+                break
+    notes: tuple[str, ...] = ()
+    if audience == "agent":
+        notes = tuple(p.text for p in passages if p.visibility == "internal" and p.id != best.id)
+    return Selection(
+        document_id=best.document_id,
+        version=best.version,
+        title=best.title,
+        url=best.url,
+        passage_ids=tuple(p.id for p in section),
+        sentences=sentences,
+        steps=steps,
+        citation=Citation(best.document_id, best.title, best.url, best.page, best.id),
+        internal=best.visibility == "internal",
+        internal_notes=notes,
+        related=tuple(related),
+        related_cases=tuple(related_cases),
+        language=best.language,
+    )
+
+
+def _topic_terms(analyzer: Analyzer, text: str) -> set[str]:
+    """The stemmed terms of ``text`` less function words."""
+    words = " ".join(w for w in re.findall(r"\w+", text.lower()) if w not in _FUNCTION_WORDS)
+    return set(analyzer.analyze(words))
+
+
+def render(selection: Selection, channel: str, language: str = "en") -> tuple[str, str | None]:
+    """The answer text (and HTML for e-mail and web) for one channel, framed in the
+    asker's ``language``; the quoted sentences stay in the document's."""
+    sentences = list(selection.sentences)
+    steps = list(selection.steps)
+    intro = [s for s in sentences if not _STEP.match(s)]
+    if not intro and not steps:
+        intro = sentences[:1]
+    source = selection.citation
+    notice = _language_notice(selection.language, language)
+    if channel == "chat":
+        text = _first_chars(intro, _CHAT_CHARS)
+        if steps:
+            text += "\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
+        if source.url:
+            text += "\n" + phrase("more", language, url=source.url)
+        return _with_notice(notice, text), None
+    if channel == "voice":
+        said = selection.language  # quoted text is read as the language it is written in
+        spoken = [speakable(s, said) for s in _first_sentences(intro, 2)]
+        if steps:
+            if len(steps) == 1:
+                spoken.append(phrase("one_step", language))
+            else:
+                spoken.append(phrase("steps", language, n=spoken_number(len(steps), language)))
+            first = phrase("step", language, n=spoken_number(1, language), text="").strip()
+            spoken.append(f"{first} {speakable(steps[0], said)}")
+            if len(steps) > 1:
+                spoken.append(phrase("next", language))
+        return _with_notice(notice, " ".join(s for s in spoken if s)), None
+    body = "\n".join(sentences)
+    cited = phrase("source", language, title=source.title)
+    if channel == "email":
+        text = f"{body}\n\n{cited}" + (f" <{source.url}>" if source.url else "")
+        return _with_notice(notice, text), _html(selection, language, notice)
+    if channel == "web":
+        return _with_notice(notice, body), _html(selection, language, notice)
+    if channel == "agent":
+        parts = [body]
+        if selection.internal_notes:
+            parts.append(
+                phrase("internal_notes", language) + "\n" + "\n".join(selection.internal_notes)
+            )
+        if selection.related_cases:
+            parts.append(
+                phrase("related_cases", language)
+                + "\n"
+                + "\n".join(f"- {c.title} ({c.document_id})" for c in selection.related_cases)
+            )
+        parts.append(f"{cited} {source.url}".rstrip())
+        return _with_notice(notice, "\n\n".join(parts)), None
+    raise ValueError(f"unknown channel {channel!r}")
+
+
+def _language_notice(source: str, asker: str) -> str:
+    """The sentence saying the answer quotes a document in another language, or ""."""
+    if source in ("", "und") or asker in ("", "und") or source == asker:
+        return ""
+    return phrase("other_language", asker, name=language_name(source, asker))
+
+
+def _with_notice(notice: str, text: str) -> str:
+    return f"{notice}\n{text}" if notice else text
+
+
+def refusal(channel: str, language: str = "en") -> tuple[str, str | None]:
+    """What to say when the base has no confident answer: decline and offer an agent."""
+    if channel == "voice":
+        return phrase("declined_voice", language), None
+    text = phrase("declined", language)
+    if channel in ("email", "web"):
+        return text, f'<div class="srmkb-answer srmkb-declined"><p>{html.escape(text)}</p></div>'
+    return text, None
+
+
+def declined(
+    question: str, confidence: float, channel: str, audience: str, language: str = "en"
+) -> Answer:
+    """The answer that declines and offers a hand-over to an agent, in ``language``."""
+    text, markup = refusal(channel, language)
+    return Answer(
+        question=question,
+        answered=False,
+        confidence=confidence,
+        channel=channel,  # type: ignore[arg-type]
+        audience=audience,
+        text=text,
+        html=markup,
+        handover=True,
+        language=language,
+    )
+
+
+def _first_chars(sentences: Sequence[str], limit: int) -> str:
+    out: list[str] = []
+    size = 0
+    for s in sentences:
+        if out and size + len(s) > limit:
+            break
+        out.append(s)
+        size += len(s) + 1
+    return " ".join(out)
+
+
+def _first_sentences(sentences: Sequence[str], n: int) -> list[str]:
+    return list(sentences[:n])
+
+
+def _html(selection: Selection, language: str, notice: str) -> str:
+    steps = set(selection.steps)
+    paras = [
+        f"<p>{html.escape(s)}</p>"
+        for s in selection.sentences
+        if not (_STEP.match(s) and _STEP.match(s).group(2).strip() in steps)  # type: ignore[union-attr]
+    ]
+    out = ['<div class="srmkb-answer">']
+    if notice:
+        out.append(f'<p class="srmkb-language">{html.escape(notice)}</p>')
+    out.append(f'<div lang="{html.escape(selection.language, quote=True)}">')
+    out.extend(paras)
+    if selection.steps:
+        out.append(
+            "<ol>" + "".join(f"<li>{html.escape(s)}</li>" for s in selection.steps) + "</ol>"
+        )
+    c = selection.citation
+    link = (
+        f'<a href="{html.escape(c.url, quote=True)}">{html.escape(c.title)}</a>'
+        if c.url
+        else html.escape(c.title)
+    )
+    page = f" ({phrase('page', language, page=c.page)})" if c.page else ""
+    source = phrase("source", language, title="\0").replace("\0", link)
+    out.append("</div>")
+    out.append(f'<p class="srmkb-source">{source}{page}</p>')
+    out.append("</div>")
+    return "\n".join(out)

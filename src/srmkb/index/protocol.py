@@ -1,0 +1,134 @@
+"""The contract between the knowledge base and what holds its passages.
+
+An :class:`Index` is one immutable version of an index: it ranks passages for a
+:class:`~srmkb.index.query.Query` with the audience and filters applied inside, before
+the top ``k`` is taken, and reads back the records of exactly the version that ranked
+them. The same contract serves a whole local base (:class:`~srmkb.index.LocalIndex`)
+and, later, a shard of a cluster: each part ranks, then the parts' rankings merge.
+Writes go through an :class:`IndexWriter`. ``tests/index_conformance.py`` holds the
+conformance suite every implementation must pass, as the connectors have theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..documents import Document, SyncReport
+from ..storage.catalog import PassageRecord
+from ..vocabulary import Audience, Mode
+from .filters import Filters
+from .query import Query
+
+Progress = Callable[[int], None]
+
+
+class StaleRead(Exception):  # noqa: N818 - control flow between a version and its reader
+    """A passage the version ranked is gone: a newer commit (an update, a delete, a
+    merge) removed it before its record was read. The caller ranks again on the new
+    version."""
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Passages of one index version, best first, with the scores behind the order.
+
+    ``parts`` holds each retriever's own score of the same passages (``"bm25"``,
+    ``"dense"``); ``coverage`` the share of the query each passage covers (its BM25 over
+    the query's idf mass), when BM25 ran; ``query_vector`` the query's embedding, when
+    the dense side ran.
+    """
+
+    passage_ids: np.ndarray
+    document_ids: np.ndarray
+    scores: np.ndarray
+    parts: Mapping[str, np.ndarray] = field(default_factory=dict)
+    coverage: np.ndarray | None = None
+    query_vector: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.passage_ids)
+
+    @classmethod
+    def empty(cls) -> Ranking:
+        none = np.zeros(0, dtype=str)
+        return cls(none, none, np.zeros(0, dtype=np.float32))
+
+
+@runtime_checkable
+class Index(Protocol):
+    """One immutable version of an index."""
+
+    @property
+    def generation(self) -> int:
+        """The committed generation this version shows."""
+        ...
+
+    @property
+    def as_of(self) -> float | None:
+        """The POSIX time a view of the past shows (:meth:`at`); None for the present."""
+        ...
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages of its live passages, most frequent first."""
+        ...
+
+    def __len__(self) -> int:
+        """Live passages."""
+        ...
+
+    def search(
+        self,
+        query: Query,
+        k: int,
+        *,
+        mode: Mode = "hybrid",
+        audience: Audience = "customer",
+        filters: Filters | None = None,
+    ) -> Ranking:
+        """The ``k`` best passages the audience may see that match the filters."""
+        ...
+
+    def passages(self, ids: Sequence[str]) -> dict[str, PassageRecord]:
+        """The records of passages as this version holds them; an id this version does
+        not hold, or that a newer commit removed, is left out."""
+        ...
+
+    def document_passages(self, document_id: str) -> list[PassageRecord]:
+        """A document's passages in reading order, as this version holds it."""
+        ...
+
+    def at(self, when: float) -> Index:
+        """The index as it stood at POSIX time ``when``."""
+        ...
+
+
+@runtime_checkable
+class IndexWriter(Protocol):
+    """Writes to an index; each call commits atomically and bumps the generation."""
+
+    def upsert(
+        self,
+        documents: Iterable[Document],
+        *,
+        batch_size: int = 256,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Add documents, replacing those whose id exists with other content."""
+        ...
+
+    def delete(self, ids: Sequence[str]) -> SyncReport:
+        """Delete documents by id (earlier versions stay, for :meth:`Index.at`)."""
+        ...
+
+    def purge(self, ids: Sequence[str]) -> None:
+        """Forget the earlier versions of documents."""
+        ...
+
+    def optimize(self) -> None:
+        """Merge all segments into one and drop deleted rows."""
+        ...

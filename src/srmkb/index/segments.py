@@ -1,0 +1,178 @@
+"""Immutable segments: a batch of passages with its lexical and dense indexes on disk.
+
+A segment is a directory of ``.npy`` files (plus a faiss file for approximate dense
+indexes). It is written once, under a temporary name, fsynced and renamed; the catalog
+refers to it only after that, so a crash never leaves a half-written segment in use.
+Deleted rows are a bitmap in the catalog, not a change to the segment.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..documents import Passage
+from ..errors import StorageError
+from .dense import DenseSegment
+from .lexical import LEXICAL_FILES, LexicalSegment
+
+VISIBILITY_CODES = {"public": 0, "internal": 1}
+_ROW_FILES = ("passage_ids", "document_ids", "internal", "language")
+
+
+@dataclass
+class Segment:
+    """One segment, loaded: row ``i`` is the same passage in every array."""
+
+    id: str
+    passage_ids: np.ndarray  # unicode
+    document_ids: np.ndarray  # unicode
+    internal: np.ndarray  # bool: visibility == "internal"
+    language: np.ndarray  # unicode language codes
+    lexical: LexicalSegment
+    dense: DenseSegment | None
+
+    @property
+    def n_passages(self) -> int:
+        return int(self.passage_ids.shape[0])
+
+    @classmethod
+    def build(
+        cls,
+        passages: Sequence[Passage],
+        token_lists: Sequence[Sequence[str]],
+        vectors: np.ndarray | None,
+        *,
+        factory: str = "Flat",
+    ) -> Segment:
+        return cls(
+            id=uuid.uuid4().hex[:16],
+            passage_ids=np.array([p.id for p in passages], dtype=str),
+            document_ids=np.array([p.document_id for p in passages], dtype=str),
+            internal=np.array([p.visibility == "internal" for p in passages], dtype=bool),
+            language=np.array([p.language for p in passages], dtype=str),
+            lexical=LexicalSegment.build(token_lists),
+            dense=DenseSegment.build(vectors, factory) if vectors is not None else None,
+        )
+
+    def write(self, root: Path, factory: str) -> Path:
+        """Write the segment under ``root`` atomically; returns its directory."""
+        final = root / self.id
+        tmp = root / f".{self.id}.tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        for name in _ROW_FILES:
+            np.save(tmp / f"{name}.npy", getattr(self, name), allow_pickle=False)
+        self.lexical.save(tmp)
+        if self.dense is not None:
+            self.dense.save(tmp, factory)
+        for path in tmp.iterdir():
+            _fsync(path)
+        _fsync(tmp)
+        os.replace(tmp, final)
+        _fsync(root)
+        return final
+
+    @classmethod
+    def load(cls, directory: Path, *, dense_factory: str | None) -> Segment:
+        """Load a segment; a missing, truncated or unreadable file is a
+        :class:`StorageError` naming it."""
+        expected = [*(f"{name}.npy" for name in _ROW_FILES), *LEXICAL_FILES]
+        if dense_factory is not None:
+            expected.append("vectors.npy")
+            if dense_factory != "Flat":
+                expected.append("dense.faiss")
+        for name in expected:
+            if not (directory / name).is_file():
+                raise StorageError(f"{directory / name} is missing: the segment is damaged")
+            if name.endswith(".npy"):
+                _check_npy(directory / name)
+        try:
+            rows = {
+                name: np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+                for name in _ROW_FILES
+            }
+            lexical = LexicalSegment.load(directory)
+            dense = DenseSegment.load(directory, dense_factory) if dense_factory else None
+        except (OSError, ValueError, EOFError, RuntimeError) as exc:
+            raise StorageError(f"{directory}: a file is unreadable ({exc})") from exc
+        segment = cls(id=directory.name, lexical=lexical, dense=dense, **rows)
+        n = segment.n_passages
+        sizes = {name: len(a) for name, a in rows.items()}
+        sizes["lexical_length"] = len(lexical.length)
+        if dense is not None:
+            sizes["vectors"] = dense.n_passages
+        wrong = [f"{name}.npy" for name, size in sizes.items() if size != n]
+        if wrong:
+            raise StorageError(
+                f"{directory}: {', '.join(wrong)} do not hold {n} rows: the segment is damaged"
+            )
+        return segment
+
+
+def merge_segments(
+    parts: Sequence[tuple[Segment, np.ndarray]], *, factory: str
+) -> tuple[Segment, list[str]]:
+    """Merge the live rows of several segments into one; returns it and its passage ids.
+
+    Each part is a segment and the boolean mask of its rows to keep. Terms are rebuilt
+    from the stored postings and vectors copied, so merging never re-analyses or
+    re-embeds text.
+    """
+    vectors: list[np.ndarray] = []
+    pids, dids, internal, language = [], [], [], []
+    has_dense = all(seg.dense is not None for seg, _ in parts)
+    for seg, keep in parts:
+        rows = np.flatnonzero(keep)
+        pids.append(np.asarray(seg.passage_ids)[rows])
+        dids.append(np.asarray(seg.document_ids)[rows])
+        internal.append(np.asarray(seg.internal)[rows])
+        language.append(np.asarray(seg.language)[rows])
+        if has_dense:
+            assert seg.dense is not None
+            vectors.append(np.asarray(seg.dense.vectors)[rows])
+    merged = Segment(
+        id=uuid.uuid4().hex[:16],
+        passage_ids=np.concatenate(pids).astype(str),
+        document_ids=np.concatenate(dids).astype(str),
+        internal=np.concatenate(internal).astype(bool),
+        language=np.concatenate(language).astype(str),
+        lexical=LexicalSegment.merge([(seg.lexical, keep) for seg, keep in parts]),
+        dense=DenseSegment.build(np.concatenate(vectors), factory) if has_dense else None,
+    )
+    return merged, merged.passage_ids.tolist()
+
+
+def _check_npy(path: Path) -> None:
+    """A ``.npy`` file whose header reads and whose size holds the array it declares."""
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            offset = handle.tell()
+        needed = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        size = path.stat().st_size
+    except (OSError, ValueError, EOFError) as exc:
+        raise StorageError(f"{path} is unreadable ({exc}): the segment is damaged") from exc
+    if size < needed:
+        raise StorageError(
+            f"{path} is truncated ({size} bytes of {needed}): the segment is damaged"
+        )
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,278 @@
+"""Capture: knowledge drafted from resolved cases (knowledge-centred service).
+
+For each resolved case (a CRM connector document: title = subject, or a neutral title and
+a *Subject* section for a case with a public resolution; sections *Problem*,
+*Resolution*, *Internal notes*), :func:`capture` decides whether the base already
+answers it or the case holds new knowledge:
+
+- **Already answered**: the case's resolution says what a document of the base says
+  (each sentence of the resolution finds a close line in that document: see
+  :func:`_already_answered`), or, for a case without a resolution, the answer model would
+  answer its problem with confidence. The case is linked to that document, and the link
+  counts as a reuse of it in the KPI report.
+- **New knowledge**: a draft article is written, or an open draft about the same problem
+  (same resolution, or the same question asked) takes the case in. A draft has the
+  problem as its title, the questions as asked, the environment (product, channel), the
+  resolution as numbered steps and the source case ids. It is an ``internal`` document of
+  the base, so agents find it at once, and customers only once it is approved
+  (:func:`approve` with ``public=True``); :func:`reject` deletes it.
+
+**Personal data**: every text a draft takes from a case is redacted on the way in
+(:func:`srmkb.redact`, plus the caller's ``redactor``), and the draft again as a whole
+(see :mod:`srmkb.loop.drafts`, which also holds the review: :func:`list_drafts`,
+:func:`approve`, :func:`reject`, re-exported here).
+
+Cases already captured (linked or in a draft) are skipped, so running capture again over
+the same export changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..answering.compose import split_sentences
+from ..answering.confidence import default_model
+from ..documents import Document, JSONValue
+from ..models import model_threshold
+from ..text.redaction import Redactor, redact
+from .drafts import STATUSES, Draft, approve, list_drafts, open_drafts, reject, save_drafts
+
+if TYPE_CHECKING:
+    from ..kb import KnowledgeBase
+
+__all__ = [
+    "LINK_SUPPORT", "LINK_WITH_ANSWER", "MERGE_BOTH", "MERGE_PROBLEM", "MERGE_RESOLUTION",
+    "STATUSES", "CaptureReport", "CaseDecision", "approve", "capture", "list_drafts", "reject",
+]  # fmt: skip
+
+# Cosine thresholds on MiniLM's scale; a base with another model compares its cosines with
+# the same thresholds on that model's scale (srmkb.models.model_threshold).
+LINK_SUPPORT = 0.8  # mean best cosine of the resolution's sentences to a document's lines
+LINK_WITH_ANSWER = 0.7  # the same, for the document the answer model cites confidently
+MERGE_RESOLUTION = 0.8  # resolution ↔ draft resolution cosine: the same fix
+MERGE_PROBLEM = 0.85  # problem ↔ one of a draft's problems: the same question
+# Or both fairly close (mean cosine): on the example CRM export, every pair of cases about
+# one problem scored ≥ 0.63 and every other pair ≤ 0.53.
+MERGE_BOTH = 0.6
+_NOT_CASES: dict[str, JSONValue] = {"source_type": {"ne": "crm"}}
+
+
+@dataclass(frozen=True)
+class CaseDecision:
+    """What capture did with one case."""
+
+    case_id: str
+    action: str  # 'linked', 'drafted' (new draft), 'merged' (into a draft), 'skipped'
+    document_id: str | None  # the linked document or the draft
+    support: float  # how well the best document supports the resolution (0–1)
+    confidence: float  # the answer model's confidence for the case's problem
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "case_id": self.case_id,
+            "action": self.action,
+            "document_id": self.document_id,
+            "support": round(self.support, 4),
+            "confidence": round(self.confidence, 4),
+        }
+
+
+@dataclass
+class CaptureReport:
+    decisions: list[CaseDecision] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for d in self.decisions if d.action == action)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cases": len(self.decisions),
+            "linked": self.count("linked"),
+            "drafted": self.count("drafted"),
+            "merged": self.count("merged"),
+            "skipped": self.count("skipped"),
+            "drafts": sorted(
+                {
+                    d.document_id
+                    for d in self.decisions
+                    if d.action in ("drafted", "merged") and d.document_id
+                }
+            ),
+            "decisions": [d.to_json() for d in self.decisions],
+        }
+
+
+def _case_parts(
+    case: Document, redactor: Redactor | None = None
+) -> tuple[str, str, str, str, dict[str, str]]:
+    """(case id, subject, problem, resolution, environment) of a CRM case document, all
+    redacted: the problem is the subject and the customer's words, to match on; a draft
+    shows only subjects, since the customer's own words may carry personal data
+    redaction misses. A case published with its resolution has a neutral title and its
+    subject in an internal *Subject* section."""
+    meta = case.metadata
+    case_id = str(meta.get("case_id") or case.id)
+    by_anchor = {s.anchor: s.text for s in case.sections}
+    subject = redact(by_anchor.get("subject", case.title).strip(), redactor=redactor)
+    problem_text = redact(
+        by_anchor.get("problem", "" if case.sections else case.text), redactor=redactor
+    )
+    problem = " ".join(p for p in (subject, problem_text.strip()) if p)
+    resolution = redact(
+        by_anchor.get("resolution") or by_anchor.get("notes") or "", redactor=redactor
+    )
+    environment = {
+        k: redact(str(meta[k]), redactor=redactor)
+        for k in ("product", "channel", "category")
+        if meta.get(k)
+    }
+    return case_id, subject or problem[:120], problem, resolution.strip(), environment
+
+
+def capture(
+    kb: KnowledgeBase, cases: Iterable[Document], *, redactor: Redactor | None = None
+) -> CaptureReport:
+    """Link each resolved case to the document that already answers it, or draft new
+    knowledge from it (see the module docstring); returns what was done per case.
+
+    ``redactor`` is the caller's own recogniser of personal data (names, addresses), run
+    with the built-in redaction on every text a draft takes from a case.
+    """
+    report = CaptureReport()
+    seen = kb.catalog.captured_cases()
+    drafts = open_drafts(kb)
+    links: list[tuple[str, str, float]] = []
+    model = default_model(kb.model_id)
+    for case in cases:
+        case_id, subject, problem, resolution, environment = _case_parts(case, redactor=redactor)
+        if case_id in seen:
+            report.decisions.append(CaseDecision(case_id, "skipped", seen[case_id], 0.0, 0.0))
+            continue
+        seen[case_id] = case.id
+        evidence = kb.evidence(problem, audience="agent", filters=_NOT_CASES)
+        confidence = model.probability(evidence.features) if evidence.document_ids else 0.0
+        target, support = _already_answered(
+            kb, evidence.document_ids, confidence, resolution, drafts
+        )
+        if target is not None:
+            links.append((case_id, target, confidence))
+            seen[case_id] = target
+            report.decisions.append(CaseDecision(case_id, "linked", target, support, confidence))
+            continue
+        problem_vector = kb.embedder.embed_query(problem)
+        resolution_vector = kb.embedder.embed_documents([resolution])[0] if resolution else None
+        draft = _matching_draft(drafts.values(), problem_vector, resolution_vector, kb.model_id)
+        if draft is None:
+            draft = Draft(
+                id=f"draft-{_slug(case_id)}",
+                cases=[],
+                problems=[],
+                resolution=resolution,
+                environment=environment,
+                language=case.language or "",
+                problem_vectors=[],
+                resolution_vector=resolution_vector,
+                created_at=time.time(),
+            )
+            drafts[draft.id] = draft
+            action = "drafted"
+        else:
+            action = "merged"
+        draft.cases.append(case_id)
+        draft.problems.append(subject)
+        draft.problem_vectors.append(problem_vector)
+        draft.changed = True
+        report.decisions.append(CaseDecision(case_id, action, draft.id, support, confidence))
+    save_drafts(kb, [d for d in drafts.values() if d.changed], links)
+    return report
+
+
+def _already_answered(
+    kb: KnowledgeBase,
+    ranked: list[str],
+    confidence: float,
+    resolution: str,
+    drafts: dict[str, Draft],
+) -> tuple[str | None, float]:
+    """The document that already answers a case, if any, and how well it supports the
+    case's resolution.
+
+    Support is sentence by sentence: each sentence of the resolution is matched to its
+    closest line of the document (cosine), and the mean is taken, so a document that says
+    everything the agent wrote scores near 1 and one on the same topic that says other
+    things scores far less (a whole-text cosine blurs the two). Candidates are the
+    documents closest to the resolution and the one the answer model would cite.
+    Linked when support ≥ ``LINK_SUPPORT``, or ≥ ``LINK_WITH_ANSWER`` for the cited
+    document when the answer model is confident.
+    """
+    threshold = default_model(kb.model_id).threshold  # the base's model's own fit
+    answerer = ranked[0] if ranked and confidence >= threshold else None
+    if answerer in drafts:
+        answerer = None
+    if not resolution:
+        return answerer, 0.0
+    candidates = [
+        doc_id
+        for doc_id, _ in kb.rank_documents(
+            resolution, k=3, mode="dense", audience="agent", filters=_NOT_CASES
+        )
+        if doc_id not in drafts
+    ]
+    if answerer is not None and answerer not in candidates:
+        candidates.append(answerer)
+    said = kb.embed_lines(_lines(resolution))
+    support = {}
+    for doc_id in candidates:
+        passages = kb.catalog.document_passages(doc_id)
+        lines = [line for p in passages for line in _lines(p.text)]
+        lines += [passages[0].title] if passages and passages[0].title else []
+        if lines:
+            support[doc_id] = float((said @ kb.embed_lines(lines).T).max(axis=1).mean())
+    best = max(support, key=lambda d: support[d], default=None)
+    if best is not None and support[best] >= model_threshold(LINK_SUPPORT, kb.model_id):
+        return best, support[best]
+    with_answer = model_threshold(LINK_WITH_ANSWER, kb.model_id)
+    if answerer is not None and support.get(answerer, 0.0) >= with_answer:
+        return answerer, support[answerer]
+    return None, support[best] if best is not None else 0.0
+
+
+def _lines(text: str) -> list[str]:
+    """Sentences of a text worth matching (three words or more), at most 40."""
+    lines = [s for s in split_sentences(text) if len(s.split()) >= 3][:40]
+    return lines or [text]
+
+
+def _matching_draft(
+    drafts: Iterable[Draft],
+    problem: np.ndarray,
+    resolution: np.ndarray | None,
+    model_id: str | None = None,
+) -> Draft | None:
+    same_fix_at, same_question_at, both_at = (
+        model_threshold(t, model_id) for t in (MERGE_RESOLUTION, MERGE_PROBLEM, MERGE_BOTH)
+    )
+    best, best_score = None, float("-inf")
+    for draft in drafts:
+        same_fix = (
+            float(resolution @ draft.resolution_vector)
+            if resolution is not None and draft.resolution_vector is not None
+            else 0.0
+        )
+        same_question = max((float(problem @ v) for v in draft.problem_vectors), default=0.0)
+        both = (same_fix + same_question) / 2
+        if same_fix >= same_fix_at or same_question >= same_question_at or both >= both_at:
+            score = max(same_fix, same_question, both)
+            if score > best_score:
+                best, best_score = draft, score
+    return best
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "case"

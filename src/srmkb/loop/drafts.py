@@ -1,0 +1,273 @@
+"""Drafts: the articles capture writes from resolved cases, and their review.
+
+A draft is an ``internal`` document of the base (``source_type`` ``draft``) with the
+problem as its title, the questions as asked (*Problem*), the environment (product,
+channel), the resolution as numbered steps and the source case ids; the catalog keeps its
+status and cases. :func:`approve` publishes it (``public=True``: customers see it too),
+:func:`reject` deletes it.
+
+**Personal data**: every text of a draft (title, sections, metadata strings) is redacted
+(:func:`srmkb.redact`, plus the caller's ``redactor`` on the way in), the case ids apart,
+which are identifiers. The questions as asked are the customers' subjects, so they stay
+internal even in a public article: a public approval shows customers the approver's
+problem statement (or a neutral title) and the steps, while the subjects (*Reported as*),
+the environment and the source cases are internal sections.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..answering.compose import extract_steps, split_sentences
+from ..documents import Document, JSONValue, Section
+from ..errors import InputError
+from ..text.redaction import redact
+from ..vocabulary import DRAFT_STATUSES, check_choice
+
+if TYPE_CHECKING:
+    from ..kb import KnowledgeBase
+
+STATUSES = DRAFT_STATUSES  # ("draft", "approved", "rejected")
+# Metadata that holds identifiers, kept as they are (as the CRM connector keeps case ids).
+_IDENTIFIERS = frozenset({"cases"})
+
+
+@dataclass
+class Draft:
+    """An open draft as capture works on it: its parts, and their vectors to merge by."""
+
+    id: str
+    cases: list[str]
+    problems: list[str]
+    resolution: str
+    environment: dict[str, str]
+    language: str
+    problem_vectors: list[np.ndarray]
+    resolution_vector: np.ndarray | None
+    created_at: float
+    changed: bool = False
+
+    def document(self) -> Document:
+        steps = extract_steps(self.resolution.splitlines()) or [
+            s for s in split_sentences(self.resolution) if s.strip()
+        ]
+        numbered = "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1))
+        environment = "\n".join(f"{k}: {v}" for k, v in sorted(self.environment.items()))
+        # Section visibility is set for the day the draft is approved as public: only the
+        # resolution inherits the document's (see approve).
+        sections = [
+            Section(
+                "\n".join(dict.fromkeys(self.problems)),
+                ("Problem",),
+                "problem",
+                visibility="internal",
+            ),
+            Section(environment, ("Environment",), "environment", visibility="internal")
+            if environment
+            else None,
+            Section(numbered or self.resolution, ("Resolution",), "resolution"),
+            Section(
+                "Source cases: " + ", ".join(self.cases),
+                ("Source cases",),
+                "cases",
+                visibility="internal",
+            ),
+        ]
+        draft = Document(
+            id=self.id,
+            title=self.problems[0],
+            visibility="internal",
+            language=self.language,
+            metadata={
+                "source_type": "draft",
+                "status": "draft",
+                "cases": list(self.cases),
+                **(
+                    {"product": self.environment["product"]}
+                    if "product" in self.environment
+                    else {}
+                ),
+            },
+            sections=tuple(s for s in sections if s is not None and s.text.strip()),
+            source="capture",
+        )
+        # Redacted again as a whole: its parts come from cases redacted on the way in (with
+        # the caller's redactor), and from drafts stored by an earlier version, whose
+        # redaction knew less. The built-in redaction leaves its own output unchanged.
+        return _redacted(draft)
+
+
+def _redact_json(value: JSONValue) -> JSONValue:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact_json(v) for k, v in value.items()}
+    return value
+
+
+def _redacted(doc: Document) -> Document:
+    """``doc`` with every text redacted: title, sections (the source case ids apart) and
+    metadata strings (identifiers apart)."""
+    sections = tuple(
+        s if s.anchor == "cases" else replace(s, text=redact(s.text)) for s in doc.sections
+    )
+    metadata = {k: v if k in _IDENTIFIERS else _redact_json(v) for k, v in doc.metadata.items()}
+    return replace(
+        doc, title=redact(doc.title), text=redact(doc.text), metadata=metadata, sections=sections
+    )
+
+
+def _environment(text: str) -> dict[str, str]:
+    """The ``key: value`` lines of a draft's *Environment* section."""
+    return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+
+
+def open_drafts(kb: KnowledgeBase) -> dict[str, Draft]:
+    """Drafts not yet approved or rejected, with their vectors, to merge new cases into."""
+    out = {}
+    for row in kb.catalog.drafts(status="draft"):
+        doc = kb.get(row["id"])
+        if doc is None:
+            continue
+        by_anchor = {s.anchor: s.text for s in doc.sections}
+        problems = [p for p in by_anchor.get("problem", doc.title).split("\n") if p.strip()]
+        resolution = by_anchor.get("resolution", "")
+        out[doc.id] = Draft(
+            id=doc.id,
+            cases=list(row["cases"]),
+            problems=problems,
+            resolution=resolution,
+            environment=_environment(by_anchor.get("environment", "")),
+            language=doc.language or "",
+            problem_vectors=list(kb.embedder.embed_documents(problems)) if problems else [],
+            resolution_vector=kb.embedder.embed_documents([resolution])[0] if resolution else None,
+            created_at=row["created_at"],
+        )
+    return out
+
+
+def save_drafts(
+    kb: KnowledgeBase, drafts: list[Draft], links: list[tuple[str, str, float]]
+) -> None:
+    """Write changed drafts to the base and catalog, with the cases linked by capture."""
+    documents = [d.document() for d in drafts]
+    if documents:
+        kb.upsert(documents)
+    kb.catalog.save_drafts(
+        [(d.id, doc.title, d.cases, d.created_at) for d, doc in zip(drafts, documents)], links
+    )
+
+
+def list_drafts(kb: KnowledgeBase, status: str | None = None) -> list[dict[str, Any]]:
+    """Drafts, newest first, optionally of one status."""
+    if status is not None:
+        check_choice("status", status, STATUSES)
+    return kb.catalog.drafts(status=status)
+
+
+def approve(
+    kb: KnowledgeBase,
+    draft_id: str,
+    *,
+    public: bool = False,
+    title: str | None = None,
+    problem: str | None = None,
+) -> Document:
+    """Publish a draft as a document of the base (``public``: customers see it too).
+
+    A draft's problem is what customers wrote (their cases' subjects): it stays internal,
+    as *Reported as*, with the environment and the source cases. Customers see the title,
+    ``problem`` (the problem as the approver states it, as a public *Problem* section)
+    and the resolution's steps. The title is ``title``, else the first line of
+    ``problem``, else, for a public article, a neutral one from the product and category
+    (``Solution: nimbus-router – Billing``); an internal one keeps the draft's title.
+    Everything published is redacted again, the approver's texts too: a draft stored by
+    an earlier version was redacted by detectors that knew less.
+    """
+    doc = _pending(kb, draft_id)
+    statement = (problem or "").strip()
+    heading = " ".join((title or "").split())
+    if not heading and statement:
+        heading = _first_line(statement)
+    if not heading:
+        heading = _neutral_title(doc) if public else doc.title
+    sections = [Section(statement, ("Problem",), "problem")] if statement else []
+    for s in doc.sections:
+        if s.anchor == "problem":  # the customers' subjects
+            sections.append(Section(s.text, ("Reported as",), "reported", visibility="internal"))
+        elif s.anchor == "resolution":
+            sections.append(Section(s.text, s.heading, s.anchor))
+        else:  # environment, source cases, and anything else a draft may hold
+            sections.append(Section(s.text, s.heading, s.anchor, s.page, "internal"))
+    meta = {**doc.metadata, "source_type": "captured", "status": "approved"}
+    if public:  # case ids are internal: a customer's hit carries the document's metadata
+        meta.pop("cases", None)
+    published = _redacted(  # the approver's texts too
+        Document(
+            id=doc.id,
+            title=heading,
+            visibility="public" if public else "internal",
+            language=doc.language,
+            metadata=meta,
+            sections=tuple(sections),
+            source=doc.source,
+        )
+    )
+    kb.upsert([published])
+    kb.catalog.decide_draft(draft_id, "approved")
+    return published
+
+
+def reject(kb: KnowledgeBase, draft_id: str) -> None:
+    """Discard a draft: its document leaves the base (its history stays until purged)."""
+    _pending(kb, draft_id)
+    kb.delete([draft_id])
+    kb.catalog.decide_draft(draft_id, "rejected")
+
+
+def _pending(kb: KnowledgeBase, draft_id: str) -> Document:
+    rows = {r["id"]: r for r in kb.catalog.drafts()}
+    if draft_id not in rows:
+        raise InputError(f"no draft {draft_id!r}; list them with srmkb drafts list")
+    if rows[draft_id]["status"] != "draft":
+        raise InputError(f"draft {draft_id!r} is already {rows[draft_id]['status']}")
+    doc = kb.get(draft_id)
+    if doc is None:
+        raise InputError(f"draft {draft_id!r} has no document in the base")
+    return doc
+
+
+_NEUTRAL_TITLES = {"en": ("Solution", "Support article"),
+                   "fr": ("Solution", "Article d'aide")}  # fmt: skip
+_PLACEHOLDER = re.compile(r"\[[A-Z]+\]")  # [EMAIL], [PHONE]…: what redaction leaves
+
+
+def _neutral_title(doc: Document) -> str:
+    """A public title that holds none of the customers' words: product and category."""
+    environment = next((s.text for s in doc.sections if s.anchor == "environment"), "")
+    values = _environment(environment)
+    language = doc.language if doc.language in _NEUTRAL_TITLES else "en"
+    prefix, bare = _NEUTRAL_TITLES[language]
+    # A value that held personal data was typed by a person, not picked from a list.
+    about = " – ".join(
+        v
+        for v in (values.get("product"), values.get("category"))
+        if v and not _PLACEHOLDER.search(v)
+    )
+    if not about:
+        return bare
+    return f"{prefix} : {about}" if language == "fr" else f"{prefix}: {about}"
+
+
+def _first_line(text: str, limit: int = 120) -> str:
+    """The first line of ``text``, cut at a word under ``limit`` characters."""
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(line) <= limit:
+        return line
+    return line[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"

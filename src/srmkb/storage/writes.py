@@ -1,0 +1,184 @@
+"""Writes to the catalog, each made inside a transaction: ``with catalog.transaction() as
+db``, where ``db`` is the connection every function here takes.
+
+The writer (``srmkb.index.writer``) composes them: a segment is marked pending before
+its files are written, then one transaction records the documents, their passages, the
+segment and the rows it deletes elsewhere, and bumps the generation.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from ..documents import Document, Passage
+
+
+def bump_generation(db: sqlite3.Connection) -> None:
+    db.execute(
+        "INSERT INTO state(key, value) VALUES('generation', '1') ON CONFLICT(key)"
+        " DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def insert_segment(
+    db: sqlite3.Connection,
+    seg_id: str,
+    n_passages: int,
+    checksums: dict[str, tuple[int, str]] | None = None,
+) -> None:
+    """Record a written segment as live (it is no longer pending), with its checksums."""
+    empty = np.packbits(np.zeros(n_passages, dtype=bool), bitorder="little").tobytes()
+    db.execute(
+        "INSERT INTO segments(id, n_passages, deleted, created_at) VALUES(?, ?, ?, ?)",
+        (seg_id, n_passages, empty, time.time()),
+    )
+    db.execute("DELETE FROM segment_files WHERE id = ?", (seg_id,))
+    db.executemany(
+        "INSERT OR REPLACE INTO segment_checksums VALUES(?, ?, ?, ?)",
+        [(seg_id, name, size, digest) for name, (size, digest) in (checksums or {}).items()],
+    )
+
+
+def mark_segments(db: sqlite3.Connection, seg_ids: Iterable[str], state: str) -> None:
+    """Mark segment folders for garbage collection: 'pending' before a write, 'retired'
+    when a merge replaces them (in the merge's transaction)."""
+    now = time.time()
+    db.executemany(
+        "INSERT OR REPLACE INTO segment_files(id, state, time) VALUES(?, ?, ?)",
+        [(s, state, now) for s in seg_ids],
+    )
+    if state == "retired":
+        db.executemany("DELETE FROM segment_checksums WHERE segment = ?", [(s,) for s in seg_ids])
+
+
+def drop_segments(db: sqlite3.Connection, seg_ids: Sequence[str]) -> None:
+    """Remove segments that hold no live row from the committed state; their files are
+    retired for the writer to remove."""
+    db.executemany("DELETE FROM segments WHERE id = ?", [(i,) for i in seg_ids])
+    mark_segments(db, seg_ids, "retired")
+
+
+def forget_segment_files(db: sqlite3.Connection, seg_ids: Iterable[str]) -> None:
+    db.executemany("DELETE FROM segment_files WHERE id = ?", [(s,) for s in seg_ids])
+
+
+def delete_documents(
+    db: sqlite3.Connection, ids: Iterable[str], *, deleted: bool = True
+) -> list[str]:
+    """Remove documents and mark their passages' rows deleted; returns the ids removed.
+
+    The version removed is kept in ``document_history`` (``deleted``: it ended by
+    deletion rather than by an update), valid until now.
+    """
+    removed = []
+    touched: dict[str, list[int]] = {}
+    now = time.time()
+    for doc_id in ids:
+        db.execute(
+            "INSERT OR REPLACE INTO document_history(id, version, content_hash, language, body,"
+            " valid_from, valid_to, deleted) SELECT id, version, content_hash, language, body,"
+            " indexed_at, max(?, indexed_at), ? FROM documents WHERE id = ?",
+            (now, int(deleted), doc_id),
+        )
+        rows = db.execute(
+            "SELECT segment, row FROM passages WHERE document_id = ?", (doc_id,)
+        ).fetchall()
+        for seg, row in rows:
+            touched.setdefault(seg, []).append(row)
+        cur = db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        if cur.rowcount:
+            removed.append(doc_id)
+        db.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
+    for seg, rows in touched.items():
+        mark_deleted(db, seg, rows)
+    return removed
+
+
+def purge_history(db: sqlite3.Connection, ids: Iterable[str]) -> int:
+    """Forget every earlier version of these documents; returns how many were removed."""
+    return sum(
+        db.execute("DELETE FROM document_history WHERE id = ?", (doc_id,)).rowcount
+        for doc_id in ids
+    )
+
+
+def mark_deleted(db: sqlite3.Connection, seg_id: str, rows: Sequence[int]) -> None:
+    n, blob = db.execute(
+        "SELECT n_passages, deleted FROM segments WHERE id = ?", (seg_id,)
+    ).fetchone()
+    mask = np.unpackbits(np.frombuffer(blob, np.uint8), count=n, bitorder="little").astype(bool)
+    mask[np.asarray(rows, dtype=np.int64)] = True
+    packed = np.packbits(mask, bitorder="little").tobytes()
+    db.execute("UPDATE segments SET deleted = ? WHERE id = ?", (packed, seg_id))
+
+
+def insert_document(db: sqlite3.Connection, doc: Document, digest: str, language: str) -> int:
+    """Store a document as its next version (after every version kept, deleted ones
+    included, so a version number never names two texts); returns the version."""
+    (latest,) = db.execute(
+        "SELECT max(v) FROM (SELECT version AS v FROM documents WHERE id = ?"
+        " UNION ALL SELECT version FROM document_history WHERE id = ?)",
+        (doc.id, doc.id),
+    ).fetchone()
+    version = (latest or 0) + 1
+    db.execute(
+        "INSERT INTO documents(id, content_hash, title, url, visibility, language, updated_at,"
+        " source, metadata, body, version, indexed_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            doc.id,
+            digest,
+            doc.title,
+            doc.url,
+            doc.visibility,
+            language,
+            doc.updated_at,
+            doc.source,
+            json.dumps(dict(doc.metadata), ensure_ascii=False),
+            json.dumps(doc.to_json(), ensure_ascii=False),
+            version,
+            time.time(),
+        ),
+    )
+    return version
+
+
+def insert_passages(db: sqlite3.Connection, seg_id: str, passages: Sequence[Passage]) -> None:
+    db.executemany(
+        "INSERT INTO passages(id, document_id, segment, row, text, section, url, page,"
+        " visibility, language, position) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                p.id,
+                p.document_id,
+                seg_id,
+                row,
+                p.text,
+                p.section,
+                p.url,
+                p.page,
+                p.visibility,
+                p.language,
+                p.position,
+            )
+            for row, p in enumerate(passages)
+        ],
+    )
+
+
+def move_passages(
+    db: sqlite3.Connection,
+    new_segment: str,
+    passage_ids: Sequence[str],
+    old_segments: Sequence[str],
+) -> None:
+    """Point merged passages at their new segment and drop the old segments."""
+    db.executemany(
+        "UPDATE passages SET segment = ?, row = ? WHERE id = ?",
+        [(new_segment, row, pid) for row, pid in enumerate(passage_ids)],
+    )
+    db.executemany("DELETE FROM segments WHERE id = ?", [(s,) for s in old_segments])
