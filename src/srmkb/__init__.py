@@ -20,7 +20,7 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._version import __version__
 from .check import CheckReport, Problem, check_base
-from .documents import Document, Hit, IngestError, Passage, Section, SyncReport
+from .documents import Document, Hit, IngestError, Passage, SearchResults, Section, SyncReport
 from .errors import (
     DiskFullError,
     DocumentExistsError,
@@ -31,7 +31,7 @@ from .errors import (
     SrmkbError,
     StorageError,
 )
-from .kb import KnowledgeBase, SearchResults
+from .kb import KnowledgeBase
 from .models import (
     Embedder,
     HashingEmbedder,

@@ -379,3 +379,10 @@ def _check_utf8(value: str, what: str) -> None:
             f"{what} is not valid Unicode: it holds a lone surrogate"
             f" {value[exc.start]!r} (half of a character cut in two)"
         ) from None
+
+
+class SearchResults(list[Hit]):
+    """The hits of a search, best first, and the id of the interaction that logged it
+    (pass it to :meth:`KnowledgeBase.feedback`)."""
+
+    interaction_id: str | None = None

@@ -24,8 +24,7 @@ from .answering.compose import Answer
 from .answering.confidence import default_model
 from .answering.evidence import Evidence, LineVectors, gather
 from .check import CheckReport, check_base
-from .documents import Document, Hit, SyncReport
-from .errors import InputError
+from .documents import Document, Hit, SearchResults, SyncReport
 from .index import IndexReader, LocalIndex, LocalWriter, ModelFacts, Query
 from .index.filters import Filters
 from .index.lexical import BM25Params
@@ -64,13 +63,6 @@ from .vocabulary import (
 )
 
 _T = TypeVar("_T")
-
-
-class SearchResults(list[Hit]):
-    """The hits of a search, best first, and the id of the interaction that logged it
-    (pass it to :meth:`KnowledgeBase.feedback`)."""
-
-    interaction_id: str | None = None
 
 
 class KnowledgeBase:
@@ -172,19 +164,14 @@ class KnowledgeBase:
         model = self._model.loaded or self.manifest.model_id
         return ModelFacts(model_languages(model), query_means(model), cosine_map(model))
 
-    # -- versions of the index ---------------------------------------------------------
-
     @property
     def index(self) -> LocalIndex:
         """The current version of the base's index (see :class:`srmkb.index.Index`)."""
         return self._reader.current()
 
     def refresh(self) -> bool:
-        """Pick up commits made by another process; returns whether anything changed.
-
-        Searches and answers call it first, so a long-lived base (the service) sees
-        another process's commit on its next request.
-        """
+        """Pick up commits made by another process (searches and answers call it first);
+        returns whether anything changed."""
         return self._reader.refresh()
 
     def _read(self, as_of: When | None, run: Callable[[LocalIndex, bool], _T]) -> _T:
@@ -362,14 +349,8 @@ class KnowledgeBase:
         """
         check_choice("channel", channel, CHANNELS)
         facts = self._query(question, "question")
-        if threshold is not None and (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, (int, float))
-            or threshold != threshold
-        ):
-            raise InputError(f"threshold must be a number, got {threshold!r}")
         model = default_model(self.manifest.model_id)
-        cut = model.threshold if threshold is None else threshold
+        cut = model.cut(threshold)
 
         def run(index: LocalIndex, final: bool) -> Answer:
             return respond.answer(
@@ -443,15 +424,11 @@ class KnowledgeBase:
         """The self-service KPI report for interactions in ``[since, until)`` (see
         :mod:`srmkb.loop.report` for every figure's definition); ``html`` also writes it
         as a page with plots."""
-        from .loop.report import build_report, render_html
+        from .loop.report import report
 
         start = None if since is None else timestamp(since, "since")
         end = None if until is None else timestamp(until, "until")
-        result = build_report(self, since=start, until=end, stale_days=stale_days)
-        if html is not None:
-            items = self._audit.interactions(since=start, until=end)
-            Path(html).write_text(render_html(result, items), encoding="utf-8")
-        return result
+        return report(self, since=start, until=end, stale_days=stale_days, html=html)
 
     # -- documents and versions --------------------------------------------------------
 

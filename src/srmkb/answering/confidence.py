@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
+
 FEATURES: tuple[str, ...] = (
     "cos_top",  # dense cosine of the top passage
     "line_cos",  # best cosine of one line (title, sentence) of that passage
@@ -52,6 +54,16 @@ class ConfidenceModel:
     weights: tuple[float, ...]
     threshold: float
     provenance: str = ""
+
+    def cut(self, threshold: float | None) -> float:
+        """The answering threshold: ``threshold`` when given, else this model's own."""
+        if threshold is None:
+            return self.threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise InputError(f"threshold must be a number, got {threshold!r}")
+        if math.isnan(threshold):
+            raise InputError(f"threshold must be a number, got {threshold!r}")
+        return float(threshold)
 
     def probability(self, features: Sequence[float]) -> float:
         z = float(np.dot(self.weights, features))

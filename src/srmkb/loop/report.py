@@ -38,6 +38,7 @@ import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -355,6 +356,22 @@ def _conflicts(kb: KnowledgeBase, documents: Sequence[dict[str, Any]]) -> list[d
 
 
 # -- HTML ----------------------------------------------------------------------------------
+
+
+def report(
+    kb: KnowledgeBase,
+    *,
+    since: float | None = None,
+    until: float | None = None,
+    stale_days: int = 365,
+    html: str | Path | None = None,
+) -> dict[str, Any]:
+    """The report of :func:`build_report`; ``html`` also writes it as a page with plots."""
+    result = build_report(kb, since=since, until=until, stale_days=stale_days)
+    if html is not None:
+        items = kb.audit.interactions(since=since, until=until)
+        Path(html).write_text(render_html(result, items), encoding="utf-8")
+    return result
 
 
 def render_html(report: dict[str, Any], interactions: Sequence[Interaction]) -> str:
