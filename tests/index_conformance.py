@@ -1,20 +1,22 @@
 """Conformance tests every :class:`srmkb.index.Index` implementation must pass.
 
-Subclass :class:`IndexConformance` and provide the ``backend`` fixture: a
-:class:`Backend` whose ``current()`` gives the latest committed version, ``writer`` writes,
-and ``query(text)`` builds a :class:`~srmkb.index.Query` with the embedder the index
-was built with::
+Subclass :class:`IndexConformance` and provide the ``factory`` fixture: a function of a
+folder that makes a new, empty :class:`Backend` there, whose ``current()`` gives the latest
+committed version, ``writer`` writes, and ``query(text)`` builds a
+:class:`~srmkb.index.Query` with the embedder the index was built with::
 
     class TestMyIndex(IndexConformance):
         @pytest.fixture
-        def backend(self, tmp_path): return Backend(current=..., writer=..., query=...)
+        def factory(self): return lambda folder: Backend(current=..., writer=..., query=...)
 """
 
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,8 +52,12 @@ class Backend:
 
 class IndexConformance:
     @pytest.fixture
-    def backend(self, tmp_path) -> Backend:  # pragma: no cover - provided by subclasses
+    def factory(self) -> Callable[[Path], Backend]:  # pragma: no cover - from subclasses
         raise NotImplementedError
+
+    @pytest.fixture
+    def backend(self, factory, tmp_path) -> Backend:
+        return factory(tmp_path / "index")
 
     @pytest.fixture
     def filled(self, backend: Backend) -> Backend:
@@ -161,3 +167,52 @@ class IndexConformance:
 
     def test_an_empty_query_ranks_nothing(self, filled: Backend):
         assert len(filled.current().search(filled.query("   "), 5)) == 0
+
+    def test_parts_with_summed_statistics_score_as_the_whole(self, factory, tmp_path):
+        """A collection split in two: each part ranking with the sum of both parts'
+        statistics gives every passage the BM25 score the whole collection gives it."""
+        whole = factory(tmp_path / "whole")
+        parts = [factory(tmp_path / "a"), factory(tmp_path / "b")]
+        docs = [*DOCS, *_more_documents()]
+        whole.writer.upsert(docs)
+        for i, part in enumerate(parts):
+            part.writer.upsert([d for d in docs if zlib.crc32(d.id.encode()) % 2 == i])
+        for text in ("reset the router", "refund 30 days", "réinitialiser le routeur wifi"):
+            query = whole.query(text)
+            expected = _scores(whole.current().search(query, 100, mode="bm25", audience="agent"))
+            versions = [part.current() for part in parts]
+            total = versions[0].statistics(query) + versions[1].statistics(query)
+            found: dict[str, float] = {}
+            for version in versions:
+                ranking = version.search(
+                    query, 100, mode="bm25", audience="agent", statistics=total
+                )
+                found.update(_scores(ranking))
+            assert found.keys() == expected.keys(), text
+            for pid, score in expected.items():
+                assert found[pid] == pytest.approx(score, rel=1e-5, abs=1e-6), (text, pid)
+
+
+def _scores(ranking: Ranking) -> dict[str, float]:
+    return dict(zip(ranking.passage_ids.tolist(), ranking.scores.tolist()))
+
+
+def _more_documents() -> list[Document]:
+    """Documents of several passages, in English and French."""
+    steps = " ".join(f"Step {i}: check cable {i} and the router light." for i in range(40))
+    etapes = " ".join(
+        f"Étape {i} : vérifiez le câble {i} et le voyant du routeur." for i in range(40)
+    )
+    return [
+        Document(id="manual", title="Router manual", text=steps),
+        Document(id="manuel", title="Manuel du routeur", text=etapes, language="fr"),
+        Document(
+            id="wifi-fr", title="Mot de passe wifi", text="Ouvrez les réglages wifi.", language="fr"
+        ),
+        Document(
+            id="reset-fr",
+            title="Réinitialiser le routeur",
+            text="Maintenez le bouton.",
+            language="fr",
+        ),
+    ]

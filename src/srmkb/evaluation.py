@@ -1,4 +1,6 @@
-"""Retrieval evaluation on BEIR-layout folders: loading and the standard metrics.
+"""Evaluation on BEIR-layout folders: loading, the standard metrics, and a base's
+retrieval (:func:`evaluate_retrieval`) and answers (:func:`evaluate_answers`) measured
+from Python as ``srmkb eval`` measures them.
 
 Metrics follow trec_eval as BEIR reports them: nDCG@10 with linear gains
 (``rel / log2(rank + 1)``), MRR@10 (first relevant result within 10), recall@100.
@@ -10,12 +12,21 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from .answering.confidence import default_model
 from .documents import Document, JSONValue
 from .errors import InputError
+from .vocabulary import Mode
+
+if TYPE_CHECKING:
+    from .kb import KnowledgeBase
 
 Qrels = dict[str, dict[str, int]]
 
@@ -184,4 +195,78 @@ def answer_metrics(
             [c for c, q in zip(confidence, answerable) if not q],
         ),
         "ece": expected_calibration_error(list(confidence), list(correct)),
+    }
+
+
+def evaluate_retrieval(
+    kb: KnowledgeBase, data: BeirSet, *, mode: Mode = "hybrid", depth: int = 100
+) -> dict[str, Any]:
+    """nDCG@10, MRR@10, recall@100 and query latency of ``kb`` (holding ``data.corpus``)
+    on ``data``'s queries, documents ranked by their best passage, as an agent sees them."""
+    run: dict[str, list[str]] = {}
+    latencies: list[float] = []
+    for qid, text in data.queries.items():
+        start = time.perf_counter()
+        ranked = kb.rank_documents(text, depth, mode=mode, audience="agent")
+        latencies.append((time.perf_counter() - start) * 1000)
+        run[qid] = [doc for doc, _ in ranked]
+    metrics = evaluate_run(run, data.qrels)
+    return {
+        "set": data.name,
+        "mode": mode,
+        "model": kb.model_id,
+        **{k: round(v, 4) for k, v in metrics.items()},
+        "latency_ms": percentiles(latencies),
+        "n_docs": len(data.corpus),
+        "n_queries": len(data.queries),
+    }
+
+
+def evaluate_answers(
+    kb: KnowledgeBase,
+    data: BeirSet,
+    unanswerable: Mapping[str, str] | None = None,
+    *,
+    progress: Callable[[int], object] | None = None,
+) -> dict[str, Any]:
+    """Coverage, precision, abstention on ``unanswerable`` questions (see
+    :func:`load_oos_queries`), AUROC and calibration of ``kb``'s answers at its model's
+    threshold; every question is answered with threshold 0 and judged against it."""
+    questions = [(q, t, True) for q, t in data.queries.items()]
+    questions += [(q, t, False) for q, t in (unanswerable or {}).items()]
+    confidence: list[float] = []
+    correct: list[bool] = []
+    answerable: list[bool] = []
+    latencies: list[float] = []
+    for qid, text, in_scope in questions:
+        start = time.perf_counter()
+        answer = kb.answer(text, channel="chat", audience="agent", threshold=0.0, log=False)
+        latencies.append((time.perf_counter() - start) * 1000)
+        relevant = data.qrels.get(qid, {}) if in_scope else {}
+        confidence.append(answer.confidence)
+        correct.append(bool(answer.document_id and relevant.get(answer.document_id, 0) > 0))
+        answerable.append(in_scope)
+        if progress is not None:
+            progress(1)
+    threshold = default_model(kb.model_id).threshold
+    metrics = answer_metrics(confidence, correct, answerable, threshold)
+    return {
+        "set": data.name,
+        "mode": "answers",
+        "model": kb.model_id,
+        "threshold": threshold,
+        **{k: round(v, 4) for k, v in metrics.items()},
+        "latency_ms": percentiles(latencies),
+        "n_answerable": sum(answerable),
+        "n_unanswerable": len(answerable) - sum(answerable),
+    }
+
+
+def percentiles(latencies: Sequence[float]) -> dict[str, float]:
+    """p50 and p95 of latencies, rounded."""
+    if not latencies:
+        return {"p50": 0.0, "p95": 0.0}
+    return {
+        "p50": round(float(np.percentile(latencies, 50)), 3),
+        "p95": round(float(np.percentile(latencies, 95)), 3),
     }

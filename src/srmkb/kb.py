@@ -12,44 +12,27 @@ comes from the version that ranked it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
 import numpy as np
 
-from ._version import __version__
 from .answering import respond
 from .answering.compose import Answer
 from .answering.confidence import default_model
 from .answering.evidence import Evidence, LineVectors, gather
 from .check import CheckReport, check_base
 from .documents import Document, Hit, SearchResults, SyncReport
-from .index import IndexReader, LocalIndex, LocalWriter, ModelFacts, Query
+from .index import LocalIndex, Query
+from .index.base import open_base
 from .index.filters import Filters
-from .index.lexical import BM25Params
 from .index.protocol import Progress
 from .index.query import check_text
 from .index.snapshot import CANDIDATES
-from .models import (
-    Embedder,
-    ModelSlot,
-    cosine_map,
-    model_languages,
-    query_means,
-)
+from .models import Embedder, ModelSlot
 from .storage.catalog import Catalog, PassageRecord, VersionInfo
 from .storage.interactions import AuditLog
-from .storage.layout import (
-    CATALOG,
-    FORMAT_VERSION,
-    INTERACTIONS,
-    SEGMENTS,
-    Manifest,
-    base_exists,
-    read_manifest,
-    write_manifest,
-)
+from .storage.layout import INTERACTIONS
 from .text.chunking import DEFAULT_MAX_WORDS
 from .vocabulary import (
     CHANNELS,
@@ -94,54 +77,21 @@ class KnowledgeBase:
         log_interactions: bool | None = None,
     ) -> None:
         self.path = Path(path)
+        if model is None and not (self.path / "manifest.json").exists():
+            model = "minilm"  # the default for new bases
         self._model = ModelSlot(model, base=self.path, threads=threads)
-        exists = base_exists(self.path, create=create)
-        if exists:
-            self.manifest = read_manifest(self.path)
-            self._model.check(self.manifest.model_id)
-        else:
-            self.path.mkdir(parents=True, exist_ok=True)
-            (self.path / SEGMENTS).mkdir(exist_ok=True)
-            model_id, dim = None, None
-            if dense:
-                if model is None:  # the default for new bases
-                    self._model = ModelSlot("minilm", base=self.path, threads=threads)
-                embedder = self._model.get(None)
-                model_id, dim = embedder.model_id, embedder.dimension
-            self.manifest = Manifest(
-                format_version=FORMAT_VERSION,
-                srmkb_version=__version__,
-                model_id=model_id,
-                dimension=dim,
-                dense_index=dense_index,
-                max_words=max_words,
-            )
-        self._catalog = Catalog(self.path / CATALOG, create=not exists)
+        base = open_base(
+            self.path,
+            self._model,
+            create=create,
+            dense=dense,
+            dense_index=dense_index,
+            max_words=max_words,
+        )
+        self._base, self.manifest = base, base.manifest
+        self._catalog, self._reader, self._writer = base.catalog, base.reader, base.writer
         self._audit = AuditLog(self.path / INTERACTIONS, enabled=log_interactions)
         self._lines = LineVectors(lambda lines: self.embedder.embed_documents(lines))
-        dense_model = self.manifest.model_id is not None
-        try:
-            self._reader = IndexReader(
-                self.path,
-                self._catalog,
-                params=BM25Params(self.manifest.bm25_k1, self.manifest.bm25_b),
-                dense_factory=self.manifest.dense_index if dense_model else None,
-                max_words=self.manifest.max_words,
-                model=self._model_facts,
-                embed=lambda: self.embedder.embed_documents,
-            )
-        except BaseException:
-            self._catalog.close()
-            raise
-        self._writer = LocalWriter(
-            self._reader,
-            dense_factory=self.manifest.dense_index,
-            max_words=self.manifest.max_words,
-            embed=(lambda: self.embedder.embed_documents) if dense_model else None,
-            committed=self._write_manifest,
-        )
-        if not exists:
-            self._write_manifest()
 
     # -- model -------------------------------------------------------------------------
 
@@ -159,10 +109,6 @@ class KnowledgeBase:
     def embedder(self) -> Embedder:
         """The embedding model, loaded on first use."""
         return self._model.get(self.manifest.model_id)
-
-    def _model_facts(self) -> ModelFacts:
-        model = self._model.loaded or self.manifest.model_id
-        return ModelFacts(model_languages(model), query_means(model), cosine_map(model))
 
     @property
     def index(self) -> LocalIndex:
@@ -234,12 +180,6 @@ class KnowledgeBase:
         """Merge every segment into one and drop deleted rows (like Lucene's forceMerge)."""
         self._writer.optimize()
 
-    def _write_manifest(self) -> None:
-        counts = self._catalog.counts()
-        self.manifest.counts = {**counts, "segments": self._reader.version.segments}
-        self.manifest.srmkb_version = __version__
-        write_manifest(self.path, self.manifest)
-
     # -- searching and answering -------------------------------------------------------
 
     def search(
@@ -272,14 +212,8 @@ class KnowledgeBase:
 
         results = SearchResults(self._read(as_of, run))
         if log:
-            results.interaction_id = self._audit.record(
-                kind="search",
-                audience=audience,
-                question=query,
-                channel=channel,
-                document_id=results[0].document_id if results else None,
-                document_version=results[0].version if results else None,
-                results=list(dict.fromkeys(h.document_id for h in results)),
+            results.interaction_id = self._audit.record_search(
+                query, results, audience=audience, channel=channel
             )
         return results
 
@@ -367,20 +301,7 @@ class KnowledgeBase:
             )
 
         answer = self._read(as_of, run)
-        if not log:
-            return answer
-        interaction = self._audit.record(
-            kind="answer",
-            audience=audience,
-            question=question,
-            channel=channel,
-            document_id=answer.document_id,
-            document_version=answer.document_version,
-            confidence=round(answer.confidence, 6),
-            answered=answer.answered,
-            results=[answer.document_id] if answer.document_id else [],
-        )
-        return replace(answer, interaction_id=interaction)
+        return respond.logged(answer, self._audit) if log else answer
 
     def _query(self, text: str, name: str = "query") -> Query:
         """The query's facts, computed once per call; the embedder loads on first use,
@@ -468,19 +389,7 @@ class KnowledgeBase:
 
     def stats(self) -> dict[str, object]:
         """Counts, model, format and size on disk."""
-        size = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
-        return {
-            "path": str(self.path),
-            **self._catalog.counts(),
-            "segments": self._reader.version.segments,
-            "languages": self._catalog.languages(),
-            "model": self.manifest.model_id,
-            "dimension": self.manifest.dimension,
-            "dense_index": self.manifest.dense_index if self.manifest.model_id else None,
-            "format_version": self.manifest.format_version,
-            "srmkb_version": __version__,
-            "size_bytes": size,
-        }
+        return self._base.stats()
 
     def close(self) -> None:
         self._catalog.close()

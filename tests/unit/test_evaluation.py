@@ -22,3 +22,22 @@ def test_load_beir_keeps_judged_queries_only():
     data = load_beir(shared_path("data", "beir", "hint3-sofmattress"))
     assert len(data.corpus) == 21
     assert set(data.queries) == set(data.qrels)
+
+
+def test_a_base_is_evaluated_from_python(tmp_path):
+    from srmkb import HashingEmbedder, KnowledgeBase
+    from srmkb.evaluation import evaluate_answers, evaluate_retrieval, load_oos_queries
+
+    folder = shared_path("data", "beir", "hint3-sofmattress")
+    data = load_beir(folder)
+    kb = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder(), log_interactions=False)
+    kb.upsert(data.corpus)
+    bm25 = evaluate_retrieval(kb, data, mode="bm25")
+    assert bm25["n_queries"] == len(data.queries) and 0.5 < bm25["ndcg@10"] <= 1.0
+    assert bm25["latency_ms"]["p50"] > 0
+    done = []
+    answers = evaluate_answers(kb, data, load_oos_queries(folder), progress=done.append)
+    assert len(done) == answers["n_answerable"] + answers["n_unanswerable"]
+    assert answers["n_unanswerable"] > 0 and 0.0 <= answers["precision"] <= 1.0
+    assert len(kb.audit.interactions()) == 0  # an evaluation leaves no trace
+    kb.close()

@@ -34,8 +34,8 @@ def _local(path, embedder=None) -> Backend:
 
 class TestLocalIndex(IndexConformance):
     @pytest.fixture
-    def backend(self, tmp_path):
-        return _local(tmp_path / "kb", HashingEmbedder())
+    def factory(self):
+        return lambda folder: _local(folder, HashingEmbedder())
 
 
 def test_a_bm25_only_index_says_how_to_search_it(tmp_path):

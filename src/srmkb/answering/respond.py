@@ -7,12 +7,14 @@ an internal passage, nor the case metadata of a resolved case, whatever ranked i
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from ..documents import Hit
 from ..index.filters import Filters
 from ..index.protocol import Index, Ranking, StaleRead
 from ..index.query import Query
 from ..storage.catalog import PassageRecord
+from ..storage.interactions import AuditLog
 from ..text.language import primary_language
 from ..vocabulary import Audience, Channel
 from .compose import Answer, Related, declined, render, select
@@ -106,6 +108,22 @@ def answer(
     if not evidence.document_ids or confidence < threshold:
         return declined(query.text, confidence, channel, audience, asker)
     return _compose(index, query.text, evidence, confidence, channel, audience, asker, final)
+
+
+def logged(answer: Answer, audit: AuditLog) -> Answer:
+    """``answer`` logged in ``audit``, with the id of its interaction."""
+    interaction = audit.record(
+        kind="answer",
+        audience=answer.audience,
+        question=answer.question,
+        channel=answer.channel,
+        document_id=answer.document_id,
+        document_version=answer.document_version,
+        confidence=round(answer.confidence, 6),
+        answered=answer.answered,
+        results=[answer.document_id] if answer.document_id else [],
+    )
+    return replace(answer, interaction_id=interaction)
 
 
 def _compose(

@@ -11,12 +11,15 @@ from .local import LocalIndex
 from .protocol import Index, IndexWriter, Ranking, StaleRead
 from .query import Query
 from .reader import IndexReader, ModelFacts
+from .statistics import GroupStatistics, LexicalStatistics
 from .writer import LocalWriter
 
 __all__ = [
+    "GroupStatistics",
     "Index",
     "IndexReader",
     "IndexWriter",
+    "LexicalStatistics",
     "LocalIndex",
     "LocalWriter",
     "ModelFacts",

@@ -20,14 +20,17 @@ time, so nothing extra is stored and every add, update and delete is reflected a
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+
+from .statistics import GroupStatistics, LexicalStatistics
 
 _FILES = ("terms", "indptr", "rows", "tf", "length")
 LEXICAL_FILES = tuple(f"lexical_{name}.npy" for name in _FILES)
@@ -218,6 +221,8 @@ class LexicalIndex:
         )
         self._cached_postings = 0
         self._lock = threading.Lock()
+        # Collection-wide statistics replacing this index's own (see with_statistics).
+        self._global: Mapping[str, GroupStatistics] | None = None
 
     def _make_stats(self, mask: np.ndarray) -> tuple[np.ndarray, int, float]:
         n_docs = int(np.count_nonzero(mask))
@@ -227,6 +232,68 @@ class LexicalIndex:
     def set_stats_group(self, name: str, mask: np.ndarray) -> None:
         """Register a group of rows (a language, say) whose statistics score its rows."""
         self._stats[name] = self._make_stats(mask & self.live)
+
+    def statistics(
+        self, terms: Sequence[str], groups: Mapping[str, np.ndarray]
+    ) -> LexicalStatistics:
+        """This index's statistics for ``terms``: over all live rows (``"*"``) and over
+        each group's rows (``groups`` maps a name to its row mask), to be added to other
+        parts' (see :mod:`srmkb.index.statistics`)."""
+        for name, mask in groups.items():
+            if name not in self._stats:
+                self.set_stats_group(name, mask)
+        unique = list(dict.fromkeys(terms))
+        out = {}
+        for group in ("*", *groups):
+            mask, n, _ = self._stats[group]
+            length = float(self.lengths[mask].sum())
+            df = {term: d for term in unique if (d := self._df(term, group))}
+            if self.documents is None:  # every document is one row
+                out[group] = GroupStatistics(n, length, n, length, df, dict(df))
+                continue
+            n_docs, _, doc_lengths = self._document_stats(group)
+            document_df = {}
+            for term in unique:
+                found = self._document_term(term, group)
+                if found is not None:
+                    document_df[term] = len(found[1])
+            out[group] = GroupStatistics(
+                n, length, n_docs, float(doc_lengths.sum()), df, document_df
+            )
+        return LexicalStatistics(out)
+
+    def _df(self, term: str, group: str) -> int:
+        """Live rows of ``group`` that hold ``term``."""
+        found = 0
+        for i, segment in enumerate(self.segments):
+            t = segment.term_index(term)
+            if t >= 0:
+                found += int(self._segment_terms(group, i)[1][t])
+        return found
+
+    def with_statistics(
+        self, statistics: LexicalStatistics, groups: Mapping[str, np.ndarray]
+    ) -> LexicalIndex:
+        """A view of this index that scores with ``statistics`` (a whole collection's,
+        this index one part of it) instead of its own; ``groups`` maps each group of
+        ``statistics`` other than ``"*"`` to its rows here. Its caches are its own."""
+        view = copy.copy(self)
+        view._global = statistics.groups
+        view._stats = {}
+        for group, stats in statistics.groups.items():
+            mask = self.live if group == "*" else groups[group] & self.live
+            view._stats[group] = (mask, stats.passages, stats.avgdl)
+        every = statistics.groups.get("*")
+        if view.documents is None and every is not None and every.documents < every.passages:
+            # Documents of several rows exist elsewhere: score documents here too.
+            view.documents = np.arange(self.live.shape[0], dtype=np.int64)
+            view.n_documents = int(self.live.shape[0])
+        view._doc_stats = {}
+        view._cache = {}
+        view._terms = OrderedDict()
+        view._cached_postings = 0
+        view._lock = threading.Lock()
+        return view
 
     def _segment_terms(self, group: str, index: int) -> tuple[np.ndarray, np.ndarray]:
         key = (group, index)
@@ -280,9 +347,13 @@ class LexicalIndex:
             start, end = int(segment.indptr[t]), int(segment.indptr[t + 1])
             rows = segment.rows[start:end]
             gathered.append((rows + offset if offset else rows, weights[start:end]))
+        if self._global is not None:  # a term found only elsewhere still counts in the mass
+            df = self._global[group].df.get(term, df)
         if df == 0:
             return None
         idf = float(np.log1p((n_docs - df + 0.5) / (df + 0.5)))
+        if not gathered:
+            return self._remember(key, (idf, np.zeros(0, np.int64), np.zeros(0, np.float32)))
         rows = gathered[0][0] if len(gathered) == 1 else np.concatenate([r for r, _ in gathered])
         contributions = np.concatenate([w for _, w in gathered]) * np.float32(idf)
         return self._remember(key, (idf, rows, contributions))
@@ -307,6 +378,8 @@ class LexicalIndex:
             alive = np.bincount(self.documents, weights=mask, minlength=n) > 0
             n_live = int(np.count_nonzero(alive))
             avgdl = float(length[alive].sum()) / n_live if n_live else 1.0
+            if self._global is not None:
+                n_live, avgdl = self._global[group].documents, self._global[group].document_avgdl
             stats = (n_live, max(avgdl, 1e-9), length.astype(np.float32))
             self._doc_stats[group] = stats
         return stats
@@ -332,13 +405,20 @@ class LexicalIndex:
             tf_parts.append(segment.tf[start:end][alive])
         rows = np.concatenate(rows_parts) if rows_parts else np.zeros(0, dtype=np.int64)
         if not len(rows):
-            return None
+            elsewhere = self._global[group].document_df.get(term, 0) if self._global else 0
+            if not elsewhere:
+                return None
+            idf = float(np.log1p((n_docs - elsewhere + 0.5) / (elsewhere + 0.5)))
+            return self._remember(key, (idf, rows, np.zeros(0, np.float32)))
         # Rows ascend within a term and across segments, so a document's rows are adjacent.
         numbers = self.documents[rows]
         first = np.flatnonzero(np.r_[True, numbers[1:] != numbers[:-1]])
         docs = numbers[first]
         tf = np.add.reduceat(np.concatenate(tf_parts), first)
-        idf = float(np.log1p((n_docs - len(docs) + 0.5) / (len(docs) + 0.5)))
+        df = len(docs)
+        if self._global is not None:
+            df = self._global[group].document_df.get(term, df)
+        idf = float(np.log1p((n_docs - df + 0.5) / (df + 0.5)))
         k1, b = self.params.k1, self.params.b
         norm = k1 * (1.0 - b + b * length[docs] / avgdl)
         contributions = (np.float32(idf) * tf / (tf + norm)).astype(np.float32)
@@ -374,7 +454,7 @@ class LexicalIndex:
         an array of ``size`` scores; and the query's idf mass."""
         scores = np.zeros(size, dtype=np.float32)
         mass = 0.0
-        if not query_terms or self._stats[group][1] == 0:
+        if not query_terms or group not in self._stats or self._stats[group][1] == 0:
             return scores, mass
         for term, qtf in Counter(query_terms).items():
             found = lookup(term, group)

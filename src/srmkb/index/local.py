@@ -25,6 +25,7 @@ from . import filters as _filters
 from .protocol import Ranking
 from .query import Query
 from .snapshot import Snapshot
+from .statistics import LexicalStatistics
 
 # Located rows a version remembers from its searches, so reading a ranking's records
 # costs no scan; older entries are dropped.
@@ -107,6 +108,7 @@ class LocalIndex:
         mode: Mode = "hybrid",
         audience: Audience = "customer",
         filters: _filters.Filters | None = None,
+        statistics: LexicalStatistics | None = None,
     ) -> Ranking:
         check_choice("mode", mode, MODES)
         check_choice("audience", audience, AUDIENCES)
@@ -124,7 +126,7 @@ class LocalIndex:
             allowed = allowed & self._filter_mask(filters)
         if not allowed.any():
             return Ranking.empty()
-        found = snap.rank(query, int(k), mode, allowed)
+        found = snap.rank(query, int(k), mode, allowed, statistics)
         passage_ids = snap.passage_ids[found.rows]
         if len(self._located) > _LOCATED:
             self._located = {}
@@ -137,6 +139,9 @@ class LocalIndex:
             coverage=found.coverage,
             query_vector=found.query_vector,
         )
+
+    def statistics(self, query: Query) -> LexicalStatistics:
+        return self.snapshot.statistics(query)
 
     def _filter_mask(self, filters: _filters.Filters) -> np.ndarray:
         snap = self.snapshot

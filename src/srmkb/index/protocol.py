@@ -4,7 +4,8 @@ An :class:`Index` is one immutable version of an index: it ranks passages for a
 :class:`~srmkb.index.query.Query` with the audience and filters applied inside, before
 the top ``k`` is taken, and reads back the records of exactly the version that ranked
 them. The same contract serves a whole local base (:class:`~srmkb.index.LocalIndex`)
-and, later, a shard of a cluster: each part ranks, then the parts' rankings merge.
+and, later, a shard of a cluster: each part ranks with the collection's statistics (the
+sum of the parts' :meth:`Index.statistics`), then the parts' rankings merge.
 Writes go through an :class:`IndexWriter`. ``tests/index_conformance.py`` holds the
 conformance suite every implementation must pass, as the connectors have theirs.
 """
@@ -22,6 +23,7 @@ from ..storage.catalog import PassageRecord
 from ..vocabulary import Audience, Mode
 from .filters import Filters
 from .query import Query
+from .statistics import LexicalStatistics
 
 Progress = Callable[[int], None]
 
@@ -89,8 +91,15 @@ class Index(Protocol):
         mode: Mode = "hybrid",
         audience: Audience = "customer",
         filters: Filters | None = None,
+        statistics: LexicalStatistics | None = None,
     ) -> Ranking:
-        """The ``k`` best passages the audience may see that match the filters."""
+        """The ``k`` best passages the audience may see that match the filters; BM25
+        scores with ``statistics`` when given (the sum of every part's, so that a part
+        scores as the whole collection would), else with this index's own."""
+        ...
+
+    def statistics(self, query: Query) -> LexicalStatistics:
+        """This index's BM25 statistics for ``query``, to be added to other parts'."""
         ...
 
     def passages(self, ids: Sequence[str]) -> dict[str, PassageRecord]:

@@ -23,6 +23,7 @@ from .fusion import fuse
 from .lexical import BM25Params, LexicalIndex
 from .query import Query
 from .segments import Segment
+from .statistics import LexicalStatistics
 
 # Each retriever contributes this many candidates (at least) to the hybrid fusion.
 CANDIDATES = 100
@@ -90,13 +91,21 @@ class Snapshot:
         sizes = [s.n_passages for s in self.segments]
         return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
-    def rank(self, query: Query, k: int, mode: str, allowed: np.ndarray) -> RowRanking:
+    def rank(
+        self,
+        query: Query,
+        k: int,
+        mode: str,
+        allowed: np.ndarray,
+        statistics: LexicalStatistics | None = None,
+    ) -> RowRanking:
         """The ``k`` best ``allowed`` rows for ``query`` by BM25, dense or the fusion of
-        both (see :mod:`srmkb.index.fusion`); the query is embedded only when dense runs."""
+        both (see :mod:`srmkb.index.fusion`); the query is embedded only when dense runs.
+        BM25 scores with ``statistics`` when given (a whole collection's)."""
         n_cand = max(k, CANDIDATES)
         bm25 = coverage = None
         if mode != "dense":
-            bm25, coverage = self.lexical_scores(query)
+            bm25, coverage = self.lexical_scores(query, statistics)
             bm25[~allowed] = 0.0
         if mode == "bm25":
             assert bm25 is not None and coverage is not None
@@ -229,7 +238,17 @@ class Snapshot:
         same = sum(p.get(str(n), 0.0) * int(c) for n, c in zip(names, counts))
         return False, float(same) / max(int(counts.sum()), 1)
 
-    def lexical_scores(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
+    def statistics(self, query: Query) -> LexicalStatistics:
+        """BM25's statistics of this snapshot for ``query``'s terms in every analyzer
+        language, over all live rows and per language (see :mod:`.statistics`)."""
+        languages = dict.fromkeys([*self.languages, *DEFAULT_LANGUAGES, "en"])
+        terms = [term for language in languages for term in query.terms(language)]
+        groups = {language: self.row_languages == language for language in self.languages}
+        return self.lexical.statistics(terms, groups)
+
+    def lexical_scores(
+        self, query: Query, statistics: LexicalStatistics | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The lexical score of every row, and the share of the query each row covers
         (BM25 / Σ idf).
 
@@ -246,31 +265,35 @@ class Snapshot:
         together (nDCG@10, French / English queries): 0.598 / 0.631, against 0.594 /
         0.643 for one English analyzer for all and 0.573 / 0.532 for raw scores summed.
         """
-        if len(self.languages) <= 1:
-            language = self.languages[0] if self.languages else "en"
+        lexical, languages, shares = self.lexical, self.languages, self.language_shares
+        if statistics is not None:  # score as the whole collection would
+            languages, shares = statistics.languages, statistics.shares
+            groups = {language: self.row_languages == language for language in languages}
+            lexical = self.lexical.with_statistics(statistics, groups)
+        if len(languages) <= 1:
+            language = languages[0] if languages else "en"
             terms = query.terms(language)
-            scores, mass = self.lexical.scores(terms)
+            scores, mass = lexical.scores(terms)
             if mass <= 0:
                 return scores, np.zeros_like(scores)
             coverage = scores / mass
-            return in_context(scores, mass, self.lexical, terms) * mass, coverage
-        known = [lang for lang in self.languages if lang in DEFAULT_LANGUAGES]
+            return in_context(scores, mass, lexical, terms) * mass, coverage
+        known = [lang for lang in languages if lang in DEFAULT_LANGUAGES]
         weights = query.languages_among(known) if len(known) > 1 else {}
         # A language is weighted at least by its share of the base: a French base holding a
         # few pages detected as English must not turn an English query away from the rest
         # (libreoffice-help-en2fr BM25 nDCG@10: 0.071 → 0.165; other sets unchanged).
-        shares = self.language_shares
         total = np.zeros(self.n_rows, dtype=np.float32)
         coverage = np.zeros(self.n_rows, dtype=np.float32)
-        for language in self.languages:
-            weight = weights.get(language, 1.0 / len(self.languages)) if weights else 1.0
+        for language in languages:
+            weight = weights.get(language, 1.0 / len(languages)) if weights else 1.0
             weight = max(weight, shares.get(language, 0.0))
             terms = query.terms(language)
-            scores, mass = self.lexical.scores(terms, group=language)
+            scores, mass = lexical.scores(terms, group=language)
             if mass > 0 and weight > 0:
                 coverage += np.float32(weight / mass) * scores
                 total += np.float32(weight) * in_context(
-                    scores, mass, self.lexical, terms, group=language
+                    scores, mass, lexical, terms, group=language
                 )
         return total, coverage
 

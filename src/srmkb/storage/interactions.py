@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..documents import JSONValue
+from ..documents import Hit, JSONValue
 from ..errors import InputError, StorageError
 from ..text.redaction import redact
 from ..vocabulary import OUTCOMES, check_choice
@@ -208,6 +208,21 @@ class AuditLog:
         return int(removed)
 
     # -- writing -----------------------------------------------------------------------
+
+    def record_search(
+        self, question: str, hits: Sequence[Hit], *, audience: str, channel: str | None
+    ) -> str:
+        """Log a search and the documents it returned, best first; returns its id."""
+        first = hits[0] if hits else None
+        return self.record(
+            kind="search",
+            audience=audience,
+            question=question,
+            channel=channel,
+            document_id=first.document_id if first else None,
+            document_version=first.version if first else None,
+            results=list(dict.fromkeys(h.document_id for h in hits)),
+        )
 
     def record(
         self,
