@@ -60,6 +60,11 @@ test: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src connectors tests benchmarks
 	$(BIN)/mypy src
+	@# connectors/ installs as srmkb.connectors: type-check it in a tree laid out that way
+	@T=$$(mktemp -d) && mkdir $$T/srmkb && ln -s $(CURDIR)/src/srmkb/* $$T/srmkb/ \
+	  && ln -s $(CURDIR)/connectors $$T/srmkb/connectors \
+	  && (cd $$T && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml \
+	      --cache-dir $$T/.cache -p srmkb.connectors); rc=$$?; rm -rf $$T; exit $$rc
 	$(BIN)/lint-imports --no-cache
 
 # make bench: every benchmark suite, results under benchmarks/results, then the README
