@@ -22,7 +22,7 @@ from .answering.compose import Answer
 from .answering.confidence import default_model
 from .answering.evidence import Evidence, LineVectors, gather
 from .check import CheckReport, check_base
-from .documents import Document, Hit, SearchResults, SyncReport
+from .documents import Document, Hit, IngestError, SearchResults, SyncReport
 from .index import LocalIndex, Query
 from .index.base import open_base
 from .index.filters import Filters
@@ -134,7 +134,7 @@ class KnowledgeBase:
 
     def upsert(
         self,
-        documents: Iterable[Document],
+        documents: Iterable[Document | IngestError],
         *,
         batch_size: int = 256,
         progress: Progress | None = None,
@@ -144,6 +144,8 @@ class KnowledgeBase:
         Documents are committed in batches of ``batch_size``: an interrupted upsert keeps
         every batch committed before the interruption, and running it again finishes the
         rest (unchanged documents are recognised by content hash and cost nothing).
+        :class:`IngestError` items (what a connector could not read, as
+        ``srmkb.connectors.read_paths`` yields them) are reported, not committed.
         """
         return self._writer.upsert(documents, batch_size=batch_size, progress=progress)
 
@@ -153,7 +155,7 @@ class KnowledgeBase:
 
     def sync(
         self,
-        documents: Iterable[Document],
+        documents: Iterable[Document | IngestError],
         *,
         sources: Sequence[str],
         batch_size: int = 256,
@@ -162,7 +164,8 @@ class KnowledgeBase:
         """Make the documents from ``sources`` mirror ``documents``.
 
         Upserts every document, then deletes documents whose ``source`` is one of
-        ``sources`` (or lies under one of them) and that were not seen.
+        ``sources`` (or lies under one of them) and that were not seen, except those from
+        a file an :class:`IngestError` says could not be read this time.
         """
         return self._writer.sync(
             documents, sources=sources, batch_size=batch_size, progress=progress

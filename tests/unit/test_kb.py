@@ -1,6 +1,7 @@
 """KnowledgeBase behaviour with the deterministic hashing embedder."""
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -275,3 +276,35 @@ def test_customers_see_no_case_metadata(tmp_path):
     (hit,) = base.search("router red light", audience="agent", log=False)
     assert hit.metadata == meta
     base.close()
+
+
+def test_upsert_takes_what_read_paths_yields_and_reports_its_errors(tmp_path):
+    from srmkb.connectors import read_paths
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "faq.jsonl").write_text(
+        '{"id": "a", "title": "Reset", "text": "Hold the button."}\nnot json\n', encoding="utf-8"
+    )
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    kb = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    report = kb.upsert(read_paths([folder]))
+    assert report.added == ("a",)
+    assert {Path(e.path).name for e in report.errors} == {"faq.jsonl", "broken.pdf"}
+    kb.close()
+
+
+def test_sync_keeps_the_documents_of_a_file_it_could_not_read(tmp_path):
+    from srmkb import IngestError
+
+    kb = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    source = str((tmp_path / "faq.jsonl").resolve())
+    docs = [Document(id=i, text=f"answer {i}", source=source) for i in ("a", "b")]
+    kb.sync(docs, sources=[str(tmp_path.resolve())])
+    unreadable = IngestError(source, "permission denied")
+    report = kb.sync([unreadable], sources=[str(tmp_path.resolve())])
+    assert report.deleted == () and report.errors == (unreadable,)
+    assert "a" in kb and "b" in kb
+    report = kb.sync(docs[:1], sources=[str(tmp_path.resolve())])
+    assert report.deleted == ("b",)
+    kb.close()

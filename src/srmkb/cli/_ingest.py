@@ -25,27 +25,24 @@ def ingest(args: argparse.Namespace) -> int:
     """Exit 3 when some files or lines could not be read; the rest is committed."""
     from ..connectors import read_paths, registered_connectors
 
-    errors: list[IngestError] = []
     used: list[object] = []
 
-    def documents() -> Iterator[Document]:
+    def documents() -> Iterator[Document | IngestError]:
+        # Errors go to the base too: it reports them, and a sync keeps the documents of
+        # a file it could not read this time.
         for raw in args.paths:
             path = Path(raw)
             connectors = registered_connectors(path if path.is_dir() else path.parent)
             used.extend(connectors)
             limit = int(args.max_file_mb * 2**20)
-            for item in read_paths([path], connectors, max_file_bytes=limit):
-                if isinstance(item, IngestError):
-                    errors.append(item)
-                else:
-                    yield item
+            yield from read_paths([path], connectors, max_file_bytes=limit)
 
-    stream: Iterator[Document] = documents()
+    stream: Iterator[Document | IngestError] = documents()
     model = args.model
     new = not (Path(args.kb) / "manifest.json").exists()
     if model is None and new and not args.no_dense:
         first = list(itertools.islice(stream, _MODEL_SAMPLE))
-        model = _default_model(first, args.quiet)
+        model = _default_model([d for d in first if isinstance(d, Document)], args.quiet)
         stream = itertools.chain(first, stream)
     kb = KnowledgeBase(args.kb, model=model, dense=not args.no_dense)
     with progress(None, "ingest", args.quiet) as bar:
@@ -57,7 +54,7 @@ def ingest(args: argparse.Namespace) -> int:
         else:
             report = kb.upsert(stream, batch_size=args.batch_size, progress=bar.update)
     skipped = sum(int(getattr(c, "skipped", 0)) for c in used)
-    report = report + SyncReport(errors=tuple(errors), skipped=skipped)
+    report = report + SyncReport(skipped=skipped)
     kb.close()
     if args.json:
         print(to_json(report.to_json()))

@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..documents import Document, SyncReport
+from ..documents import Document, IngestError, SyncReport
 from ..storage.catalog import PassageRecord
 from ..vocabulary import Audience, Mode
 from .filters import Filters
@@ -122,7 +122,7 @@ class IndexWriter(Protocol):
 
     def upsert(
         self,
-        documents: Iterable[Document],
+        documents: Iterable[Document | IngestError],
         *,
         batch_size: int = 256,
         progress: Progress | None = None,

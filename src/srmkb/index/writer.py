@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,7 @@ class LocalWriter:
 
     def upsert(
         self,
-        documents: Iterable[Document],
+        documents: Iterable[Document | IngestError],
         *,
         batch_size: int = 256,
         progress: Progress | None = None,
@@ -102,6 +103,9 @@ class LocalWriter:
         with self.writing():
             batch: list[Document] = []
             for doc in documents:
+                if isinstance(doc, IngestError):  # what a connector could not read
+                    report += SyncReport(errors=(doc,))
+                    continue
                 batch.append(doc)
                 if len(batch) >= batch_size:
                     report += self._commit(batch, progress)
@@ -124,18 +128,30 @@ class LocalWriter:
         return self.upsert(docs, **kwargs)
 
     def sync(
-        self, documents: Iterable[Document], *, sources: Sequence[str], **kwargs: Any
+        self,
+        documents: Iterable[Document | IngestError],
+        *,
+        sources: Sequence[str],
+        **kwargs: Any,
     ) -> SyncReport:
-        """Upsert ``documents``, then delete those from ``sources`` that were not seen."""
+        """Upsert ``documents``, then delete those from ``sources`` that were not seen;
+        documents from a file that could not be read (an :class:`IngestError` for it)
+        are kept, not deleted."""
         seen: set[str] = set()
+        unread: list[str] = []
 
-        def tracked() -> Iterator[Document]:
+        def tracked() -> Iterator[Document | IngestError]:
             for doc in documents:
-                seen.add(doc.id)
+                if isinstance(doc, IngestError):
+                    unread.append(str(Path(doc.path).resolve()))
+                else:
+                    seen.add(doc.id)
                 yield doc
 
         report = self.upsert(tracked(), **kwargs)
-        stale = [d for d in self._catalog.document_ids(source_prefixes=sources) if d not in seen]
+        kept = set(self._catalog.document_ids(source_prefixes=unread)) if unread else set()
+        stored = self._catalog.document_ids(source_prefixes=sources)
+        stale = [d for d in stored if d not in seen and d not in kept]
         if stale:
             report += self.delete(stale)
         return report
