@@ -96,6 +96,17 @@ def test_declines_below_threshold_and_offers_an_agent(kb):
     )
 
 
+def test_a_decline_on_the_agent_channel_does_not_offer_an_agent(kb):
+    for audience in ("customer", "agent"):
+        answer = kb.answer(
+            "hold the reset button", channel="agent", audience=audience, threshold=1.01
+        )
+        assert not answer.answered
+        assert "talk to an agent" not in answer.text and "escalate" in answer.text
+    french = kb.answer("tenir le bouton", channel="agent", threshold=1.01, language="fr")
+    assert "conseiller" not in french.text and "remonter" in french.text
+
+
 def test_customer_never_sees_internal_text(kb):
     quoted = "Escalate restart loops to tier 2 with code RL-77"
     for channel in CHANNELS[:4]:

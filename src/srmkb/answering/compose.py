@@ -310,9 +310,12 @@ def _with_notice(notice: str, text: str) -> str:
 
 
 def refusal(channel: str, language: str = "en") -> tuple[str, str | None]:
-    """What to say when the base has no confident answer: decline and offer an agent."""
+    """What to say when the base has no confident answer: decline and offer an agent (on
+    the agent channel, the reader is one: point to the related content instead)."""
     if channel == "voice":
         return phrase("declined_voice", language), None
+    if channel == "agent":
+        return phrase("declined_agent", language), None
     text = phrase("declined", language)
     if channel in ("email", "web"):
         return text, f'<div class="srmkb-answer srmkb-declined"><p>{html.escape(text)}</p></div>'

@@ -19,6 +19,10 @@ _PHRASES: dict[str, dict[str, str]] = {
             " Would you like to talk to an agent?"
         ),
         "declined_voice": "Sorry, I don't have an answer to that. I can put you through to an agent.",
+        "declined_agent": (
+            "No confident answer in the knowledge base for this question:"
+            " check the related documents and cases, or escalate."
+        ),
         "more": "More: {url}",
         "source": "Source: {title}",
         "page": "page {page}",
@@ -37,6 +41,10 @@ _PHRASES: dict[str, dict[str, str]] = {
         ),
         "declined_voice": (
             "Désolé, je n'ai pas de réponse à cette question. Je peux vous passer un conseiller."
+        ),
+        "declined_agent": (
+            "Pas de réponse sûre dans la base de connaissances pour cette question :"
+            " consultez les documents et dossiers similaires, ou faites remonter la demande."
         ),
         "more": "En savoir plus : {url}",
         "source": "Source : {title}",
