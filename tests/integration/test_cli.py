@@ -306,3 +306,20 @@ def test_searching_an_empty_base_says_to_ingest_first(tmp_path):
     assert "holds no documents yet" in out.stderr and "srmkb ingest" in out.stderr
     out = srmkb("search", "reset my router", "--kb", str(base), "--json", check=False)
     assert out.returncode == 1 and json.loads(out.stdout)["type"] == "StorageError"
+
+
+def test_a_failed_ingest_leaves_no_base_behind(tmp_path):
+    missing = srmkb("ingest", str(tmp_path / "nope"), "--kb", str(tmp_path / "a"), check=False)
+    assert missing.returncode == 1 and "no such file or folder" in missing.stderr
+    assert not (tmp_path / "a").exists()
+    unknown = srmkb(
+        "ingest",
+        "examples/nimbus",
+        "--kb",
+        str(tmp_path / "b" / "kb"),
+        "--model",
+        "nope",
+        check=False,
+    )
+    assert unknown.returncode == 1 and "unknown model" in unknown.stderr
+    assert not (tmp_path / "b").exists()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .. import Document, IngestError, SyncReport
+from ..errors import InputError
 from ..kb import KnowledgeBase
 from ..models import default_model_for
 from ..text.language import document_language
@@ -25,6 +26,11 @@ def ingest(args: argparse.Namespace) -> int:
     """Exit 3 when some files or lines could not be read; the rest is committed."""
     from ..connectors import read_paths, registered_connectors
 
+    missing = [raw for raw in args.paths if not Path(raw).exists()]
+    if len(missing) == len(args.paths) and not (Path(args.kb) / "manifest.json").exists():
+        # Nothing to read into a new base: a typo must not leave an empty base behind.
+        names = ", ".join(missing)
+        raise InputError(f"no such file or folder: {names}; nothing was ingested")
     used: list[object] = []
 
     def documents() -> Iterator[Document | IngestError]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._version import __version__
-from ..models import ModelSlot, cosine_map, model_languages, query_means
+from ..models import Embedder, ModelSlot, cosine_map, model_languages, query_means
 from ..storage.catalog import Catalog
 from ..storage.layout import (
     CATALOG,
@@ -71,9 +71,9 @@ def open_base(
         manifest = read_manifest(path)
         model.check(manifest.model_id)
     else:
+        embedder = _new_folder(path, model) if dense else None
         path.mkdir(parents=True, exist_ok=True)
         (path / SEGMENTS).mkdir(exist_ok=True)
-        embedder = model.get(None) if dense else None
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             srmkb_version=__version__,
@@ -121,3 +121,21 @@ def open_base(
     if not exists:
         committed()
     return LocalBase(path, manifest, catalog, reader, writer)
+
+
+def _new_folder(path: Path, model: ModelSlot) -> Embedder:
+    """Load a new base's model into its new folder (the model's vector cache lives
+    there); a model that cannot load leaves no folder behind."""
+    made = [p for p in (*reversed(path.parents), path) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return model.get(None)
+    except BaseException:
+        for folder in reversed(made):
+            for leftover in folder.glob("embeddings.sqlite*"):
+                leftover.unlink()
+            try:
+                folder.rmdir()  # only if empty: nothing but what we made goes
+            except OSError:
+                break
+        raise
