@@ -30,9 +30,10 @@ from .index.protocol import Progress
 from .index.query import check_text
 from .index.snapshot import CANDIDATES
 from .models import Embedder, ModelSlot
-from .storage.catalog import Catalog, PassageRecord, VersionInfo
+from .storage.catalog import Catalog
 from .storage.interactions import AuditLog
 from .storage.layout import INTERACTIONS
+from .storage.records import PassageRecord, VersionInfo
 from .text.chunking import DEFAULT_MAX_WORDS
 from .vocabulary import (
     CHANNELS,
@@ -77,8 +78,6 @@ class KnowledgeBase:
         log_interactions: bool | None = None,
     ) -> None:
         self.path = Path(path)
-        if model is None and not (self.path / "manifest.json").exists():
-            model = "minilm"  # the default for new bases
         self._model = ModelSlot(model, base=self.path, threads=threads)
         base = open_base(
             self.path,

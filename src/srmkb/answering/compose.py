@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..documents import JSONValue
-from ..storage.catalog import PassageRecord
+from ..storage.records import PassageRecord
 from ..text.analysis import FRENCH_STOPWORDS, Analyzer, analyzer_for
 from ..vocabulary import Channel
 from .messages import language_name, phrase, spoken_number

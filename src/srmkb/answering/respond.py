@@ -13,8 +13,8 @@ from ..documents import Hit
 from ..index.filters import Filters
 from ..index.protocol import Index, Ranking, StaleRead
 from ..index.query import Query
-from ..storage.catalog import PassageRecord
 from ..storage.interactions import AuditLog
+from ..storage.records import PassageRecord
 from ..text.language import primary_language
 from ..vocabulary import Audience, Channel
 from .compose import Answer, Related, declined, render, select

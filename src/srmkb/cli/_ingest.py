@@ -26,8 +26,9 @@ def ingest(args: argparse.Namespace) -> int:
     """Exit 3 when some files or lines could not be read; the rest is committed."""
     from ..connectors import read_paths, registered_connectors
 
+    new = not (Path(args.kb) / "manifest.json").exists()
     missing = [raw for raw in args.paths if not Path(raw).exists()]
-    if len(missing) == len(args.paths) and not (Path(args.kb) / "manifest.json").exists():
+    if new and len(missing) == len(args.paths):
         # Nothing to read into a new base: a typo must not leave an empty base behind.
         names = ", ".join(missing)
         raise InputError(f"no such file or folder: {names}; nothing was ingested")
@@ -45,7 +46,6 @@ def ingest(args: argparse.Namespace) -> int:
 
     stream: Iterator[Document | IngestError] = documents()
     model = args.model
-    new = not (Path(args.kb) / "manifest.json").exists()
     if model is None and new and not args.no_dense:
         first = list(itertools.islice(stream, _MODEL_SAMPLE))
         model = _default_model([d for d in first if isinstance(d, Document)], args.quiet)

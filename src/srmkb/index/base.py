@@ -25,6 +25,9 @@ from .lexical import BM25Params
 from .reader import IndexReader, ModelFacts
 from .writer import LocalWriter
 
+# The embedding model of a new dense base whose caller names none.
+DEFAULT_MODEL = "minilm"
+
 
 @dataclass
 class LocalBase:
@@ -129,7 +132,7 @@ def _new_folder(path: Path, model: ModelSlot) -> Embedder:
     made = [p for p in (*reversed(path.parents), path) if not p.exists()]
     path.mkdir(parents=True, exist_ok=True)
     try:
-        return model.get(None)
+        return model.get(DEFAULT_MODEL)  # the caller's model, else the default
     except BaseException:
         for folder in reversed(made):
             for leftover in folder.glob("embeddings.sqlite*"):

@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..documents import Document, IngestError, SyncReport
-from ..storage.catalog import PassageRecord
+from ..storage.records import PassageRecord
 from ..vocabulary import Audience, Mode
 from .filters import Filters
 from .query import Query

@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..storage.catalog import PassageRecord
+from ..storage.records import PassageRecord
 from ..text.language import DEFAULT_LANGUAGES
 from .dense import DenseIndex, _top_k
 from .fusion import fuse

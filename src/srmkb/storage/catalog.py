@@ -22,43 +22,6 @@ import numpy as np
 from ..documents import Document
 from .connection import CatalogConnection
 from .records import PassageRecord, StoredDocument, VersionInfo, filter_fields
-from .schema import CORE_TABLES, SCHEMA
-from .writes import (
-    bump_generation,
-    delete_documents,
-    drop_segments,
-    forget_segment_files,
-    insert_document,
-    insert_passages,
-    insert_segment,
-    mark_deleted,
-    mark_segments,
-    move_passages,
-    purge_history,
-)
-
-# What moved out stays importable from here.
-__all__ = [
-    "CORE_TABLES",
-    "SCHEMA",
-    "Catalog",
-    "CatalogConnection",
-    "PassageRecord",
-    "StoredDocument",
-    "VersionInfo",
-    "bump_generation",
-    "delete_documents",
-    "drop_segments",
-    "filter_fields",
-    "forget_segment_files",
-    "insert_document",
-    "insert_passages",
-    "insert_segment",
-    "mark_deleted",
-    "mark_segments",
-    "move_passages",
-    "purge_history",
-]
 
 
 class Catalog(CatalogConnection):
