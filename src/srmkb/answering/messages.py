@@ -8,7 +8,7 @@ any other language gets English.
 
 from __future__ import annotations
 
-from num2words import num2words
+from ..text._lazy import num2words
 
 LANGUAGES: tuple[str, ...] = ("en", "fr")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from num2words import num2words
+from ..text._lazy import num2words
 
 _URL = re.compile(r"\(?\b(?:https?://|www\.)\S+?(?=[.,;:!?)]*(?:\s|$))\)?")
 _MARKUP = re.compile(r"<[^>]+>|[*_`#>|]+")

@@ -6,8 +6,9 @@ Modules, each private behind this one:
 - ``_base``: the :class:`Embedder` protocol and the thread settings every model shares.
 - ``_registry``: the built-in models by name (:func:`load_embedder`), their languages,
   and the model a new base should use.
-- ``_hashing``, ``_sentence`` (MiniLM) and ``_e5`` with ``_e5_weights`` (multilingual):
-  the built-in models.
+- ``_hashing``, ``_onnx`` (MiniLM) and ``_e5`` with ``_e5_weights`` (multilingual):
+  the built-in models, run by onnxruntime; ``_files``: the SHA-256 pin of every model
+  file they load. ``_sentence``: one's own sentence-transformers model (``torch`` extra).
 - ``_calibration``: each model's cosines on MiniLM's scale, and its mean question
   vectors per language (``query_means_*.json``, package data of this package).
 - ``_slot``: :class:`ModelSlot`, a base's model, loaded on first use.
@@ -27,7 +28,9 @@ from ._calibration import (
     query_means,
 )
 from ._e5 import E5Q4Embedder, multilingual
+from ._files import PINNED
 from ._hashing import HashingEmbedder
+from ._onnx import OnnxSentenceEmbedder, minilm, minilm_tokenizer
 from ._registry import (
     MODEL_IDS,
     MODEL_LANGUAGES,
@@ -36,7 +39,7 @@ from ._registry import (
     load_embedder,
     model_languages,
 )
-from ._sentence import SentenceTransformerEmbedder, minilm
+from ._sentence import SentenceTransformerEmbedder
 from ._slot import ModelSlot
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "MODELS",
     "MODEL_IDS",
     "MODEL_LANGUAGES",
+    "PINNED",
     "QUERY_MEANS_FILES",
     "TEXT_COSINE_ANCHORS",
     "CachedEmbedder",
@@ -54,6 +58,7 @@ __all__ = [
     "EmbeddingStore",
     "HashingEmbedder",
     "ModelSlot",
+    "OnnxSentenceEmbedder",
     "SentenceTransformerEmbedder",
     "cache_for_base",
     "configure_threads",
@@ -61,6 +66,7 @@ __all__ = [
     "default_model_for",
     "load_embedder",
     "minilm",
+    "minilm_tokenizer",
     "model_languages",
     "model_threshold",
     "multilingual",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -35,10 +36,12 @@ def no_vectors(dimension: int) -> np.ndarray:
 
 
 def configure_threads(n: int | None = None) -> int:
-    """Pin torch, faiss and BLAS thread pools to ``n`` threads (default: CPU count).
+    """Pin faiss's thread pool, and torch's if torch is loaded, to ``n`` threads (default:
+    ``SRMKB_THREADS``, else the CPU count); return ``n`` for onnxruntime sessions.
 
     On shared cores the default spinning OpenMP pools made queries 10–100× slower, so
-    srmkb sets ``OMP_WAIT_POLICY=PASSIVE`` at import and explicit counts here.
+    srmkb sets ``OMP_WAIT_POLICY=PASSIVE`` at import and explicit counts here. torch is
+    not imported here: the built-in models run without it.
     """
     n = n or int(os.environ.get("SRMKB_THREADS", 0)) or (os.cpu_count() or 1)
     try:
@@ -47,11 +50,8 @@ def configure_threads(n: int | None = None) -> int:
         faiss.omp_set_num_threads(n)
     except ImportError:  # pragma: no cover - faiss is a core dependency
         pass
-    try:
-        import torch
-
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
         if torch.get_num_threads() != n:
             torch.set_num_threads(n)
-    except ImportError:
-        pass
     return n

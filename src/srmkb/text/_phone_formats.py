@@ -7,9 +7,14 @@ from __future__ import annotations
 import re
 from functools import cache, lru_cache
 from itertools import accumulate
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import phonenumbers
+if TYPE_CHECKING:
+    import phonenumbers
+else:
+    from ._lazy import LazyModule
+
+    phonenumbers = LazyModule("phonenumbers")
 
 from ._scan import RUN_SEP
 

@@ -14,9 +14,14 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 from itertools import accumulate
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import phonenumbers
+if TYPE_CHECKING:
+    import phonenumbers
+else:
+    from ._lazy import LazyModule
+
+    phonenumbers = LazyModule("phonenumbers")
 
 from ._phone_formats import (
     TRUNK_REGIONS,
