@@ -1,15 +1,24 @@
 """Dense vectors in faiss, one index per immutable segment.
 
-Each segment keeps its unit vectors in ``vectors.npy`` (the source of truth, used for
-merges and exact re-scoring) and, for approximate index types, a faiss file. The index
-type is a faiss factory string: ``"Flat"`` (exact inner product, the default) or, for
-large bases, ``"HNSW32"`` and friends. Filters and deletions reach faiss as an
-``IDSelectorBitmap`` so they apply before the top k, never after.
+The index type is a faiss factory string, kept in the manifest:
 
-``"Flat"`` builds no faiss index: exact search is one matrix-vector product over the
-memory-mapped ``vectors.npy``, as fast as faiss's flat scan (both read every vector once
-per query) without holding a second copy of the vectors in RAM. At 1M passages that
-copy was 1.5 GB of the 4.1 GB a served base took (``benchmarks/scale.py``).
+- ``"Flat"`` (exact inner product, the default) builds no faiss index: exact search is
+  one matrix-vector product over the memory-mapped float32 ``vectors.npy``, as fast as
+  faiss's flat scan without a second copy of the vectors in RAM.
+- ``"SQfp16"`` stores each vector once, as float16 codes in ``dense.faiss`` (no
+  ``vectors.npy``), and scans them with faiss's SIMD scalar-quantizer search: half the
+  disk and memory of ``"Flat"``, two to two and a half times as fast on one thread (the
+  scan is memory-bound), and scores within float16 rounding of exact
+  (``benchmarks/results/dense-precision.md``).
+- Graph and quantized indexes (``"HNSW32"``, ``"HNSW32,SQ8"``...) keep float32
+  ``vectors.npy`` as the source of truth (merges, exact scoring of a few rows) beside
+  ``dense.faiss``. Where the index codes are lossy (``SQ8``, ``PQ``) its candidates are
+  re-scored exactly from ``vectors.npy``.
+
+``dense.faiss`` is memory-mapped where this faiss can (``IO_FLAG_MMAP_IFC``: flat codes
+and HNSW graphs): served from the page cache like ``vectors.npy``, not copied into the
+process; an older faiss reads it into RAM. Filters
+and deletions reach faiss as an ``IDSelectorBitmap`` so they apply before the top k.
 """
 
 from __future__ import annotations
@@ -23,33 +32,99 @@ import numpy as np
 # Below this many allowed rows a segment is scored exactly by NumPy: cheaper than a
 # selector-driven faiss search, and exact where a filtered HNSW search would miss.
 _EXACT_BELOW = 4096
+# For an exhaustive faiss index (SQfp16) the threshold is lower: its selector-driven scan
+# skips disallowed rows without decoding them and is exact, so gathering rows only wins
+# for a few hundred of them (benchmarks/results/dense-precision.md).
+_GATHER_BELOW = 256
+# The factory whose codes are the vectors themselves (float16): no vectors.npy.
+FP16 = "SQfp16"
+# Candidates fetched per wanted hit from an index with lossy codes, before exact
+# re-scoring from vectors.npy.
+_RESCORE_FACTOR = 2
+_READ_FLAGS = getattr(faiss, "IO_FLAG_MMAP_IFC", 0)
+
+
+def stores_vectors(factory: str) -> bool:
+    """Whether segments of ``factory`` keep float32 ``vectors.npy`` (all but ``SQfp16``)."""
+    return factory != FP16
+
+
+def dense_files(factory: str) -> list[str]:
+    """The files a dense segment of ``factory`` writes."""
+    files = ["vectors.npy"] if stores_vectors(factory) else []
+    return files + ([] if factory == "Flat" else ["dense.faiss"])
 
 
 class DenseSegment:
-    """Vectors of one segment and the faiss index built over them."""
+    """Vectors of one segment and the faiss index built over them.
 
-    def __init__(self, vectors: np.ndarray, index: faiss.Index | None) -> None:
-        self.vectors = vectors
-        self.index = index  # None for "Flat": exact search reads ``vectors`` directly
+    ``vectors`` is the float32 source of truth (memory-mapped ``vectors.npy``), or None
+    when the index's float16 codes are the only copy (``"SQfp16"``); ``index`` is None
+    for ``"Flat"``. Read rows through :meth:`rows`, which serves both.
+    """
+
+    def __init__(self, vectors: np.ndarray | None, index: faiss.Index | None) -> None:
+        if vectors is None and index is None:
+            raise ValueError("a dense segment needs its vectors or an index")
+        self._vectors = vectors
+        self.index = index
+        # Lossy codes (SQ8, PQ) with float32 vectors beside them: re-score candidates.
+        self.rescore = index is not None and vectors is not None and _lossy(index)
+        # A scan of every code (flat, SQ, PQ): its filtered search is exact, unlike a graph's.
+        self.exhaustive = isinstance(index, faiss.IndexFlatCodes)
 
     @property
     def n_passages(self) -> int:
-        return int(self.vectors.shape[0])
+        if self._vectors is not None:
+            return int(self._vectors.shape[0])
+        assert self.index is not None
+        return int(self.index.ntotal)
+
+    @property
+    def dimension(self) -> int:
+        if self._vectors is not None:
+            return int(self._vectors.shape[1])
+        assert self.index is not None
+        return int(self.index.d)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """All vectors as float32: the memory map, or the float16 codes decoded (a copy
+        of the whole segment: for merges, not for the query path)."""
+        if self._vectors is not None:
+            return self._vectors
+        return self.rows(np.arange(self.n_passages, dtype=np.int64))
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """The float32 vectors of the given local rows (a copy)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._vectors is not None:
+            return np.asarray(self._vectors[rows], dtype=np.float32)
+        assert self.index is not None
+        if not len(rows):
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.index.reconstruct_batch(rows)
 
     @classmethod
     def build(cls, vectors: np.ndarray, factory: str = "Flat") -> DenseSegment:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        return cls(vectors, _make_index(vectors, factory))
+        index = _make_index(vectors, factory)
+        return cls(vectors if stores_vectors(factory) else None, index)
 
     def save(self, directory: Path, factory: str) -> None:
-        np.save(directory / "vectors.npy", self.vectors, allow_pickle=False)
+        if stores_vectors(factory):
+            np.save(directory / "vectors.npy", self.vectors, allow_pickle=False)
         if self.index is not None:
             faiss.write_index(self.index, str(directory / "dense.faiss"))
 
     @classmethod
     def load(cls, directory: Path, factory: str) -> DenseSegment:
-        vectors = np.load(directory / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        index = None if factory == "Flat" else faiss.read_index(str(directory / "dense.faiss"))
+        vectors = None
+        if stores_vectors(factory):
+            vectors = np.load(directory / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        index = None
+        if factory != "Flat":
+            index = faiss.read_index(str(directory / "dense.faiss"), _READ_FLAGS)
         return cls(vectors, index)
 
 
@@ -59,10 +134,18 @@ def _make_index(vectors: np.ndarray, factory: str) -> faiss.Index | None:
     dim = int(vectors.shape[1])
     index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
     if not index.is_trained and len(vectors):
-        index.train(vectors)
+        index.train(vectors)  # on the vectors it will hold: no code is out of range
     if len(vectors):
         index.add(vectors)
     return index
+
+
+def _lossy(index: faiss.Index) -> bool:
+    """Whether the index scores from lossy codes (SQ8, PQ...), not float32 vectors."""
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexHNSW):
+        index = faiss.downcast_index(index.storage)
+    return not isinstance(index, faiss.IndexFlat)
 
 
 class DenseIndex:
@@ -87,9 +170,10 @@ class DenseIndex:
             n_allowed = int(np.count_nonzero(seg_mask))
             if n_allowed == 0:
                 continue
-            if n_allowed <= _EXACT_BELOW or n_allowed <= k:
+            gather_below = _GATHER_BELOW if segment.exhaustive else _EXACT_BELOW
+            if n_allowed <= gather_below or n_allowed <= k:
                 rows = np.flatnonzero(seg_mask)
-                sims = np.asarray(segment.vectors[rows]) @ q[0]
+                sims = segment.rows(rows) @ q[0]
                 top = _top_k(sims, k)
                 all_rows.append(rows[top] + offset)
                 all_scores.append(sims[top])
@@ -102,14 +186,9 @@ class DenseIndex:
                 all_rows.append(top.astype(np.int64) + offset)
                 all_scores.append(sims[top])
                 continue
-            params = _search_params(segment.index, self.ef_search)
-            if n_allowed < segment.n_passages:
-                bitmap = np.packbits(seg_mask, bitorder="little")
-                params.sel = faiss.IDSelectorBitmap(segment.n_passages, faiss.swig_ptr(bitmap))
-            sims, ids = segment.index.search(q, min(k, n_allowed), params=params)
-            keep = ids[0] >= 0
-            all_rows.append(ids[0][keep].astype(np.int64) + offset)
-            all_scores.append(sims[0][keep])
+            rows, sims = _faiss_search(segment, q, k, seg_mask, n_allowed, self.ef_search)
+            all_rows.append(rows + offset)
+            all_scores.append(sims)
         if not all_rows:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         rows = np.concatenate(all_rows)
@@ -118,7 +197,8 @@ class DenseIndex:
         return rows[top], scores[top]
 
     def scores_of(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Exact inner products of ``query`` with the given global rows."""
+        """Inner products of ``query`` with the given global rows (exact, or from the
+        float16 codes of an ``"SQfp16"`` segment)."""
         out = np.empty(len(rows), dtype=np.float32)
         if not len(rows):
             return out
@@ -127,8 +207,36 @@ class DenseIndex:
         for s in np.unique(seg_of):
             pick = seg_of == s
             local = rows[pick] - self.offsets[s]
-            out[pick] = np.asarray(self.segments[s].vectors[local]) @ q
+            out[pick] = self.segments[s].rows(local) @ q
         return out
+
+
+def _faiss_search(
+    segment: DenseSegment,
+    q: np.ndarray,
+    k: int,
+    seg_mask: np.ndarray,
+    n_allowed: int,
+    ef_search: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's top ``k`` local rows from its faiss index, the mask as a selector.
+
+    Lossy codes fetch more candidates and re-score them from ``vectors.npy``: only
+    those few rows of it are read."""
+    assert segment.index is not None
+    params = _search_params(segment.index, ef_search)
+    if n_allowed < segment.n_passages:
+        bitmap = np.packbits(seg_mask, bitorder="little")
+        params.sel = faiss.IDSelectorBitmap(segment.n_passages, faiss.swig_ptr(bitmap))
+    fetch = k * _RESCORE_FACTOR if segment.rescore else k
+    sims, ids = segment.index.search(q, min(fetch, n_allowed), params=params)
+    keep = ids[0] >= 0
+    rows, sims = ids[0][keep].astype(np.int64), sims[0][keep]
+    if segment.rescore:
+        sims = segment.rows(rows) @ q[0]
+        top = _top_k(sims, k)
+        rows, sims = rows[top], sims[top]
+    return rows, sims
 
 
 def _search_params(index: faiss.Index, ef_search: int) -> faiss.SearchParameters:

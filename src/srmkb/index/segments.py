@@ -11,15 +11,17 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from ..documents import Passage
 from ..errors import StorageError
-from .dense import DenseSegment
+from .dense import DenseSegment, dense_files
 from .lexical import LEXICAL_FILES, LexicalSegment
 
 VISIBILITY_CODES = {"public": 0, "internal": 1}
@@ -42,15 +44,35 @@ class Segment:
     def n_passages(self) -> int:
         return int(self.passage_ids.shape[0])
 
+    @cached_property
+    def document_starts(self) -> np.ndarray:
+        """Whether each row starts a new document (a document's rows are consecutive);
+        kept, so a snapshot numbers documents without comparing every id again."""
+        ids = np.asarray(self.document_ids)
+        starts = np.empty(len(ids), dtype=bool)
+        if len(ids):
+            starts[0] = True
+            np.not_equal(ids[1:], ids[:-1], out=starts[1:])
+        return starts
+
+    @cached_property
+    def language_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The segment's languages, sorted, and each row's index among them; kept, so a
+        snapshot counts languages with integers instead of sorting every row's code."""
+        names, codes = np.unique(np.asarray(self.language), return_inverse=True)
+        return names, codes.reshape(-1).astype(np.int32)
+
     @classmethod
     def build(
         cls,
         passages: Sequence[Passage],
-        token_lists: Sequence[Sequence[str]],
+        token_lists: Iterable[Iterable[str]],
         vectors: np.ndarray | None,
         *,
         factory: str = "Flat",
     ) -> Segment:
+        """One segment of ``passages``; ``token_lists`` gives each passage's index terms,
+        in order, and may be a generator (the lexical build consumes it as it goes)."""
         return cls(
             id=uuid.uuid4().hex[:16],
             passage_ids=np.array([p.id for p in passages], dtype=str),
@@ -73,8 +95,11 @@ class Segment:
         self.lexical.save(tmp)
         if self.dense is not None:
             self.dense.save(tmp, factory)
-        for path in tmp.iterdir():
-            _fsync(path)
+        # Together, not one after another: the file system commits them in one go
+        # (a segment's nine files took half the time; fsync was a tenth of a build).
+        files = list(tmp.iterdir())
+        with ThreadPoolExecutor(max_workers=len(files)) as pool:
+            list(pool.map(_fsync, files))
         _fsync(tmp)
         os.replace(tmp, final)
         _fsync(root)
@@ -86,9 +111,7 @@ class Segment:
         :class:`StorageError` naming it."""
         expected = [*(f"{name}.npy" for name in _ROW_FILES), *LEXICAL_FILES]
         if dense_factory is not None:
-            expected.append("vectors.npy")
-            if dense_factory != "Flat":
-                expected.append("dense.faiss")
+            expected += dense_files(dense_factory)
         for name in expected:
             if not (directory / name).is_file():
                 raise StorageError(f"{directory / name} is missing: the segment is damaged")
@@ -137,13 +160,13 @@ def merge_segments(
         language.append(np.asarray(seg.language)[rows])
         if has_dense:
             assert seg.dense is not None
-            vectors.append(np.asarray(seg.dense.vectors)[rows])
+            vectors.append(seg.dense.rows(rows))
     merged = Segment(
         id=uuid.uuid4().hex[:16],
-        passage_ids=np.concatenate(pids).astype(str),
-        document_ids=np.concatenate(dids).astype(str),
-        internal=np.concatenate(internal).astype(bool),
-        language=np.concatenate(language).astype(str),
+        passage_ids=np.concatenate(pids).astype(str, copy=False),
+        document_ids=np.concatenate(dids).astype(str, copy=False),
+        internal=np.concatenate(internal).astype(bool, copy=False),
+        language=np.concatenate(language).astype(str, copy=False),
         lexical=LexicalSegment.merge([(seg.lexical, keep) for seg, keep in parts]),
         dense=DenseSegment.build(np.concatenate(vectors), factory) if has_dense else None,
     )
