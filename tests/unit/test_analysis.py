@@ -1,3 +1,5 @@
+import re
+
 from srmkb.text.analysis import Analyzer, analyzer_for
 
 
@@ -106,3 +108,27 @@ def test_passage_terms_count_the_title_twice():
     assert terms.count("gard") == 2
     untitled = Passage(id="d#0", document_id="d", text="L'enfant joue.", language="fr")
     assert passage_terms(untitled) == analyzer_for("fr").analyze("L'enfant joue.")
+
+
+def test_terms_equal_the_stemmers_own_on_repeated_words():
+    """Stems come from a cache after a word's first sight: the same terms as stemming
+    every word, however often a word repeats."""
+    import Stemmer
+
+    stemmer = Stemmer.Stemmer("english")
+    text = "Running runners ran; running again, the runner runs. " * 3
+    an = analyzer_for("en")
+    expected = stemmer.stemWords(re.findall(r"\w+", text.lower()))
+    assert an.analyze(text) == expected
+    assert an.analyze(text) == expected
+
+
+def test_a_full_stem_cache_starts_afresh_with_the_same_terms(monkeypatch):
+    from srmkb.text import analysis
+
+    monkeypatch.setattr(analysis, "STEM_CACHE_WORDS", 3)
+    an = analysis.french_analyzer()
+    text = "Les évènements l'enfant qu’il œuvre éléphants évènements"
+    first = an.analyze(text)
+    assert first == an.analyze(text)
+    assert first == ["even", "enfant", "oeuvr", "eleph", "even"]

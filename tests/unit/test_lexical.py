@@ -3,9 +3,13 @@
 import json
 import math
 import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from srmkb.index.lexical import LexicalIndex, LexicalSegment
 
@@ -135,16 +139,38 @@ def test_stats_group_scores_rows_with_their_own_statistics():
     assert scores[2] == 0.0
 
 
-def test_term_cache_is_bounded_by_postings(monkeypatch):
+def test_term_caches_bounded_or_not_score_the_same(monkeypatch, scifact_tokens):
+    """Terms kept, evicted or never seen by a view, repeated within a query, in several
+    segments, by passage and by document: the scores are those of a fresh view."""
     import srmkb.index.lexical as lexical
 
+    docs, queries = scifact_tokens
+    segments = [LexicalSegment.build(docs[:250]), LexicalSegment.build(docs[250:])]
+    live = np.ones(len(docs), bool)
+    live[::7] = False
+    documents = np.arange(len(docs)) // 2
     monkeypatch.setattr(lexical, "TERM_CACHE_POSTINGS", 5)
-    seg = LexicalSegment.build([["a", "b"], ["a", "c"], ["a", "b", "c"]])
-    index = LexicalIndex([seg], np.ones(3, bool))
-    first, _ = index.scores(["a", "b", "c"])
-    assert index._cached_postings <= 5  # "a" (3) and "b" (2) cached, then "c" pushes "a" out
-    again, _ = index.scores(["a", "b", "c"])  # recomputed or cached: the same scores
-    np.testing.assert_array_equal(first, again)
+    monkeypatch.setattr(lexical, "TERM_CACHE_TERMS", 3)
+    index = LexicalIndex(segments, live, documents=documents)
+    for query in [*queries[:10], queries[0] * 2, *queries[:10]]:
+        fresh = LexicalIndex(segments, live, documents=documents)
+        for method in ("scores", "document_scores"):
+            got, mass = getattr(index, method)(query)
+            want, want_mass = getattr(fresh, method)(query)
+            np.testing.assert_array_equal(got, want)
+            assert mass == want_mass
+
+
+def test_threads_scoring_unseen_terms_at_once_agree(scifact_tokens):
+    docs, queries = scifact_tokens
+    segments = [LexicalSegment.build(docs[:300]), LexicalSegment.build(docs[300:])]
+    live = np.ones(len(docs), bool)
+    want = [LexicalIndex(segments, live).scores(q)[0] for q in queries]
+    index = LexicalIndex(segments, live)
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda q: index.scores(q)[0], queries * 4))
+    for i, scores in enumerate(got):
+        np.testing.assert_array_equal(scores, want[i % len(queries)])
 
 
 def _documents_of(sizes):
@@ -194,3 +220,75 @@ def test_document_scores_use_their_group_statistics():
 def test_no_document_scores_without_documents():
     index = LexicalIndex([LexicalSegment.build([["a"], ["b"]])], np.ones(2, bool))
     assert index.document_scores(["a"]) is None
+
+
+# -- the streaming build against a plain reference -------------------------------------
+
+_words = st.text(alphabet="abcé_1", min_size=1, max_size=4)
+_passages = st.lists(st.lists(_words, max_size=12), max_size=25)
+
+
+def _reference_build(token_lists):
+    """Postings written from their definition: sorted terms, rows ascending, tf counts."""
+    postings = {}
+    for row, tokens in enumerate(token_lists):
+        for term, tf in Counter(tokens).items():
+            postings.setdefault(term, []).append((row, tf))
+    terms = sorted(postings)
+    indptr = np.cumsum([0] + [len(postings[t]) for t in terms])
+    pairs = [p for t in terms for p in postings[t]]
+    return {
+        "terms": terms,
+        "indptr": indptr.tolist(),
+        "rows": [r for r, _ in pairs],
+        "tf": [float(tf) for _, tf in pairs],
+        "length": [float(len(t)) for t in token_lists],
+    }
+
+
+def _as_lists(segment):
+    return {
+        "terms": segment.terms.tolist(),
+        "indptr": segment.indptr.tolist(),
+        "rows": segment.rows.tolist(),
+        "tf": segment.tf.tolist(),
+        "length": segment.length.tolist(),
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(_passages)
+def test_build_equals_a_plain_reference(token_lists):
+    segment = LexicalSegment.build(token_lists)
+    assert _as_lists(segment) == _reference_build(token_lists)
+    assert segment.rows.dtype == np.int32 and segment.indptr.dtype == np.int64
+    assert segment.tf.dtype == segment.length.dtype == np.float32
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(_passages, st.randoms(use_true_random=False)), min_size=1, max_size=4))
+def test_merge_equals_a_plain_reference_of_kept_rows(parts):
+    segments, kept = [], []
+    for token_lists, rng in parts:
+        keep = np.array([rng.random() < 0.6 for _ in token_lists], dtype=bool)
+        segments.append((LexicalSegment.build(token_lists), keep))
+        kept += [t for t, k in zip(token_lists, keep) if k]
+    assert _as_lists(LexicalSegment.merge(segments)) == _reference_build(kept)
+
+
+def test_build_takes_a_generator_of_token_lists(scifact_tokens):
+    docs, queries = scifact_tokens
+    streamed = LexicalSegment.build(iter(d) for d in docs)
+    listed = LexicalSegment.build(docs)
+    assert _as_lists(streamed) == _as_lists(listed)
+    live = np.ones(len(docs), bool)
+    for q in queries[:5]:
+        np.testing.assert_array_equal(
+            LexicalIndex([streamed], live).scores(q)[0], LexicalIndex([listed], live).scores(q)[0]
+        )
+
+
+def test_build_of_no_passages_is_empty():
+    segment = LexicalSegment.build(iter([]))
+    assert segment.n_passages == 0 and segment.terms.tolist() == []
+    assert segment.indptr.tolist() == [0]

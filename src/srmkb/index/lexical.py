@@ -21,9 +21,12 @@ time, so nothing extra is stored and every add, update and delete is reflected a
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 import threading
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from array import array
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -65,30 +68,52 @@ class LexicalSegment:
         return int(self.length.shape[0])
 
     @classmethod
-    def build(cls, token_lists: Sequence[Sequence[str]]) -> LexicalSegment:
-        """Index analysed passages; row ``i`` of the segment is ``token_lists[i]``."""
-        n = len(token_lists)
-        lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=n)
-        vocab: dict[str, int] = {}
-        flat = [vocab.setdefault(tok, len(vocab)) for toks in token_lists for tok in toks]
-        term_ids = np.asarray(flat, dtype=np.int64)
-        doc_rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        # Sort terms alphabetically so segments can be searched with searchsorted.
+    def build(cls, token_lists: Iterable[Iterable[str]]) -> LexicalSegment:
+        """Index analysed passages; row ``i`` of the segment is the ``i``-th token list.
+
+        Streams: each passage's terms become integer ids as they arrive (one vocabulary
+        dict, in C through ``map``), kept in a compact array, so a caller can pass a
+        generator and no passage's strings outlive it. A per-token Python list of all
+        passages cost twice bm25s's memory and most of the build's time.
+        """
+        vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+        term_of = vocab.__getitem__  # a new term gets the next id (defaultdict.__missing__)
+        ids = array("i")
+        ends = array("q")
+        for tokens in token_lists:
+            ids.extend(map(term_of, tokens))
+            ends.append(len(ids))
+        n = len(ends)
+        lengths: np.ndarray = np.diff(np.frombuffer(ends, dtype=np.int64), prepend=0)
         words = np.array(list(vocab), dtype=str) if vocab else np.array([], dtype="<U1")
+        del vocab
+        # Sort terms alphabetically so segments can be searched with searchsorted.
         order = np.argsort(words, kind="stable")
         rank = np.empty(len(words), dtype=np.int64)
         rank[order] = np.arange(len(words))
-        keys = rank[term_ids] * max(n, 1) + doc_rows
-        uniq, counts = np.unique(keys, return_counts=True)
-        term_of = uniq // max(n, 1)
-        rows = (uniq % max(n, 1)).astype(np.int32)
+        # One int64 key per token, (term rank, row), sorted in place: equal keys are one
+        # posting and their run length its term frequency.
+        keys = rank[np.frombuffer(ids, dtype=np.int32)]
+        del ids, rank
+        keys *= max(n, 1)
+        keys += np.repeat(np.arange(n, dtype=np.int64), lengths)
+        keys.sort()
+        starts = np.ones(len(keys), dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=starts[1:])
+        first = np.flatnonzero(starts)
+        del starts
+        counts = np.diff(first, append=len(keys)).astype(np.float32)
+        keys = keys[first]
+        del first
+        term_index = keys // max(n, 1)
+        keys -= term_index * max(n, 1)
         indptr = np.zeros(len(words) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(term_of, minlength=len(words)), out=indptr[1:])
+        np.cumsum(np.bincount(term_index, minlength=len(words)), out=indptr[1:])
         return cls(
             terms=words[order],
             indptr=indptr,
-            rows=rows,
-            tf=counts.astype(np.float32),
+            rows=keys.astype(np.int32),
+            tf=counts,
             length=lengths.astype(np.float32),
         )
 
@@ -115,46 +140,58 @@ class LexicalSegment:
         """Merge segments, keeping the rows each mask selects, without re-analysing text.
 
         Works on the postings arrays directly: a unified vocabulary, rows renumbered,
-        postings of dropped rows removed.
+        postings of dropped rows removed. Parts come in row order and each part's
+        postings are sorted by (term, row), so every kept posting has a known place in
+        the result: it is written there, part by part, with no sort over all postings.
         """
         vocab = np.unique(np.concatenate([np.asarray(seg.terms) for seg, _ in parts]))
-        term_ids, rows, tfs, lengths = [], [], [], []
+        # Pass 1: each part's kept postings per term, and each term's total.
+        plans = []
+        total = np.zeros(len(vocab), dtype=np.int64)
         base = 0
         for seg, keep in parts:
-            keep = np.asarray(keep, dtype=bool)
-            new_row = np.full(seg.n_passages, -1, dtype=np.int64)
-            new_row[keep] = base + np.arange(int(keep.sum()))
+            new_row, base = _renumber(keep, base)
             to_vocab = np.searchsorted(vocab, np.asarray(seg.terms))
-            per_posting = np.repeat(to_vocab, np.diff(np.asarray(seg.indptr)))
             mapped = new_row[np.asarray(seg.rows)]
             alive = mapped >= 0
-            term_ids.append(per_posting[alive])
-            rows.append(mapped[alive])
-            tfs.append(np.asarray(seg.tf)[alive])
-            lengths.append(np.asarray(seg.length)[keep])
-            base += int(keep.sum())
-        t = np.concatenate(term_ids)
-        r = np.concatenate(rows)
-        order = np.lexsort((r, t))
-        t, r = t[order], r[order]
-        tf = np.concatenate(tfs)[order]
-        used = np.bincount(t, minlength=len(vocab))
-        # Drop terms whose every posting belonged to a deleted row.
-        present = used > 0
+            # Kept postings before each posting, and per term (indptr into that count).
+            before = np.concatenate(([0], np.cumsum(alive)))
+            bounds = before[np.asarray(seg.indptr)]
+            counts = np.diff(bounds)
+            total[to_vocab] += counts
+            plans.append((to_vocab, bounds, counts))
+        present = total > 0  # terms whose every posting was in a dropped row go
         indptr = np.zeros(int(present.sum()) + 1, dtype=np.int64)
-        np.cumsum(used[present], out=indptr[1:])
+        np.cumsum(total[present], out=indptr[1:])
+        # Pass 2: each part writes its kept postings after the earlier parts' of a term.
+        cursor = np.concatenate(([0], np.cumsum(total)))[:-1]
+        rows = np.empty(int(indptr[-1]), dtype=np.int32)
+        tf = np.empty(int(indptr[-1]), dtype=np.float32)
+        base = 0
+        for (seg, keep), (to_vocab, bounds, counts) in zip(parts, plans):
+            new_row, base = _renumber(keep, base)
+            mapped = new_row[np.asarray(seg.rows)]
+            alive = np.flatnonzero(mapped >= 0)
+            # Where a part's term starts in the result, minus where it starts among the
+            # part's kept postings: add a kept posting's index to get its place.
+            shift = np.repeat(cursor[to_vocab] - bounds[:-1], counts)
+            place = shift + np.arange(len(alive))
+            rows[place] = mapped[alive]
+            tf[place] = np.asarray(seg.tf)[alive]
+            cursor[to_vocab] += counts
+        lengths = [np.asarray(seg.length)[np.asarray(keep, dtype=bool)] for seg, keep in parts]
         return cls(
             terms=vocab[present],
             indptr=indptr,
-            rows=r.astype(np.int32),
-            tf=tf.astype(np.float32),
+            rows=rows,
+            tf=tf,
             length=np.concatenate(lengths).astype(np.float32),
         )
 
     def save(self, directory: Path) -> None:
         arrays = (self.terms, self.indptr, self.rows, self.tf, self.length)
-        for name, array in zip(_FILES, arrays):
-            np.save(directory / f"lexical_{name}.npy", array, allow_pickle=False)
+        for name, values in zip(_FILES, arrays):
+            np.save(directory / f"lexical_{name}.npy", values, allow_pickle=False)
 
     @classmethod
     def load(cls, directory: Path, *, mmap: bool = True) -> LexicalSegment:
@@ -170,9 +207,25 @@ class LexicalSegment:
         return cls(*arrays)
 
 
-# Postings whose scoring arrays a view keeps for the terms queried last (rows and
-# contributions: 8 bytes a posting, so 32 MB).
+def _renumber(keep: np.ndarray, base: int) -> tuple[np.ndarray, int]:
+    """New row numbers of a part's rows (kept rows numbered from ``base``, dropped rows
+    -1), and the next part's ``base``."""
+    keep = np.asarray(keep, dtype=bool)
+    new_row = np.full(keep.shape[0], -1, dtype=np.int32)
+    kept = int(np.count_nonzero(keep))
+    new_row[keep] = np.arange(base, base + kept, dtype=np.int32)
+    return new_row, base + kept
+
+
+# Postings whose document-level scoring arrays a view keeps for the terms queried last
+# (documents and contributions: 12 bytes a posting, so 48 MB).
 TERM_CACHE_POSTINGS = 4_000_000
+# Terms whose passage-level postings a view keeps located (views into its arrays, no copies).
+TERM_CACHE_TERMS = 65_536
+
+
+# A term's postings in one segment: the segment's first row, rows, contributions.
+_Postings = tuple[int, np.ndarray, np.ndarray]
 
 
 class LexicalIndex:
@@ -180,9 +233,10 @@ class LexicalIndex:
 
     Corpus statistics are fixed for a view, so the per-posting part of BM25,
     ``tf / (tf + k1 · (1 - b + b · |d| / avgdl))``, and each term's live document
-    frequency are computed once per segment (on first use) and reused by every query;
-    a query then costs one scaled scatter-add per term and segment, as in bm25s, while
-    idf still reflects the live corpus. A writer builds a new view after each commit.
+    frequency are computed once per segment (on first use); the first query of a term
+    multiplies its postings' weights by its idf in place, so every query then costs one
+    scatter-add per term and segment of ready contributions, as in bm25s, while idf
+    still reflects the live corpus. A writer builds a new view after each commit.
     ``documents`` numbers each row's document (rows of a document consecutive, numbers
     ascending), for :meth:`document_scores`; None when every document is one row.
     """
@@ -213,9 +267,14 @@ class LexicalIndex:
         self._doc_stats: dict[str, tuple[int, float, np.ndarray]] = {}
         self._stats: dict[str, tuple[np.ndarray, int, float]] = {}
         self._stats["*"] = self._make_stats(live)
-        # (group, segment index) -> (per-posting weights, per-term live document frequency)
+        # (group, segment index) -> (per-posting weights, per-term live document frequency);
+        # a term's weights become its contributions (times idf) when first queried, and
+        # (group, segment index) -> which terms have been so multiplied.
         self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
-        # (level, group, term) -> (idf, rows or documents, contributions), oldest first
+        self._scaled: dict[tuple[str, int], np.ndarray] = {}
+        # (group, term) -> (idf, [(first row, rows, contributions) per segment])
+        self._located: dict[tuple[str, str], tuple[float, list[_Postings]]] = {}
+        # (level, group, term) -> (idf, documents, contributions), oldest first
         self._terms: OrderedDict[tuple[str, str, str], tuple[float, np.ndarray, np.ndarray]] = (
             OrderedDict()
         )
@@ -290,6 +349,8 @@ class LexicalIndex:
             view.n_documents = int(self.live.shape[0])
         view._doc_stats = {}
         view._cache = {}
+        view._scaled = {}
+        view._located = {}
         view._terms = OrderedDict()
         view._cached_postings = 0
         view._lock = threading.Lock()
@@ -304,6 +365,7 @@ class LexicalIndex:
             cached = self._cache.get(key)
             if cached is None:
                 cached = self._precompute(group, index)
+                self._scaled[key] = np.zeros(len(cached[1]), dtype=bool)
                 self._cache[key] = cached
         return cached
 
@@ -324,39 +386,45 @@ class LexicalIndex:
             df = np.zeros(0, dtype=np.int32)
         return weights, df
 
-    def _term(self, term: str, group: str) -> tuple[float, np.ndarray, np.ndarray] | None:
-        """A term's idf, and the rows that hold it with their BM25 contribution (idf times
-        the per-posting weight), over every segment; None when no live row holds it.
-        Kept for the terms queried last (:data:`TERM_CACHE_POSTINGS`): a query then
-        costs one scatter-add per term."""
-        key = ("passage", group, term)
-        cached = self._terms.get(key)
-        if cached is not None:
-            return cached
-        _, n_docs, _ = self._stats[group]
-        gathered: list[tuple[np.ndarray, np.ndarray]] = []
+    def _term(self, term: str, group: str) -> tuple[float, list[_Postings]] | None:
+        """A term's idf and, per segment that holds it, the segment's first row, the
+        term's rows there and their BM25 contributions (idf times the per-posting
+        weight); None when no live row holds it.
+
+        The contributions are the term's slice of the segment's weights, multiplied by
+        idf in place on first use: no copy, so an unseen term costs one multiply and a
+        seen one nothing (a copy per term cost a third of a 100k-passage query).
+        """
+        key = (group, term)
+        located = self._located.get(key)
+        if located is not None:
+            return located
+        found = []
         df = 0
-        for i, (segment, offset) in enumerate(zip(self.segments, self.offsets)):
+        for i, segment in enumerate(self.segments):
             t = segment.term_index(term)
-            if t < 0:
-                continue
-            weights, seg_df = self._segment_terms(group, i)
-            if seg_df[t] == 0:
-                continue
-            df += int(seg_df[t])
-            start, end = int(segment.indptr[t]), int(segment.indptr[t + 1])
-            rows = segment.rows[start:end]
-            gathered.append((rows + offset if offset else rows, weights[start:end]))
+            if t >= 0 and (here := int(self._segment_terms(group, i)[1][t])):
+                df += here
+                found.append((i, t))
         if self._global is not None:  # a term found only elsewhere still counts in the mass
             df = self._global[group].df.get(term, df)
         if df == 0:
             return None
-        idf = float(np.log1p((n_docs - df + 0.5) / (df + 0.5)))
-        if not gathered:
-            return self._remember(key, (idf, np.zeros(0, np.int64), np.zeros(0, np.float32)))
-        rows = gathered[0][0] if len(gathered) == 1 else np.concatenate([r for r, _ in gathered])
-        contributions = np.concatenate([w for _, w in gathered]) * np.float32(idf)
-        return self._remember(key, (idf, rows, contributions))
+        idf = math.log1p((self._stats[group][1] - df + 0.5) / (df + 0.5))
+        parts = []
+        with self._lock:  # one thread scales a term's weights, once
+            for i, t in found:
+                segment, weights = self.segments[i], self._cache[group, i][0]
+                scaled = self._scaled[group, i]
+                start, end = segment.indptr[t : t + 2].tolist()
+                if not scaled[t]:
+                    weights[start:end] *= np.float32(idf)
+                    scaled[t] = True
+                parts.append((self.offsets[i], segment.rows[start:end], weights[start:end]))
+            if len(self._located) >= TERM_CACHE_TERMS:
+                del self._located[next(iter(self._located))]
+            self._located[key] = located = (idf, parts)
+        return located
 
     def _remember(
         self, key: tuple[str, str, str], found: tuple[float, np.ndarray, np.ndarray]
@@ -393,15 +461,16 @@ class LexicalIndex:
         if cached is not None:
             return cached
         n_docs, avgdl, length = self._document_stats(group)
+        mask = self._stats[group][0]
         rows_parts, tf_parts = [], []
-        for i, (segment, offset) in enumerate(zip(self.segments, self.offsets)):
+        for segment, offset in zip(self.segments, self.offsets):
             t = segment.term_index(term)
             if t < 0:
                 continue
-            weights, _ = self._segment_terms(group, i)
-            start, end = int(segment.indptr[t]), int(segment.indptr[t + 1])
-            alive = weights[start:end] > 0  # live rows of the group
-            rows_parts.append(segment.rows[start:end][alive] + offset)
+            start, end = segment.indptr[t : t + 2].tolist()
+            rows = segment.rows[start:end] + offset
+            alive = mask[rows]  # live rows of the group
+            rows_parts.append(rows[alive])
             tf_parts.append(segment.tf[start:end][alive])
         rows = np.concatenate(rows_parts) if rows_parts else np.zeros(0, dtype=np.int64)
         if not len(rows):
@@ -441,7 +510,24 @@ class LexicalIndex:
         if it held every query term many times, so ``score / mass`` lies in [0, 1) and
         says how much of the query a passage covers.
         """
-        return self._accumulate(query_terms, group, self.live.shape[0], self._term)
+        scores = np.zeros(self.live.shape[0], dtype=np.float32)
+        mass = 0.0
+        if not query_terms or group not in self._stats or self._stats[group][1] == 0:
+            return scores, mass
+        for term, qtf in Counter(query_terms).items():
+            found = self._term(term, group)
+            if found is None:
+                continue
+            idf, parts = found
+            mass += qtf * idf
+            for offset, rows, contributions in parts:
+                # np.add.at is twice as fast as scores[rows] += … in NumPy 2
+                np.add.at(
+                    scores[offset:] if offset else scores,
+                    rows,
+                    contributions if qtf == 1 else np.float32(qtf) * contributions,
+                )
+        return scores, mass
 
     def _accumulate(
         self,

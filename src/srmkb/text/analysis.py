@@ -14,6 +14,7 @@ the French stemmer and stop list: 0.893 whole).
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
@@ -102,6 +103,7 @@ class SnowballAnalyzer:
         self._stopwords = frozenset(stopwords)
         self._fold = fold_accents
         self._elision: re.Pattern[str] | None = None
+        self._stems = _StemCache(self._stemmer, fold_accents)
         elided = sorted({e.lower() for e in elisions}, key=lambda e: (-len(e), e))
         if elided:
             # Longest first, so "jusqu'" is not read as "qu'"; \b keeps "aujourd'hui" whole.
@@ -117,14 +119,44 @@ class SnowballAnalyzer:
                     text = text.replace(ligature, letters)
         if self._elision is not None:
             text = self._elision.sub(" ", text)
-        words = [w for w in _WORD.findall(text) if w not in self._stopwords]
-        stems: list[str] = self._stemmer.stemWords(words)
-        if self._fold:
-            stems = [_fold_accents(s) for s in stems]
-        return stems
+        words = _WORD.findall(text)
+        if self._stopwords:
+            words = [w for w in words if w not in self._stopwords]
+        # Each distinct word is stemmed (and folded) once, as bm25s does: the stems of
+        # words already seen come from a dict, in C, and the same string object is
+        # returned each time, so a vocabulary's strings are shared.
+        return list(map(self._stems.__getitem__, words))
 
     def __repr__(self) -> str:
         return f"SnowballAnalyzer(language={self.language!r})"
+
+
+# Distinct words a stem cache holds before it starts afresh (about 100 MB at most).
+STEM_CACHE_WORDS = 500_000
+
+
+class _StemCache(dict[str, str]):
+    """Word -> index term, filled on first sight of a word (:meth:`__missing__`).
+
+    Bounded by :data:`STEM_CACHE_WORDS`: when full it is emptied, which costs a
+    re-stem of the words seen next, never a different term.
+    """
+
+    def __init__(self, stemmer: Stemmer.Stemmer, fold_accents: bool) -> None:
+        super().__init__()
+        self._stemmer = stemmer
+        self._fold = fold_accents
+        self._lock = threading.Lock()
+
+    def __missing__(self, word: str) -> str:
+        with self._lock:  # PyStemmer's stemmer keeps state: one thread at a time
+            stem: str = self._stemmer.stemWord(word)
+        if self._fold:
+            stem = _fold_accents(stem)
+        if len(self) >= STEM_CACHE_WORDS:
+            self.clear()
+        self[word] = stem
+        return stem
 
 
 @lru_cache(maxsize=65536)
