@@ -1,7 +1,6 @@
 """The snapshot's lexical side: documents as context for their passages, on real text."""
 
 from dataclasses import replace
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from srmkb import Document, KnowledgeBase
 from srmkb.evaluation import evaluate_run, load_beir
 from srmkb.index.lexical import LexicalIndex, LexicalSegment
 from srmkb.index.query import Query
+from srmkb.index.segments import Segment
 from srmkb.index.snapshot import cross_language_vector, document_numbers, in_context
 from srmkb.models import HashingEmbedder
 from srmkb.text.analysis import analyzer_for
@@ -17,8 +17,17 @@ from srmkb.text.analysis import analyzer_for
 from ..conftest import shared_path
 
 
-def _segment(*document_ids: str) -> SimpleNamespace:
-    return SimpleNamespace(document_ids=np.array(document_ids, dtype=str))
+def _segment(*document_ids: str) -> Segment:
+    n = len(document_ids)
+    return Segment(
+        id="s",
+        passage_ids=np.array([f"{d}#{i}" for i, d in enumerate(document_ids)], dtype=str),
+        document_ids=np.array(document_ids, dtype=str),
+        internal=np.zeros(n, dtype=bool),
+        language=np.full(n, "en"),
+        lexical=LexicalSegment.build([[] for _ in range(n)]),
+        dense=None,
+    )
 
 
 def test_document_numbers_follow_runs_of_rows_across_segments():

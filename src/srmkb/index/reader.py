@@ -72,11 +72,17 @@ class IndexReader:
         self._lock = threading.RLock()
         self._loaded: dict[str, Segment] = {}
         self._masks = FilterMasks()
+        self._stale = False  # this process's writer committed since _version was loaded
         self._version = self._version_of(self._load_snapshot())
 
     @property
     def version(self) -> LocalIndex:
-        """The version loaded last (no catalog read)."""
+        """The version loaded last (no catalog read), or the committed state if this
+        process's writer committed since."""
+        if self._stale:
+            with self._lock:
+                if self._stale:
+                    self._load()
         return self._version
 
     def current(self) -> LocalIndex:
@@ -85,18 +91,29 @@ class IndexReader:
         return self._version
 
     def refresh(self) -> bool:
-        """Pick up commits made elsewhere; returns whether anything changed."""
-        if self.catalog.generation() == self._version.generation:
+        """Pick up commits made elsewhere (or by this process's writer since the last
+        load); returns whether anything changed."""
+        if not self._stale and self.catalog.generation() == self._version.generation:
             return False
         with self._lock:
-            if self.catalog.generation() != self._version.generation:
-                self.reload()
+            if self._stale or self.catalog.generation() != self._version.generation:
+                self._load()
         return True
 
     def reload(self) -> None:
-        """Load the committed state (after a commit of this process's writer)."""
+        """Mark the loaded version out of date (this process's writer committed): the
+        next read loads the committed state.
+
+        Loading costs time in proportion to the base (every row's masks and BM25
+        statistics), so a build of many batches loads one version when it is next read,
+        not one per batch, which made a large build quadratic.
+        """
         with self._lock:
-            self._version = self._version_of(self._load_snapshot())
+            self._stale = True
+
+    def _load(self) -> None:
+        self._version = self._version_of(self._load_snapshot())
+        self._stale = False
 
     def read(self, when: float | None, run: Callable[[LocalIndex, bool], _T]) -> _T:
         """``run(version, final)`` on the current version (or its view at ``when``). If a

@@ -367,12 +367,9 @@ def document_numbers(segments: Sequence[Segment]) -> np.ndarray | None:
     its segment), or None when no document has more than one row."""
     parts, base = [], 0
     for segment in segments:
-        ids = np.asarray(segment.document_ids)
-        if not len(ids):
+        starts = segment.document_starts
+        if not len(starts):
             continue
-        starts = np.empty(len(ids), dtype=bool)
-        starts[0] = True
-        np.not_equal(ids[1:], ids[:-1], out=starts[1:])
         numbers = np.cumsum(starts, dtype=np.int64) - 1 + base
         base = int(numbers[-1]) + 1
         parts.append(numbers)
@@ -389,6 +386,30 @@ def languages_of_rows(segments: Sequence[Segment]) -> np.ndarray:
     return np.concatenate([np.asarray(s.language) for s in segments])
 
 
+def language_codes(segments: Sequence[Segment]) -> tuple[np.ndarray, np.ndarray]:
+    """The languages of ``segments``, sorted, and each row's index among them.
+
+    Built from each segment's own table (kept with the segment), so a new snapshot
+    counts and masks languages with integers rather than sorting every row's code.
+    """
+    if not segments:
+        return np.zeros(0, dtype=str), np.zeros(0, dtype=np.int32)
+    tables = [s.language_codes for s in segments]
+    names = np.unique(np.concatenate([n for n, _ in tables]))
+    codes = [np.searchsorted(names, n).astype(np.int32)[c] for n, c in tables]
+    return names, np.concatenate(codes)
+
+
+def _live_languages(
+    names: np.ndarray, codes: np.ndarray, live: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The languages of live rows (sorted), their live row counts and their indexes
+    in ``names``: what ``np.unique(row_languages[live], return_counts=True)`` gives."""
+    counts = np.bincount(codes[live], minlength=len(names))
+    present = np.flatnonzero(counts)
+    return names[present], counts[present], present
+
+
 def language_samples(
     segments: Sequence[Segment], live: np.ndarray, size: int = BACKGROUND_SAMPLE
 ) -> dict[str, np.ndarray]:
@@ -396,15 +417,16 @@ def language_samples(
     :data:`BACKGROUND_MIN_ROWS` of them, when two languages or more have that many."""
     if not len(live):
         return {}
-    row_languages = languages_of_rows(segments)
-    names, counts = np.unique(row_languages[live], return_counts=True)
-    names = names[counts >= BACKGROUND_MIN_ROWS]
+    all_names, codes = language_codes(segments)
+    names, counts, index = _live_languages(all_names, codes, live)
+    enough = counts >= BACKGROUND_MIN_ROWS
+    names, index = names[enough], index[enough]
     if len(names) < 2:
         return {}
     rng = np.random.default_rng(0)
     out = {}
-    for name in names:
-        rows = np.flatnonzero(live & (row_languages == name))
+    for name, code in zip(names, index):
+        rows = np.flatnonzero(live & (codes == code))
         if len(rows) > size:
             rows = np.sort(rng.choice(rows, size=size, replace=False))
         out[str(name)] = rows
@@ -421,12 +443,13 @@ def lexical_index(
     )
     if not segments:
         return lexical, (), {}
-    row_languages = languages_of_rows(segments)
-    names, counts = np.unique(row_languages[live], return_counts=True)
-    languages = tuple(str(n) for n in names[np.argsort(-counts, kind="stable")])
+    all_names, codes = language_codes(segments)
+    names, counts, index = _live_languages(all_names, codes, live)
+    order = np.argsort(-counts, kind="stable")
+    languages = tuple(str(n) for n in names[order])
     if len(languages) > 1:
-        for language in languages:
-            lexical.set_stats_group(language, row_languages == language)
+        for i in order:
+            lexical.set_stats_group(str(names[i]), codes == index[i])
     total = max(int(counts.sum()), 1)
     shares = {str(n): int(c) / total for n, c in zip(names, counts)}
     return lexical, languages, shares

@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from ..storage.writes import (
     delete_documents,
     drop_segments,
     forget_segment_files,
-    insert_document,
+    insert_documents,
     insert_passages,
     insert_segment,
     mark_segments,
@@ -228,17 +229,18 @@ class LocalWriter:
             language = primary_language(doc.language) if doc.language else document_language(doc)
             languages[doc.id] = language
             passages.extend(chunk_document(doc, language=language, max_words=self._max_words))
-        tokens = [passage_terms(p) for p in passages]
         vectors = None
         if self._embed is not None:
             vectors = self._embed()([p.indexed_text for p in passages])
+        # A generator: each passage's terms are analysed as the lexical build takes them,
+        # so a large batch never holds every passage's term strings at once.
+        tokens = (passage_terms(p) for p in passages)
         segment = Segment.build(passages, tokens, vectors, factory=self._factory)
         updated = tuple(d.id for d in changed if d.id in stored)
 
         def record(db: sqlite3.Connection) -> None:
             delete_documents(db, updated, deleted=False)
-            for doc in changed:
-                insert_document(db, doc, hashes[doc.id], languages[doc.id])
+            insert_documents(db, [(d, hashes[d.id], languages[d.id]) for d in changed])
             insert_passages(db, segment.id, passages)
 
         self._commit_segment(segment, record)
@@ -318,7 +320,9 @@ class LocalWriter:
             self._commit_segment(merged, record)
         self._reader.reload()
         # Readers holding the old segments keep their maps; their record reads find the
-        # passages moved and rank again on the new version.
-        collect_garbage(self._path, seg_ids)
+        # passages moved and rank again on the new version. Folders are removed a few at
+        # once: a large build's final merge retires hundreds, one after another ~3× slower.
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(seg_ids)))) as pool:
+            list(pool.map(lambda seg_id: collect_garbage(self._path, [seg_id]), seg_ids))
         with self._catalog.transaction() as db:
             forget_segment_files(db, seg_ids)

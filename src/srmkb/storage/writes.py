@@ -17,6 +17,9 @@ import numpy as np
 
 from ..documents import Document, Passage
 
+# What json.dumps(value, ensure_ascii=False) writes, without a new encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
 
 def bump_generation(db: sqlite3.Connection) -> None:
     db.execute(
@@ -117,34 +120,58 @@ def mark_deleted(db: sqlite3.Connection, seg_id: str, rows: Sequence[int]) -> No
     db.execute("UPDATE segments SET deleted = ? WHERE id = ?", (packed, seg_id))
 
 
-def insert_document(db: sqlite3.Connection, doc: Document, digest: str, language: str) -> int:
-    """Store a document as its next version (after every version kept, deleted ones
-    included, so a version number never names two texts); returns the version."""
-    (latest,) = db.execute(
-        "SELECT max(v) FROM (SELECT version AS v FROM documents WHERE id = ?"
-        " UNION ALL SELECT version FROM document_history WHERE id = ?)",
-        (doc.id, doc.id),
-    ).fetchone()
-    version = (latest or 0) + 1
-    db.execute(
+def insert_documents(
+    db: sqlite3.Connection, documents: Sequence[tuple[Document, str, str]]
+) -> list[int]:
+    """Store documents, each given with its content hash and language, as their next
+    versions (after every version kept, deleted ones included, so a version number never
+    names two texts); returns the versions.
+
+    One query finds the latest versions of a whole batch and one ``executemany`` stores
+    it: a statement per document was a large share of a big ingest.
+    """
+    ids = [doc.id for doc, _, _ in documents]
+    latest: dict[str, int] = {}
+    for start in range(0, len(ids), 400):
+        chunk = ids[start : start + 400]
+        marks = ",".join("?" * len(chunk))
+        latest.update(
+            db.execute(
+                f"SELECT id, max(v) FROM (SELECT id, version AS v FROM documents"
+                f" WHERE id IN ({marks}) UNION ALL SELECT id, version FROM document_history"
+                f" WHERE id IN ({marks})) GROUP BY id",
+                chunk + chunk,
+            ).fetchall()
+        )
+    now = time.time()
+    versions, rows = [], []
+    for doc, digest, language in documents:
+        version = (latest.get(doc.id) or 0) + 1
+        latest[doc.id] = version  # an id given twice gets two versions, as one by one
+        versions.append(version)
+        metadata = _JSON.encode(dict(doc.metadata)) if doc.metadata else "{}"
+        rows.append(
+            (
+                doc.id,
+                digest,
+                doc.title,
+                doc.url,
+                doc.visibility,
+                language,
+                doc.updated_at,
+                doc.source,
+                metadata,
+                _JSON.encode(doc.to_json()),
+                version,
+                now,
+            )
+        )
+    db.executemany(
         "INSERT INTO documents(id, content_hash, title, url, visibility, language, updated_at,"
         " source, metadata, body, version, indexed_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            doc.id,
-            digest,
-            doc.title,
-            doc.url,
-            doc.visibility,
-            language,
-            doc.updated_at,
-            doc.source,
-            json.dumps(dict(doc.metadata), ensure_ascii=False),
-            json.dumps(doc.to_json(), ensure_ascii=False),
-            version,
-            time.time(),
-        ),
+        rows,
     )
-    return version
+    return versions
 
 
 def insert_passages(db: sqlite3.Connection, seg_id: str, passages: Sequence[Passage]) -> None:
