@@ -65,19 +65,47 @@ def _identifier(languages: tuple[str, ...]) -> _Identifier:
     with _lock:
         found = _identifiers.get(languages)
         if found is None:
-            full = _identifiers.get(())
-            if full is None:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-                full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-                _identifiers[()] = full
-            found = copy.copy(full)
+            found = copy.copy(_full_model())
             try:
                 found.set_languages(list(languages))
             except ValueError as exc:
                 raise InputError(f"unknown language code in {list(languages)}: {exc}") from exc
             _identifiers[languages] = found
     return found
+
+
+def _full_model() -> _Identifier:
+    """The detector over all its languages, read once; call with ``_lock`` held."""
+    full = _identifiers.get(())
+    if full is None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        _identifiers[()] = full
+    return full
+
+
+def _load_in_background() -> None:
+    with _lock:
+        _full_model()
+
+
+def preload() -> None:
+    """Start reading the detector's model in the background, once per process.
+
+    Decompressing it takes 0.3-0.4 s, mostly in lzma, which releases the GIL: a base
+    started at open reads it while the caller's first query loads the embedding model.
+    """
+    global _preloading
+    with _preload_lock:
+        if _preloading:
+            return
+        _preloading = True
+    threading.Thread(target=_load_in_background, name="srmkb-langid", daemon=True).start()
+
+
+_preloading = False
+_preload_lock = threading.Lock()
 
 
 def _candidates(languages: Iterable[str] | None) -> tuple[str, ...]:
