@@ -85,14 +85,18 @@ ifdef QUICK
 	$(QUICK_ENV) $(BIN)/python benchmarks/quality.py --sets hint3-sofmattress covidfaq
 	$(QUICK_ENV) $(BIN)/python benchmarks/scale.py --sizes 10000 --queries 50 --slow-queries 10
 	$(QUICK_ENV) $(BIN)/python benchmarks/profile_hybrid.py --size 10000 --queries 50
-	$(QUICK_ENV) $(BIN)/python benchmarks/bm25_study.py --passages 10000 --queries 50
+	$(QUICK_ENV) $(BIN)/python benchmarks/bm25_speed.py --passages 10000 --queries 50
+	$(QUICK_ENV) $(BIN)/python benchmarks/runtime.py --suites speed --runs 2 --queries 50
+	$(QUICK_ENV) $(BIN)/python benchmarks/dense_precision.py --sizes 10000 --queries 50
 	$(QUICK_ENV) $(BIN)/python benchmarks/report.py
 	@echo "quick results in build/bench-quick (not committed)"
 else
 	$(BENCH_ENV) $(BIN)/python benchmarks/quality.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/scale.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/profile_hybrid.py
-	$(BENCH_ENV) $(BIN)/python benchmarks/bm25_study.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/bm25_speed.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/runtime.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/dense_precision.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/pdf_accuracy.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/connectors_speed.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/report.py

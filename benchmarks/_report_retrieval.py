@@ -286,29 +286,6 @@ def profile_section(found: Result) -> list[str]:
     return lines
 
 
-def bm25_study_section(found: Result) -> list[str]:
-    if found is None:
-        return []
-    path, record = found
-    res = record["results"]
-    lines = [
-        "### BM25 scoring against bm25s (`python benchmarks/bm25_study.py`)",
-        "",
-        f"{record['data']}; the same scores from each srmkb variant. {_origin(path, record)}."
-        " The two variants are the steps that first closed the gap to bm25s; the shipped"
-        " scoring adds a cache of each recent term's rows and contributions.",
-        "",
-        "| scoring + top 10 | p50 ms | p95 ms | mean ms |",
-        "|---|---|---|---|",
-        *(
-            f"| {name} | {r['p50_ms']} | {r['p95_ms']} | {r['mean_ms']} |"
-            for name, r in res.items()
-        ),
-        "",
-    ]
-    return lines
-
-
 # -- goals and comparison ----------------------------------------------------------------
 
 

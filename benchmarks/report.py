@@ -16,7 +16,6 @@ from pathlib import Path
 
 from _report_compare import comparison_section
 from _report_retrieval import (
-    bm25_study_section,
     goals_section,
     profile_section,
     quality_section,
@@ -152,7 +151,6 @@ def build(readme_dir: Path) -> list[str]:
         *scale_section(scale, RESULTS, readme_dir),
         "",
         *profile_section(profile),
-        *bm25_study_section(latest("bm25-study")),
         "",
         *fusion_section(),
         "",

@@ -73,7 +73,7 @@ kb = srmkb.KnowledgeBase({path!r}, model=model, create=False, log_interactions=F
 answer = kb.answer("How do I factory reset my router?")
 elapsed = time.perf_counter() - start
 rss = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
-print(elapsed, int(rss) // 1024, answer.hits[0].document_id if answer.hits else "")
+print(elapsed, int(rss) // 1024, answer.document_id or "")
 """
 MODELS = {
     "onnx": "model = None",

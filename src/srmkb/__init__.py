@@ -18,6 +18,11 @@ import os as _os
 # before faiss (or torch, for one's own model) loads its OpenMP runtime. A value set by the user wins.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# First, so the language detector's model starts loading in the background (0.65 s of
+# lzma outside the GIL) while the rest is imported and the embedding model loads.
+from .text import language as _language  # noqa: F401
+
+# isort: split
 from ._version import __version__
 from .check import CheckReport, Problem, check_base
 from .documents import Document, Hit, IngestError, Passage, SearchResults, Section, SyncReport

@@ -34,7 +34,6 @@ from .storage.catalog import Catalog
 from .storage.interactions import AuditLog
 from .storage.layout import INTERACTIONS
 from .storage.records import PassageRecord, VersionInfo
-from .text import language
 from .text.chunking import DEFAULT_MAX_WORDS
 from .vocabulary import (
     CHANNELS,
@@ -92,7 +91,6 @@ class KnowledgeBase:
         self._catalog, self._reader, self._writer = base.catalog, base.reader, base.writer
         self._audit = AuditLog(self.path / INTERACTIONS, enabled=log_interactions)
         self._lines = LineVectors(lambda lines: self.embedder.embed_documents(lines))
-        language.preload()  # every query and ingest needs it; read while the model loads
 
     # -- model -------------------------------------------------------------------------
 
