@@ -238,11 +238,11 @@ def _megabytes(folder: Path) -> int:
 # -- report -----------------------------------------------------------------------------
 
 
-def table(record: dict[str, object]) -> str:
+def table(record: dict[str, object], name: str) -> str:
     lines = [
         "# MiniLM on onnxruntime (int8) against sentence-transformers on torch",
         "",
-        f"`results/{record['suite']}-….json`: commit {record['git_commit']}"
+        f"`results/{name}`: commit {record['git_commit']}"
         + (" + uncommitted changes" if record["git_dirty"] else "")
         + ".",
         "",
@@ -323,8 +323,10 @@ def main() -> None:
         if "size" in args.suites:
             record["size"] = install_size(Path(tmp))
     path = write_result(record)
-    (RESULTS / "runtime-latest.md").write_text(table(record), encoding="utf-8")
-    print(table(record))
+    # One table per set of suites, so a run of one suite leaves the others' tables.
+    suites = "" if set(args.suites) == {"speed", "quality"} else "-" + "-".join(args.suites)
+    (RESULTS / f"runtime{suites}-latest.md").write_text(table(record, path.name), "utf-8")
+    print(table(record, path.name))
     log(f"wrote {path}")
 
 
