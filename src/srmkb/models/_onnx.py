@@ -58,6 +58,9 @@ class OnnxSentenceEmbedder:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3  # errors only
+        # Spinning threads burn the cores they share with the rest of the machine: off,
+        # a query took as long (13.3 vs 13.2 ms p50 on 2 cores) for 12 % less CPU.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors
