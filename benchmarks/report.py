@@ -144,7 +144,7 @@ def build(readme_dir: Path) -> list[str]:
         "",
         *comparison_section(quality, scale),
         "",
-        *goals_section(quality, scale),
+        *goals_section(quality, scale, latest("bm25-speed")),
         "",
         *quality_section(quality, RESULTS, readme_dir),
         "",
