@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import html
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +116,20 @@ def test_debian_faq_pages(lang: str) -> None:
     assert pages
     for page in pages:
         assert detect_language(_page_text(page)) == lang, page.name
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_process_forked_while_the_detector_loads_detects_without_deadlock():
+    # srmkb starts reading the detector's model at import, holding a lock; a child forked
+    # meanwhile must not inherit that lock held by a thread it does not have.
+    code = (
+        "import os, srmkb\n"
+        "from srmkb.text.language import detect_language\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(0 if detect_language('Comment changer le mot de passe ?') == 'fr' else 3)\n"
+        "print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), detect_language('Reset it now please'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "en"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import io
 import lzma
+import os
 import threading
 from array import array
 from collections.abc import Iterable
@@ -133,6 +134,16 @@ def preload() -> None:
 
 _preloading = False
 _preload_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    """A child forked while the model was being read would inherit a held lock and no
+    thread to release it: it starts afresh and reads the model when it needs it."""
+    global _lock, _preload_lock, _preloading
+    _lock, _preload_lock, _preloading = threading.Lock(), threading.Lock(), False
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _candidates(languages: Iterable[str] | None) -> tuple[str, ...]:
