@@ -29,7 +29,7 @@ from .lexical import BM25Params
 from .local import FilterMasks, LocalIndex
 from .protocol import StaleRead
 from .segments import Segment
-from .snapshot import Snapshot, language_samples, lexical_index
+from .snapshot import Snapshot, language_codes, language_samples, lexical_index
 
 Embed = Callable[[list[str]], np.ndarray]
 _T = TypeVar("_T")
@@ -185,7 +185,8 @@ class IndexReader:
         if self._factory is not None and all(s.dense is not None for s in segments):
             dense = DenseIndex([s.dense for s in segments], live)  # type: ignore[misc]
         self._masks.clear()
-        lexical, languages, shares = lexical_index(segments, live, self._params)
+        codes = language_codes(segments)  # once, for BM25's groups and the samples
+        lexical, languages, shares = lexical_index(segments, live, self._params, codes)
         model = self._model()
         return Snapshot(
             generation=generation,
@@ -199,7 +200,7 @@ class IndexReader:
             languages=languages,
             language_shares=shares,
             model_languages=model.languages,
-            language_samples=language_samples(segments, live) if dense is not None else {},
+            language_samples=language_samples(codes, live) if dense is not None else {},
             query_means=model.query_means,
             cosine_map=model.cosine_map,
         )

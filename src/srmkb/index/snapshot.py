@@ -413,13 +413,14 @@ def _live_languages(
 
 
 def language_samples(
-    segments: Sequence[Segment], live: np.ndarray, size: int = BACKGROUND_SAMPLE
+    languages: tuple[np.ndarray, np.ndarray], live: np.ndarray, size: int = BACKGROUND_SAMPLE
 ) -> dict[str, np.ndarray]:
     """Up to ``size`` live rows (a fixed draw) of each language with at least
-    :data:`BACKGROUND_MIN_ROWS` of them, when two languages or more have that many."""
+    :data:`BACKGROUND_MIN_ROWS` of them, when two languages or more have that many;
+    ``languages`` is what :func:`language_codes` gives for the snapshot's segments."""
     if not len(live):
         return {}
-    all_names, codes = language_codes(segments)
+    all_names, codes = languages
     names, counts, index = _live_languages(all_names, codes, live)
     enough = counts >= BACKGROUND_MIN_ROWS
     names, index = names[enough], index[enough]
@@ -436,22 +437,26 @@ def language_samples(
 
 
 def lexical_index(
-    segments: Sequence[Segment], live: np.ndarray, params: BM25Params
+    segments: Sequence[Segment],
+    live: np.ndarray,
+    params: BM25Params,
+    codes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[LexicalIndex, tuple[str, ...], dict[str, float]]:
     """BM25 over ``segments``, with each language's own statistics when there are
-    several; the languages of live rows, most frequent first, and their shares."""
+    several; the languages of live rows, most frequent first, and their shares.
+    ``codes``: :func:`language_codes` of ``segments``, when the caller has it."""
     lexical = LexicalIndex(
         [s.lexical for s in segments], live, params, documents=document_numbers(segments)
     )
     if not segments:
         return lexical, (), {}
-    all_names, codes = language_codes(segments)
-    names, counts, index = _live_languages(all_names, codes, live)
+    all_names, row_codes = codes or language_codes(segments)
+    names, counts, index = _live_languages(all_names, row_codes, live)
     order = np.argsort(-counts, kind="stable")
     languages = tuple(str(n) for n in names[order])
     if len(languages) > 1:
         for i in order:
-            lexical.set_stats_group(str(names[i]), codes == index[i])
+            lexical.set_stats_group(str(names[i]), row_codes == index[i])
     total = max(int(counts.sum()), 1)
     shares = {str(n): int(c) / total for n, c in zip(names, counts)}
     return lexical, languages, shares

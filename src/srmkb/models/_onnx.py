@@ -121,14 +121,21 @@ class OnnxSentenceEmbedder:
 def minilm_tokenizer() -> Any:
     """all-MiniLM-L6-v2's tokenizer: BERT uncased WordPiece over the pinned vocabulary."""
     try:
-        from tokenizers import Tokenizer
-        from tokenizers.implementations import BertWordPieceTokenizer
+        from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+        from tokenizers.models import WordPiece
     except ImportError as exc:  # pragma: no cover - exercised in the extras test
         raise MissingDependencyError("tokenizers", "dense") from exc
     lines = read_verified(_VOCAB, "srmkb/models/minilm-vocab.txt").decode("utf-8").splitlines()
     vocab = {token: i for i, token in enumerate(lines)}
-    wordpiece = BertWordPieceTokenizer(vocab, lowercase=True, strip_accents=None, clean_text=True)
-    return Tokenizer.from_str(wordpiece.to_str())
+    tokenizer = Tokenizer(WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+    tokenizer.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.BertProcessing(
+        ("[SEP]", vocab["[SEP]"]), ("[CLS]", vocab["[CLS]"])
+    )
+    return tokenizer
 
 
 def minilm(*, threads: int | None = None, path: str | Path | None = None) -> OnnxSentenceEmbedder:

@@ -39,11 +39,11 @@ class SentenceTransformerEmbedder:
         for name, sha256 in (checksums or {}).items():
             read_checked(Path(path) / name, sha256)
         try:
-            import torch
+            import torch  # noqa: F401  (configure_threads sets its pool once loaded)
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - exercised in the extras test
             raise MissingDependencyError("sentence-transformers and torch", "torch") from exc
-        torch.set_num_threads(configure_threads(threads))
+        configure_threads(threads)  # torch is loaded now, so its pool is set too
         self.model_id = model_id
         self.batch_size = batch_size
         with _quiet_loading():
