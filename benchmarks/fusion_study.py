@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _cache import cached_embeddings
 from srmkb.evaluation import load_beir, ndcg_at
 from srmkb.index.fusion import fuse, zscore
-from srmkb.index.lexical import LexicalIndex, LexicalSegment
+from srmkb.index.lexical import LexicalIndex
+from srmkb.index.postings import LexicalSegment
 from srmkb.models import minilm
 from srmkb.text.analysis import analyzer_for
 from srmkb.text.chunking import chunk_document

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srmkb.index.lexical import LexicalIndex, LexicalSegment
+from srmkb.index.lexical import LexicalIndex
+from srmkb.index.postings import LexicalSegment
 
 from ..conftest import shared_path
 

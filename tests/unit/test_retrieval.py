@@ -7,7 +7,8 @@ import pytest
 
 from srmkb import Document, KnowledgeBase
 from srmkb.evaluation import evaluate_run, load_beir
-from srmkb.index.lexical import LexicalIndex, LexicalSegment
+from srmkb.index.lexical import LexicalIndex
+from srmkb.index.postings import LexicalSegment
 from srmkb.index.query import Query
 from srmkb.index.segments import Segment
 from srmkb.index.snapshot import cross_language_vector, document_numbers, in_context

@@ -22,7 +22,7 @@ import numpy as np
 from ..documents import Passage
 from ..errors import StorageError
 from .dense import DenseSegment, dense_files
-from .lexical import LEXICAL_FILES, LexicalSegment
+from .postings import LEXICAL_FILES, LexicalSegment
 
 VISIBILITY_CODES = {"public": 0, "internal": 1}
 _ROW_FILES = ("passage_ids", "document_ids", "internal", "language")
