@@ -213,7 +213,8 @@ class Hit:
     """One search result: a passage, its document and how it scored.
 
     ``score`` is the fused score used for ranking (higher is better); ``scores`` holds each
-    retriever's own score (``bm25``, ``dense``) where it saw the passage.
+    retriever's own score (``bm25``, ``dense``) where it saw the passage. ``text`` is the
+    whole passage, ``snippet`` its first few lines, both from the version that ranked it.
     """
 
     document_id: str
@@ -229,6 +230,7 @@ class Hit:
     language: str = "en"
     metadata: Mapping[str, JSONValue] = field(default_factory=dict)
     version: int | None = None  # the document version the passage belongs to
+    text: str = ""
 
     def to_json(self) -> dict[str, JSONValue]:
         return {

@@ -269,6 +269,7 @@ class KnowledgeBase:
         as_of: When | None = None,
         language: str | None = None,
         log: bool = True,
+        log_channel: str | None = None,
     ) -> Answer:
         """Answer ``question`` from the base for one channel, or decline and offer an agent.
 
@@ -281,7 +282,9 @@ class KnowledgeBase:
         ``language`` is the asker's (detected from the question when None): srmkb's own
         words (refusal, hand-over, voice prompts) are in it, and an answer drawn from a
         document in another language says so. Every call is logged in the audit log,
-        with that version (``interaction_id`` names the entry), unless ``log=False``.
+        with that version (``interaction_id`` names the entry), under ``log_channel``
+        (default: ``channel``; an agent's tool logs as ``"agent-tool"``), unless
+        ``log=False``.
         """
         check_choice("channel", channel, CHANNELS)
         facts = self._query(question, "question")
@@ -303,7 +306,7 @@ class KnowledgeBase:
             )
 
         answer = self._read(as_of, run)
-        return respond.logged(answer, self._audit) if log else answer
+        return respond.logged(answer, self._audit, log_channel) if log else answer
 
     def _query(self, text: str, name: str = "query") -> Query:
         """The query's facts, computed once per call; the embedder loads on first use,

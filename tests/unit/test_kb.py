@@ -60,6 +60,7 @@ def test_search_finds_the_right_document(kb, mode):
     hit = hits[0]
     assert hit.passage_id == "wifi#0" and hit.title == "Change the Wi-Fi password"
     assert set(hit.scores) == ({"bm25", "dense"} if mode == "hybrid" else {mode})
+    assert hit.text == kb.passage_text(hit.passage_id) and hit.text.startswith(hit.snippet[:40])
 
 
 def test_customer_never_sees_internal_documents(kb):
@@ -256,6 +257,12 @@ def test_feedback_counts_once_per_outcome(kb):
     assert kb.feedback(hits.interaction_id, "resolved") is False
     assert kb.feedback(hits.interaction_id, "escalated") is True
     assert kb.audit.get(hits.interaction_id).outcome == "escalated"
+
+
+def test_an_answer_is_logged_under_its_log_channel(kb):
+    answer = kb.answer("how do I change my wifi password", log_channel="agent-tool")
+    assert answer.channel == "chat"
+    assert kb.audit.get(answer.interaction_id).channel == "agent-tool"
 
 
 def test_logged_questions_are_bounded_and_channels_redacted(kb):

@@ -83,6 +83,7 @@ def hits(index: Index, ranking: Ranking, audience: Audience, *, final: bool) -> 
                 language=rec.language,
                 metadata=shown_metadata(rec.metadata, audience),  # type: ignore[arg-type]
                 version=rec.version,
+                text=rec.text,
             )
         )
     return out
@@ -110,13 +111,14 @@ def answer(
     return _compose(index, query.text, evidence, confidence, channel, audience, asker, final)
 
 
-def logged(answer: Answer, audit: AuditLog) -> Answer:
-    """``answer`` logged in ``audit``, with the id of its interaction."""
+def logged(answer: Answer, audit: AuditLog, channel: str | None = None) -> Answer:
+    """``answer`` logged in ``audit`` (under ``channel``, by default the answer's), with
+    the id of its interaction."""
     interaction = audit.record(
         kind="answer",
         audience=answer.audience,
         question=answer.question,
-        channel=answer.channel,
+        channel=channel or answer.channel,
         document_id=answer.document_id,
         document_version=answer.document_version,
         confidence=round(answer.confidence, 6),
