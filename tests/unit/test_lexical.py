@@ -77,6 +77,29 @@ def test_matches_bm25s_lucene_on_real_data(scifact_tokens):
         np.testing.assert_allclose(ours, ref.get_scores(q), rtol=1e-4, atol=1e-5)
 
 
+def test_a_segment_large_enough_for_dense_rows_scores_exactly(scifact_tokens):
+    """Frequent terms of a large segment are added as dense rows of weights: the scores,
+    deletions, repeated query terms and top rows stay those of BM25."""
+    bm25s = pytest.importorskip("bm25s")
+    docs, queries = scifact_tokens
+    big = [docs[i % len(docs)] + [f"u{i}"] for i in range(9_000)]  # 'the' in most rows
+    small = docs[:300]
+    live = np.ones(len(big) + len(small), bool)
+    live[[5, 4_000, 8_999, 9_100]] = False
+    index = LexicalIndex([LexicalSegment.build(big), LexicalSegment.build(small)], live)
+    kept = [d for i, d in enumerate(big + small) if live[i]]
+    ref = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+    ref.index(kept, show_progress=False)
+    for q in [*queries[:15], ["the", "the", "of", "cells"]]:
+        ours, _ = index.scores(q)
+        assert not ours[~live].any()
+        expected = ref.get_scores(q)
+        np.testing.assert_allclose(ours[live], expected, rtol=1e-4, atol=1e-5)
+        rows, scores = index.top(q, 10)
+        np.testing.assert_allclose(scores, np.sort(expected)[::-1][:10], rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(scores, ours[rows])
+
+
 def test_segments_with_deletions_score_like_a_fresh_index(scifact_tokens):
     docs, queries = scifact_tokens
     a, b, c = docs[:200], docs[200:400], docs[400:]

@@ -29,6 +29,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from .topk import top_k
+
 # Below this many allowed rows a segment is scored exactly by NumPy: cheaper than a
 # selector-driven faiss search, and exact where a filtered HNSW search would miss.
 _EXACT_BELOW = 4096
@@ -174,7 +176,7 @@ class DenseIndex:
             if n_allowed <= gather_below or n_allowed <= k:
                 rows = np.flatnonzero(seg_mask)
                 sims = segment.rows(rows) @ q[0]
-                top = _top_k(sims, k)
+                top = top_k(sims, k)
                 all_rows.append(rows[top] + offset)
                 all_scores.append(sims[top])
                 continue
@@ -182,7 +184,7 @@ class DenseIndex:
                 sims = np.asarray(segment.vectors @ q[0], dtype=np.float32)
                 if n_allowed < segment.n_passages:
                     sims[~seg_mask] = -np.inf
-                top = _top_k(sims, min(k, n_allowed))
+                top = top_k(sims, min(k, n_allowed))
                 all_rows.append(top.astype(np.int64) + offset)
                 all_scores.append(sims[top])
                 continue
@@ -193,7 +195,7 @@ class DenseIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         rows = np.concatenate(all_rows)
         scores = np.concatenate(all_scores).astype(np.float32)
-        top = _top_k(scores, k)
+        top = top_k(scores, k)
         return rows[top], scores[top]
 
     def scores_of(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -234,7 +236,7 @@ def _faiss_search(
     rows, sims = ids[0][keep].astype(np.int64), sims[0][keep]
     if segment.rescore:
         sims = segment.rows(rows) @ q[0]
-        top = _top_k(sims, k)
+        top = top_k(sims, k)
         rows, sims = rows[top], sims[top]
     return rows, sims
 
@@ -245,11 +247,3 @@ def _search_params(index: faiss.Index, ef_search: int) -> faiss.SearchParameters
         params.efSearch = ef_search
         return params
     return faiss.SearchParameters()
-
-
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` largest scores, best first."""
-    if len(scores) > k:
-        part = np.argpartition(-scores, k - 1)[:k]
-        return part[np.argsort(-scores[part], kind="stable")]
-    return np.argsort(-scores, kind="stable")

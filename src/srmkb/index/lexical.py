@@ -31,6 +31,7 @@ import numpy as np
 
 from .postings import LexicalSegment
 from .statistics import GroupStatistics, LexicalStatistics
+from .topk import top_k
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,30 @@ class BM25Params:
 TERM_CACHE_POSTINGS = 4_000_000
 # Terms whose passage-level postings a view keeps located (views into its arrays, no copies).
 TERM_CACHE_TERMS = 65_536
+# A term held by at least this share of a segment's rows is kept as a dense row of
+# weights, one per passage: adding a contiguous row costs a fraction of scattering its
+# postings (100k passages, 25 words each: a share of 1/16 makes 29 terms dense, 11.6 MB,
+# and they hold 92 % of the postings SciFact's queries touch). DENSE_BYTES bounds the
+# rows per segment and group, most frequent terms first; small segments keep none.
+DENSE_SHARE = 1 / 16
+DENSE_BYTES = 64 * 2**20
+DENSE_MIN_ROWS = 8_192
 
 
-# A term's postings in one segment: the segment's first row, rows, contributions.
-_Postings = tuple[int, np.ndarray, np.ndarray]
+@dataclass(frozen=True)
+class _Weights:
+    """A segment's per-posting BM25 weights for one group, and its frequent terms'
+    weights as dense rows (``dense[rows_of[t]]`` for term ``t``; -1: not dense)."""
+
+    weights: np.ndarray
+    df: np.ndarray
+    dense: np.ndarray
+    rows_of: np.ndarray
+
+
+# A term's weights in one segment: the segment's first row, then either its postings'
+# rows and weights, or None and its dense row of weights (idf is applied by scores).
+_Postings = tuple[int, np.ndarray | None, np.ndarray]
 
 
 class LexicalIndex:
@@ -55,10 +76,11 @@ class LexicalIndex:
 
     Corpus statistics are fixed for a view, so the per-posting part of BM25,
     ``tf / (tf + k1 · (1 - b + b · |d| / avgdl))``, and each term's live document
-    frequency are computed once per segment (on first use); the first query of a term
-    multiplies its postings' weights by its idf in place, so every query then costs one
-    scatter-add per term and segment of ready contributions, as in bm25s, while idf
-    still reflects the live corpus. A writer builds a new view after each commit.
+    frequency are computed once per segment (on first use), and a query costs, per term
+    and segment, a multiply by idf and an add: one scatter-add of all its rare terms'
+    postings, and a contiguous add of each frequent term's dense row (see DENSE_SHARE),
+    while idf still reflects the live corpus. A writer builds a new view after each
+    commit.
     ``documents`` numbers each row's document (rows of a document consecutive, numbers
     ascending), for :meth:`document_scores`; None when every document is one row.
     """
@@ -89,12 +111,10 @@ class LexicalIndex:
         self._doc_stats: dict[str, tuple[int, float, np.ndarray]] = {}
         self._stats: dict[str, tuple[np.ndarray, int, float]] = {}
         self._stats["*"] = self._make_stats(live)
-        # (group, segment index) -> (per-posting weights, per-term live document frequency);
-        # a term's weights become its contributions (times idf) when first queried, and
-        # (group, segment index) -> which terms have been so multiplied.
-        self._cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
-        self._scaled: dict[tuple[str, int], np.ndarray] = {}
-        # (group, term) -> (idf, [(first row, rows, contributions) per segment])
+        # (group, segment index) -> per-posting weights, per-term live document frequency,
+        # frequent terms' dense rows
+        self._cache: dict[tuple[str, int], _Weights] = {}
+        # (group, term) -> (idf, [(first row, rows or None, weights) per segment])
         self._located: dict[tuple[str, str], tuple[float, list[_Postings]]] = {}
         # (level, group, term) -> (idf, documents, contributions), oldest first
         self._terms: OrderedDict[tuple[str, str, str], tuple[float, np.ndarray, np.ndarray]] = (
@@ -149,7 +169,7 @@ class LexicalIndex:
         for i, segment in enumerate(self.segments):
             t = segment.term_index(term)
             if t >= 0:
-                found += int(self._segment_terms(group, i)[1][t])
+                found += int(self._segment_terms(group, i).df[t])
         return found
 
     def with_statistics(
@@ -171,14 +191,13 @@ class LexicalIndex:
             view.n_documents = int(self.live.shape[0])
         view._doc_stats = {}
         view._cache = {}
-        view._scaled = {}
         view._located = {}
         view._terms = OrderedDict()
         view._cached_postings = 0
         view._lock = threading.Lock()
         return view
 
-    def _segment_terms(self, group: str, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def _segment_terms(self, group: str, index: int) -> _Weights:
         key = (group, index)
         cached = self._cache.get(key)
         if cached is not None:
@@ -187,11 +206,10 @@ class LexicalIndex:
             cached = self._cache.get(key)
             if cached is None:
                 cached = self._precompute(group, index)
-                self._scaled[key] = np.zeros(len(cached[1]), dtype=bool)
                 self._cache[key] = cached
         return cached
 
-    def _precompute(self, group: str, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def _precompute(self, group: str, index: int) -> _Weights:
         mask, _, avgdl = self._stats[group]
         seg, offset = self.segments[index], self.offsets[index]
         rows = np.asarray(seg.rows)
@@ -201,21 +219,21 @@ class LexicalIndex:
         norm = k1 * (1.0 - b + b * np.asarray(seg.length)[rows] / avgdl)
         # Rows outside the group (or deleted) get weight 0, so they never score.
         weights = np.where(in_group, tf / (tf + norm), 0.0).astype(np.float32)
-        starts = np.asarray(seg.indptr)[:-1]
-        if len(starts):
-            df = np.add.reduceat(in_group.astype(np.int32), starts)
+        indptr = np.asarray(seg.indptr)
+        if len(indptr) > 1:
+            df = np.add.reduceat(in_group.astype(np.int32), indptr[:-1])
+            df[indptr[:-1] == indptr[1:]] = 0  # reduceat reads one element for an empty slice
         else:
             df = np.zeros(0, dtype=np.int32)
-        return weights, df
+        return _Weights(weights, df, *_dense_rows(seg.n_passages, indptr, rows, weights, df))
 
     def _term(self, term: str, group: str) -> tuple[float, list[_Postings]] | None:
         """A term's idf and, per segment that holds it, the segment's first row, the
         term's rows there and their BM25 contributions (idf times the per-posting
         weight); None when no live row holds it.
 
-        The contributions are the term's slice of the segment's weights, multiplied by
-        idf in place on first use: no copy, so an unseen term costs one multiply and a
-        seen one nothing (a copy per term cost a third of a 100k-passage query).
+        A term's weights are views into the segment's arrays (no copy): a dense row for
+        a frequent term, else its postings' rows and weights; :meth:`scores` applies idf.
         """
         key = (group, term)
         located = self._located.get(key)
@@ -225,7 +243,7 @@ class LexicalIndex:
         df = 0
         for i, segment in enumerate(self.segments):
             t = segment.term_index(term)
-            if t >= 0 and (here := int(self._segment_terms(group, i)[1][t])):
+            if t >= 0 and (here := int(self._segment_terms(group, i).df[t])):
                 df += here
                 found.append((i, t))
         if self._global is not None:  # a term found only elsewhere still counts in the mass
@@ -233,16 +251,15 @@ class LexicalIndex:
         if df == 0:
             return None
         idf = math.log1p((self._stats[group][1] - df + 0.5) / (df + 0.5))
-        parts = []
-        with self._lock:  # one thread scales a term's weights, once
-            for i, t in found:
-                segment, weights = self.segments[i], self._cache[group, i][0]
-                scaled = self._scaled[group, i]
-                start, end = segment.indptr[t : t + 2].tolist()
-                if not scaled[t]:
-                    weights[start:end] *= np.float32(idf)
-                    scaled[t] = True
-                parts.append((self.offsets[i], segment.rows[start:end], weights[start:end]))
+        parts: list[_Postings] = []
+        for i, t in found:
+            segment, cached = self.segments[i], self._cache[group, i]
+            if (row := int(cached.rows_of[t])) >= 0:
+                parts.append((self.offsets[i], None, cached.dense[row]))
+                continue
+            start, end = segment.indptr[t : t + 2].tolist()
+            parts.append((self.offsets[i], segment.rows[start:end], cached.weights[start:end]))
+        with self._lock:
             if len(self._located) >= TERM_CACHE_TERMS:
                 del self._located[next(iter(self._located))]
             self._located[key] = located = (idf, parts)
@@ -325,6 +342,16 @@ class LexicalIndex:
             return None
         return self._accumulate(query_terms, group, self.n_documents, self._document_term)
 
+    def top(
+        self, query_terms: Sequence[str], k: int, *, group: str = "*"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best rows by BM25 and their scores, best first; rows that hold no
+        query term are left out."""
+        scores, _ = self.scores(query_terms, group=group)
+        best = top_k(scores, k)
+        best = best[scores[best] > 0]
+        return best, scores[best]
+
     def scores(self, query_terms: Sequence[str], *, group: str = "*") -> tuple[np.ndarray, float]:
         """BM25 score of every row (0 where no term matches or the row is deleted).
 
@@ -336,19 +363,33 @@ class LexicalIndex:
         mass = 0.0
         if not query_terms or group not in self._stats or self._stats[group][1] == 0:
             return scores, mass
+        buffer: np.ndarray | None = None
+        rows_parts, weight_parts, factors = [], [], []
         for term, qtf in Counter(query_terms).items():
             found = self._term(term, group)
             if found is None:
                 continue
             idf, parts = found
             mass += qtf * idf
-            for offset, rows, contributions in parts:
-                # np.add.at is twice as fast as scores[rows] += … in NumPy 2
-                np.add.at(
-                    scores[offset:] if offset else scores,
-                    rows,
-                    contributions if qtf == 1 else np.float32(qtf) * contributions,
-                )
+            factor = np.float32(qtf * idf)
+            for offset, rows, weights in parts:
+                if rows is None:  # a frequent term's dense row
+                    n = len(weights)
+                    if buffer is None:
+                        buffer = np.empty_like(scores)
+                    np.multiply(weights, factor, out=buffer[:n])
+                    scores[offset : offset + n] += buffer[:n]
+                else:
+                    rows_parts.append(rows + offset if offset else rows)
+                    weight_parts.append(weights)
+                    factors.append(factor)
+        if rows_parts:  # the other terms' postings, scaled and added in one pass
+            lengths = [len(r) for r in rows_parts]
+            contributions = np.concatenate(weight_parts)
+            contributions *= np.repeat(np.asarray(factors, dtype=np.float32), lengths)
+            # np.add.at is twice as fast as scores[rows] += … in NumPy 2, and adds rows
+            # that several terms share
+            np.add.at(scores, np.concatenate(rows_parts), contributions)
         return scores, mass
 
     def _accumulate(
@@ -373,3 +414,22 @@ class LexicalIndex:
             # np.add.at is twice as fast as scores[where] += … in NumPy 2
             np.add.at(scores, where, contributions if qtf == 1 else np.float32(qtf) * contributions)
         return scores, mass
+
+
+def _dense_rows(
+    n_rows: int, indptr: np.ndarray, rows: np.ndarray, weights: np.ndarray, df: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The weights of a segment's most frequent terms as dense rows (one column per
+    passage, 0 where the term is absent), and each term's row (-1 for the others)."""
+    rows_of = np.full(len(df), -1, dtype=np.int32)
+    limit = min(DENSE_BYTES // max(4 * n_rows, 1), len(df))
+    if n_rows < DENSE_MIN_ROWS or limit <= 0:
+        return np.zeros((0, n_rows), dtype=np.float32), rows_of
+    frequent = np.flatnonzero(df >= DENSE_SHARE * n_rows)
+    frequent = frequent[np.argsort(-df[frequent], kind="stable")][:limit]
+    dense = np.zeros((len(frequent), n_rows), dtype=np.float32)
+    for j, t in enumerate(frequent.tolist()):
+        start, end = int(indptr[t]), int(indptr[t + 1])
+        dense[j, rows[start:end]] = weights[start:end]
+    rows_of[frequent] = np.arange(len(frequent), dtype=np.int32)
+    return dense, rows_of

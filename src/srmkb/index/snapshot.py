@@ -18,12 +18,13 @@ import numpy as np
 
 from ..storage.records import PassageRecord
 from ..text.language import DEFAULT_LANGUAGES
-from .dense import DenseIndex, _top_k
+from .dense import DenseIndex
 from .fusion import fuse
 from .lexical import BM25Params, LexicalIndex
 from .query import Query
 from .segments import Segment
 from .statistics import LexicalStatistics
+from .topk import top_k
 
 # Each retriever contributes this many candidates (at least) to the hybrid fusion.
 CANDIDATES = 100
@@ -113,7 +114,7 @@ class Snapshot:
         if mode == "bm25":
             assert bm25 is not None and coverage is not None
             rows = np.flatnonzero(bm25 > 0)
-            top = rows[_top_k(bm25[rows], k)]
+            top = rows[top_k(bm25[rows], k)]
             return RowRanking(top, bm25[top], {"bm25": bm25[top]}, coverage[top])
         assert self.dense is not None and qvec is not None
         dvec = self._dense_vector(query, qvec)
@@ -124,7 +125,7 @@ class Snapshot:
             return RowRanking(top, d_scores[:k], {"dense": cosines}, None, qvec)
         assert bm25 is not None and coverage is not None
         matched = np.flatnonzero(bm25 > 0)
-        l_rows = matched[_top_k(bm25[matched], n_cand)]
+        l_rows = matched[top_k(bm25[matched], n_cand)]
         cand = np.union1d(l_rows, d_rows)
         cand_bm25 = bm25[cand]
         cand_dense = self.dense.scores_of(dvec, cand)
@@ -142,7 +143,7 @@ class Snapshot:
             same_language=same,
             best_cosine=best,
         )
-        order = _top_k(fused, k)
+        order = top_k(fused, k)
         top = cand[order]
         parts = {"bm25": cand_bm25[order], "dense": cand_cosine[order]}
         return RowRanking(top, fused[order], parts, coverage[top], qvec)
