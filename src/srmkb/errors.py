@@ -4,9 +4,9 @@ Every error derives from :class:`SrmkbError`, so ``except SrmkbError`` catches t
 A subclass exists only where a caller would act differently::
 
     SrmkbError
-    ├── InputError               a bad input file, line or document; fix the input
-    │   └── DocumentExistsError  ``add`` of an id already in the base; use ``upsert``
-    ├── FilterError              a malformed search filter
+    ├── InputError               a bad input file, line, document or argument; fix it
+    │   ├── DocumentExistsError  ``add`` of an id already in the base; use ``upsert``
+    │   └── FilterError          a malformed search filter, or one on a field no document has
     ├── StorageError             the base directory is missing, damaged or of another format
     │   ├── ModelMismatchError   the base was built with another embedding model
     │   └── DiskFullError        a write ran out of space; the base is unchanged
@@ -38,8 +38,9 @@ class DocumentExistsError(InputError):
     """``add`` was given a document id that the base already holds."""
 
 
-class FilterError(SrmkbError, ValueError):
-    """A search filter that cannot be understood."""
+class FilterError(InputError):
+    """A search filter that cannot be understood, or one on a field that no document in
+    the base has (a misspelt key would otherwise silently match nothing)."""
 
 
 class StorageError(SrmkbError):

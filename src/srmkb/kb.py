@@ -6,14 +6,18 @@ through :class:`~srmkb.index.IndexReader`, written through
 :class:`~srmkb.index.LocalWriter`), its documents, versions and drafts in the catalog
 (:mod:`srmkb.storage`), and answers are composed by :mod:`srmkb.answering`. Every search
 and answer first picks up commits made by other processes, and everything it returns
-comes from the version that ranked it.
+comes from the version that ranked it. ``asearch``, ``aanswer`` and ``aingest`` are the
+same calls for asyncio code, run in a worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Concatenate, Literal, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -23,13 +27,14 @@ from .answering.confidence import default_model
 from .answering.evidence import Evidence, LineVectors, gather
 from .check import CheckReport, check_base
 from .documents import Document, Hit, IngestError, SearchResults, SyncReport
-from .index import LocalIndex, Query
+from .index import LocalIndex, Query, Ranking
 from .index.base import open_base
-from .index.filters import Filters
+from .index.filters import Filters, KnownFields
 from .index.protocol import Progress
 from .index.query import check_text
 from .index.snapshot import CANDIDATES
-from .models import Embedder, ModelSlot
+from .ingestion import IngestProgress, ReportingSlot, Sources
+from .models import Embedder
 from .storage.catalog import Catalog
 from .storage.interactions import AuditLog
 from .storage.layout import INTERACTIONS
@@ -37,8 +42,10 @@ from .storage.records import PassageRecord, VersionInfo
 from .text.chunking import DEFAULT_MAX_WORDS
 from .vocabulary import (
     CHANNELS,
+    COLLAPSES,
     Audience,
     Channel,
+    Collapse,
     Mode,
     Outcome,
     When,
@@ -47,6 +54,23 @@ from .vocabulary import (
 )
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+def _in_thread(
+    method: Callable[Concatenate[KnowledgeBase, _P], _T],
+) -> Callable[Concatenate[KnowledgeBase, _P], Awaitable[_T]]:
+    """``method`` for asyncio code: the same call, awaited, run in a worker thread
+    (``asyncio.to_thread``), so the event loop serves other requests meanwhile."""
+
+    @functools.wraps(method)
+    async def run(self: KnowledgeBase, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return await asyncio.to_thread(method, self, *args, **kwargs)
+
+    run.__doc__ = (
+        f"Awaitable :meth:`{method.__name__}`, run in a worker thread.\n\n{method.__doc__}"
+    )
+    return run
 
 
 class KnowledgeBase:
@@ -78,7 +102,7 @@ class KnowledgeBase:
         log_interactions: bool | None = None,
     ) -> None:
         self.path = Path(path)
-        self._model = ModelSlot(model, base=self.path, threads=threads)
+        self._model = ReportingSlot(model, base=self.path, threads=threads)
         base = open_base(
             self.path,
             self._model,
@@ -91,6 +115,7 @@ class KnowledgeBase:
         self._catalog, self._reader, self._writer = base.catalog, base.reader, base.writer
         self._audit = AuditLog(self.path / INTERACTIONS, enabled=log_interactions)
         self._lines = LineVectors(lambda lines: self.embedder.embed_documents(lines))
+        self._fields = KnownFields(self._catalog.documents_for_filter)
 
     # -- model -------------------------------------------------------------------------
 
@@ -170,6 +195,40 @@ class KnowledgeBase:
             documents, sources=sources, batch_size=batch_size, progress=progress
         )
 
+    def ingest(
+        self,
+        paths: str | Path | Iterable[str | Path],
+        *,
+        sync: bool = False,
+        batch_size: int = 256,
+        progress: Progress | None = None,
+        max_file_bytes: int | None = None,
+    ) -> SyncReport:
+        """Read files and folders with the connectors (``srmkb.connectors``) and upsert
+        their documents, as ``srmkb ingest`` does.
+
+        A file or line that cannot be read is an :class:`IngestError` in the report and
+        the rest goes on; a path that does not exist is an :class:`InputError` before
+        anything is written. ``sync=True`` mirrors the paths: documents read from them
+        before and gone now are deleted (those of a file unreadable this time are kept).
+        ``progress(n)`` is told of ``n`` more documents done, as their passages are
+        embedded; ``max_file_bytes`` refuses larger files (default 32 MB).
+        """
+        sources = Sources(paths, max_file_bytes=max_file_bytes)
+        counter = None if progress is None else IngestProgress(progress)
+        items = sources if counter is None else counter.reading(sources)
+        done = None if counter is None else counter.committed
+        with nullcontext() if counter is None else self._model.reporting(counter):
+            if sync:
+                report = self.sync(
+                    items, sources=sources.roots, batch_size=batch_size, progress=done
+                )
+            else:
+                report = self.upsert(items, batch_size=batch_size, progress=done)
+        return report + SyncReport(skipped=sources.skipped)
+
+    aingest = _in_thread(ingest)
+
     def purge(self, ids: Iterable[str]) -> SyncReport:
         """Delete documents and forget their earlier versions too (``delete`` keeps them,
         so ``as_of`` can still show them)."""
@@ -195,21 +254,32 @@ class KnowledgeBase:
         as_of: When | None = None,
         channel: str | None = None,
         log: bool = True,
+        collapse: Collapse | None = None,
     ) -> SearchResults:
         """The ``k`` best passages for ``query``, best first.
 
         ``audience="customer"`` (the default: least privilege) sees public passages only;
         ``"agent"`` sees internal ones too. ``filters`` (see :mod:`srmkb.index.filters`)
         and the audience are applied inside both retrievers, before the top ``k`` is
-        taken. ``as_of`` (a datetime, an ISO 8601 string or a POSIX time) searches the
-        base as it stood then: each document in the version that was current at that
-        time. Hits carry the version they came from. The search is logged (see
-        :meth:`feedback`) under ``channel``, unless ``log=False`` (a preview, a test query).
+        taken; a filter on a field no document has raises :class:`FilterError`.
+        ``collapse="document"`` returns one hit per document, its best passage: still
+        ``k`` hits when ``k`` documents match. ``as_of`` (a datetime, an ISO 8601
+        string or a POSIX time) searches the base as it stood then: each document in
+        the version that was current at that time. Hits carry the version they came
+        from. The search is logged (see :meth:`feedback`) under ``channel``, unless
+        ``log=False`` (a preview, a test query).
         """
+        if collapse is not None:
+            check_choice("collapse", collapse, COLLAPSES)
         facts = self._query(query)
 
         def run(index: LocalIndex, final: bool) -> list[Hit]:
-            ranking = index.search(facts, k, mode=mode, audience=audience, filters=filters)
+            self._fields.check(filters, index.generation, index.snapshot.history_fields)
+
+            def rank(n: int) -> Ranking:
+                return index.search(facts, n, mode=mode, audience=audience, filters=filters)
+
+            ranking = rank(k) if collapse is None else _best_per_document(rank, k, len(index))
             return respond.hits(index, ranking, audience, final=final)
 
         results = SearchResults(self._read(as_of, run))
@@ -230,16 +300,14 @@ class KnowledgeBase:
     ) -> list[tuple[str, float]]:
         """Documents ranked by their best passage: (document id, score), best first."""
         facts = self._query(query)
-        ranking = self.index.search(
-            facts, max(k * 4, CANDIDATES), mode=mode, audience=audience, filters=filters
-        )
-        out: dict[str, float] = {}
-        for doc, score in zip(ranking.document_ids.tolist(), ranking.scores.tolist()):
-            if doc not in out:
-                out[doc] = score
-                if len(out) >= k:
-                    break
-        return list(out.items())
+        index = self.index
+        self._fields.check(filters, index.generation, index.snapshot.history_fields)
+
+        def rank(n: int) -> Ranking:
+            return index.search(facts, n, mode=mode, audience=audience, filters=filters)
+
+        ranking = _best_per_document(rank, k, len(index))
+        return list(zip(ranking.document_ids.tolist(), ranking.scores.tolist()))
 
     def evidence(
         self, question: str, *, audience: Audience = "customer", filters: Filters | None = None
@@ -247,12 +315,14 @@ class KnowledgeBase:
         """The hybrid ranking of a question and the answer-confidence features drawn from
         it (what :meth:`answer` decides on; capture uses it to link cases)."""
         facts = self._query(question, "question")
-        return self._read(
-            None,
-            lambda index, final: gather(
+
+        def run(index: LocalIndex, final: bool) -> Evidence:
+            self._fields.check(filters, index.generation, index.snapshot.history_fields)
+            return gather(
                 index, facts, self._lines, audience=audience, filters=filters, final=final
-            ),
-        )
+            )
+
+        return self._read(None, run)
 
     def embed_lines(self, lines: list[str]) -> np.ndarray:
         """Document-side vectors of short texts (titles, sentences), cached by text."""
@@ -263,7 +333,7 @@ class KnowledgeBase:
         question: str,
         *,
         channel: Channel = "chat",
-        audience: Audience = "customer",
+        audience: Audience | None = None,
         filters: Filters | None = None,
         threshold: float | None = None,
         as_of: When | None = None,
@@ -275,23 +345,30 @@ class KnowledgeBase:
 
         The source is chosen once from the hybrid ranking (audience and filters applied
         inside retrieval) and then rendered for the channel, so every channel gives the
-        same source and facts. ``confidence`` is the calibrated probability that the
-        cited document answers the question; below ``threshold`` (default: the shipped
-        model's) the answer declines. ``as_of`` answers from the documents as they stood
-        then (see :meth:`search`); ``document_version`` names the version used.
-        ``language`` is the asker's (detected from the question when None): srmkb's own
-        words (refusal, hand-over, voice prompts) are in it, and an answer drawn from a
-        document in another language says so. Every call is logged in the audit log,
+        same source and facts. ``audience`` defaults to ``"agent"`` on the ``"agent"``
+        channel (the agent desktop: internal notes and related cases) and to
+        ``"customer"`` on every other; a server passes its caller's audience, so the
+        channel a request asks for never widens what its caller sees. ``confidence`` is
+        the calibrated probability that the cited document answers the question; below
+        ``threshold`` (default: the shipped model's) the answer declines. ``as_of``
+        answers from the documents as they stood then (see :meth:`search`);
+        ``document_version`` names the version used. ``language`` is the asker's
+        (detected from the question when None): srmkb's own words (refusal, hand-over,
+        voice prompts) are in it, and an answer drawn from a document in another
+        language says so. Every call is logged in the audit log,
         with that version (``interaction_id`` names the entry), under ``log_channel``
         (default: ``channel``; an agent's tool logs as ``"agent-tool"``), unless
         ``log=False``.
         """
         check_choice("channel", channel, CHANNELS)
+        if audience is None:
+            audience = "agent" if channel == "agent" else "customer"
         facts = self._query(question, "question")
         model = default_model(self.manifest.model_id)
         cut = model.cut(threshold)
 
         def run(index: LocalIndex, final: bool) -> Answer:
+            self._fields.check(filters, index.generation, index.snapshot.history_fields)
             return respond.answer(
                 index,
                 facts,
@@ -307,6 +384,9 @@ class KnowledgeBase:
 
         answer = self._read(as_of, run)
         return respond.logged(answer, self._audit, log_channel) if log else answer
+
+    asearch = _in_thread(search)
+    aanswer = _in_thread(answer)
 
     def _query(self, text: str, name: str = "query") -> Query:
         """The query's facts, computed once per call; the embedder loads on first use,
@@ -409,3 +489,26 @@ class KnowledgeBase:
 
     def __repr__(self) -> str:
         return f"KnowledgeBase({str(self.path)!r}, model={self.manifest.model_id!r})"
+
+
+def _best_per_document(rank: Callable[[int], Ranking], k: int, passages: int) -> Ranking:
+    """The best passage of each of the ``k`` best documents, from ``rank(n)`` (the ``n``
+    best passages): more passages are asked for, four times as many each time, until
+    ``k`` documents are in or none is left, so a few long documents cannot leave fewer
+    than ``k`` hits."""
+    n = max(k * 4, CANDIDATES)
+    while True:
+        ranking = rank(n)
+        _, first = np.unique(ranking.document_ids, return_index=True)
+        if len(first) >= k or len(ranking) < n or n >= passages:
+            break
+        n *= 4
+    keep = np.sort(first)[:k]
+    return Ranking(
+        passage_ids=ranking.passage_ids[keep],
+        document_ids=ranking.document_ids[keep],
+        scores=ranking.scores[keep],
+        parts={name: scores[keep] for name, scores in ranking.parts.items()},
+        coverage=None if ranking.coverage is None else ranking.coverage[keep],
+        query_vector=ranking.query_vector,
+    )

@@ -1,5 +1,6 @@
 """End-to-end tests of each ``srmkb`` command, run as a user would run them."""
 
+import datetime as dt
 import json
 import os
 import socket
@@ -109,23 +110,29 @@ def test_reingest_is_unchanged_and_sync_deletes(kb, tmp_path):
 def test_malformed_line_is_reported_and_loses_nothing(kb, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "ok1", "text": "fine"}\n{"id": "broken", \n{"id": "ok2"}\n')
-    out = srmkb(
-        "ingest",
-        str(bad),
-        str(tmp_path / "missing.jsonl"),
-        "--kb",
-        str(kb),
-        "--json",
-        "-q",
-        check=False,
-    )
+    out = srmkb("ingest", str(bad), "--kb", str(kb), "--json", "-q", check=False)
     assert out.returncode == 3
     report = json.loads(out.stdout)
     assert report["added"] == 1
     errors = {(Path(e["path"]).name, e.get("line")) for e in report["errors"]}
-    assert errors == {("bad.jsonl", 2), ("bad.jsonl", 3), ("missing.jsonl", None)}
+    assert errors == {("bad.jsonl", 2), ("bad.jsonl", 3)}
     stats = json.loads(srmkb("stats", "--kb", str(kb), "--json").stdout)
     assert stats["documents"] == 29
+
+
+def test_a_missing_path_is_an_error_before_anything_is_written(kb, tmp_path):
+    """A typo among the paths stops the ingest before it reads the others: an ingest
+    that went ahead would, with --sync, delete what the misspelt path holds."""
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text('{"id": "extra", "text": "not to be ingested"}\n')
+    before = json.loads(srmkb("stats", "--kb", str(kb), "--json").stdout)
+    missing = str(tmp_path / "missing.jsonl")
+    out = srmkb("ingest", str(extra), missing, "--kb", str(kb), "--sync", "--json", check=False)
+    assert out.returncode == 1
+    error = json.loads(out.stdout)
+    assert error["type"] == "InputError" and f"no such file or folder: {missing}" in error["error"]
+    after = json.loads(srmkb("stats", "--kb", str(kb), "--json").stdout)
+    assert after["documents"] == before["documents"]
 
 
 def test_answer_json_and_text(kb):
@@ -257,7 +264,7 @@ def test_every_argument_of_every_command_has_help():
 
     parser = build_parser()
     [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    assert len(commands.choices) == 13
+    assert len(commands.choices) == 14
     assert all(command.help for command in commands._choices_actions)
     missing = [
         f"{name} {action.option_strings or action.dest}"
@@ -266,6 +273,41 @@ def test_every_argument_of_every_command_has_help():
         if action is not commands and (not action.help or action.help == argparse.SUPPRESS)
     ]
     assert not missing, f"arguments without help: {missing}"
+
+
+def test_every_help_text_is_a_sentence_that_states_the_default():
+    import argparse
+
+    from srmkb.cli import build_parser
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    texts = [("srmkb", parser.description)]
+    texts += [(c.dest, c.help) for c in commands._choices_actions]
+    for name, command in commands.choices.items():
+        texts.append((name, command.description))
+        for action in command._actions:
+            help_text = action.help % {"default": action.default}
+            texts.append((f"{name} {action.option_strings or action.dest}", help_text))
+            if action.default not in (None, False, [], argparse.SUPPRESS):
+                assert f"(default: {action.default})" in help_text, (name, help_text)
+    bad = [
+        (name, text)
+        for name, text in texts
+        if not (text[0].isupper() or text.startswith("srmkb")) or not text.endswith(".")
+    ]
+    assert not bad, f"help that is not a sentence: {bad}"
+    out = srmkb("ingest", "--help").stdout
+    assert "How many documents are committed together (default: 256)." in " ".join(out.split())
+
+
+def test_mcp_help_and_the_audience_from_the_command_line():
+    out = srmkb("mcp", "--help")
+    text = " ".join(out.stdout.split())
+    assert "--audience {customer,agent}" in text and "(default: customer)" in text
+    assert "--transport {stdio,streamable-http}" in text and "never by a tool call" in text
+    bad = srmkb("mcp", "--kb", "x", "--audience", "admin", check=False)
+    assert bad.returncode == 2 and "invalid choice: 'admin'" in bad.stderr
 
 
 def test_stats_prints_aligned_name_value_lines(kb):
@@ -281,18 +323,7 @@ def test_stats_prints_aligned_name_value_lines(kb):
 
 def test_a_closed_stdout_is_exit_1_without_a_traceback(kb):
     """``srmkb stats --kb X | head -1``: the reader is gone before srmkb writes."""
-    read, write = os.pipe()
-    os.close(read)
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "srmkb.cli", "stats", "--kb", str(kb)],
-            stdout=write,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=120,
-        )
-    finally:
-        os.close(write)
+    proc = _closed_stdout("stats", "--kb", str(kb))
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
 
@@ -303,9 +334,11 @@ def test_searching_an_empty_base_says_to_ingest_first(tmp_path):
     srmkb("ingest", str(empty), "--kb", str(base), "--model", "hashing", "-q")
     out = srmkb("search", "reset my router", "--kb", str(base), check=False)
     assert out.returncode == 1 and out.stdout == ""
-    assert "holds no documents yet" in out.stderr and "srmkb ingest" in out.stderr
+    assert "the base is empty" in out.stderr and "srmkb ingest" in out.stderr
     out = srmkb("search", "reset my router", "--kb", str(base), "--json", check=False)
     assert out.returncode == 1 and json.loads(out.stdout)["type"] == "StorageError"
+    out = srmkb("answer", "how do I reset my router", "--kb", str(base), check=False)
+    assert out.returncode == 1 and "the base is empty" in out.stderr
 
 
 def test_a_failed_ingest_leaves_no_base_behind(tmp_path):
@@ -323,3 +356,112 @@ def test_a_failed_ingest_leaves_no_base_behind(tmp_path):
     )
     assert unknown.returncode == 1 and "unknown model" in unknown.stderr
     assert not (tmp_path / "b").exists()
+
+
+def _closed_stdout(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``srmkb`` with a stdout whose reader is gone (``srmkb ... | head -1``)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "srmkb.cli", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+
+
+def test_a_search_piped_into_head_ends_without_a_traceback(kb):
+    proc = _closed_stdout("search", "router light", "--kb", str(kb), "-k", "10")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+    head = subprocess.run(
+        f"{sys.executable} -m srmkb.cli search 'router light' --kb {kb} -k 10 | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert head.stdout.startswith(" 1. [") and head.stdout.count("\n") == 1
+    assert "Traceback" not in head.stderr
+
+
+def test_collapse_gives_one_hit_per_document(kb):
+    def ids(*extra):
+        out = srmkb("search", "router", "--kb", str(kb), "-k", "8", "--json", *extra)
+        return [h["document_id"] for h in json.loads(out.stdout)["hits"]]
+
+    assert len(set(ids())) < 8  # the manual and the help pages hold several passages each
+    collapsed = ids("--collapse")
+    assert len(collapsed) == len(set(collapsed)) == 8
+
+
+def test_a_filter_on_an_unknown_field_names_the_known_ones(kb):
+    out = srmkb("search", "refund", "--kb", str(kb), "--filter", "categroy=billing", check=False)
+    assert out.returncode == 1 and out.stdout == ""
+    assert "'categroy'" in out.stderr and "did you mean 'category'" in out.stderr
+    out = srmkb("search", "refund", "--kb", str(kb), "--filter", "categroy=billing", "--json",
+                check=False)  # fmt: skip
+    assert json.loads(out.stdout)["type"] == "FilterError"
+
+
+def test_ingest_shows_a_progress_bar_with_a_total(tmp_path):
+    out = srmkb("ingest", str(EXAMPLES), "--kb", str(tmp_path / "kb"), "--model", "hashing")
+    assert "/28 [" in out.stderr and "0doc " not in out.stderr
+    assert out.stdout.startswith("28 added")
+
+
+def test_report_and_as_of_read_relative_dates(kb):
+    out = srmkb("report", "--kb", str(kb), "--since", "last week", "--until", "today", "--json")
+    period = json.loads(out.stdout)["period"]
+    today = dt.datetime.now(dt.timezone.utc).date()
+    assert period["since"].startswith((today - dt.timedelta(days=7)).isoformat())
+    assert period["until"].startswith((today + dt.timedelta(days=1)).isoformat())
+    out = srmkb("report", "--kb", str(kb), "--since", "2026-03-01", "--until", "2026-03-31",
+                "--json")  # fmt: skip
+    assert json.loads(out.stdout)["period"]["until"].startswith("2026-04-01")
+    hits = json.loads(
+        srmkb("search", "router", "--kb", str(kb), "--as-of", "3 days ago", "--json").stdout
+    )["hits"]
+    assert hits == []  # three days ago, the base did not exist
+    for option in ("--since", "--until"):
+        bad = srmkb("report", "--kb", str(kb), option, "blah", check=False)
+        assert bad.returncode == 1
+        assert f"{option}: cannot read 'blah' as a date" in bad.stderr
+        assert "Traceback" not in bad.stderr and f"{option[2:]} 'blah'" not in bad.stderr
+    bad = srmkb("search", "router", "--kb", str(kb), "--as-of", "someday", check=False)
+    assert "--as-of: cannot read 'someday' as a date" in bad.stderr and "as_of" not in bad.stderr
+
+
+def test_mcp_serves_with_the_operators_audience(monkeypatch, tmp_path):
+    import types
+
+    from srmkb.cli import main
+
+    calls = []
+    fake = types.SimpleNamespace(serve=lambda path, **options: calls.append((path, options)))
+    monkeypatch.setitem(sys.modules, "srmkb.integrations.mcp", fake)
+    argv = ["mcp", "--kb", str(tmp_path), "--audience", "agent", "--transport", "streamable-http"]
+    assert main([*argv, "--port", "9001"]) == 0
+    assert calls == [
+        (
+            str(tmp_path),
+            {
+                "audience": "agent",
+                "transport": "streamable-http",
+                "host": "127.0.0.1",
+                "port": 9001,
+            },
+        )
+    ]
+
+
+def test_mcp_without_its_extra_says_what_to_install(monkeypatch, tmp_path, capsys):
+    from srmkb.cli import main
+
+    monkeypatch.setitem(sys.modules, "srmkb.integrations.mcp", None)  # as if not installed
+    assert main(["mcp", "--kb", str(tmp_path)]) == 1
+    assert "pip install 'srmkb[mcp]'" in capsys.readouterr().err

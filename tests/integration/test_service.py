@@ -117,6 +117,36 @@ def test_customer_requests_never_return_internal_documents(url):
 
 
 @pytest.mark.parametrize("key", [None, CUSTOMER], ids=["anonymous", "customer key"])
+def test_the_agent_channel_does_not_widen_a_customers_view(url, key):
+    """kb.answer gives the agent channel the agent audience when none is named; the
+    service always names its caller's, so a customer asking for it sees public text."""
+    body = {"question": REFUND, "channel": "agent"}
+    r = httpx.post(f"{url}/answer", json=body, headers=_key(key))
+    answer = r.json()
+    assert r.status_code == 200 and answer["audience"] == "customer"
+    shown = json.dumps({k: v for k, v in answer.items() if k != "question"})
+    assert answer["document_id"] != "int-refund-exceptions" and "60 days" not in shown
+    agent = httpx.post(f"{url}/answer", json=body, headers=_key(AGENT)).json()
+    assert agent["audience"] == "agent" and agent["document_id"] == "int-refund-exceptions"
+
+
+def test_search_collapses_to_one_hit_per_document(url):
+    body = {"query": "router", "k": 6, "collapse": "document"}
+    hits = httpx.post(f"{url}/search", json=body).json()["hits"]
+    assert len(hits) == 6 and len({h["document_id"] for h in hits}) == 6
+    r = httpx.post(f"{url}/search", json={**body, "collapse": "passage"})
+    assert r.status_code == 422
+
+
+def test_a_filter_on_an_unknown_field_is_a_400_naming_the_known_ones(url):
+    r = httpx.post(f"{url}/search", json={"query": "refund", "filters": {"categroy": "billing"}})
+    assert r.status_code == 400 and r.json()["type"] == "FilterError"
+    assert "did you mean 'category'" in r.json()["error"]
+    r = httpx.post(f"{url}/answer", json={"question": "refund", "filters": {"categroy": "x"}})
+    assert r.status_code == 400 and r.json()["type"] == "FilterError"
+
+
+@pytest.mark.parametrize("key", [None, CUSTOMER], ids=["anonymous", "customer key"])
 def test_the_agent_audience_is_refused_without_an_agent_key(url, key):
     for path, body in (("/search", {"query": REFUND}), ("/answer", {"question": REFUND})):
         r = httpx.post(f"{url}{path}", json={**body, "audience": "agent"}, headers=_key(key))

@@ -1,7 +1,7 @@
 import pytest
 
 from srmkb import FilterError
-from srmkb.index.filters import matches, parse_cli, validate
+from srmkb.index.filters import KnownFields, check_fields, matches, parse_cli, validate
 
 DOC = {
     "product": "router",
@@ -51,3 +51,42 @@ def test_parse_cli():
     }
     with pytest.raises(FilterError):
         parse_cli(["nonsense"])
+
+
+def test_check_fields_names_the_field_the_closest_one_and_every_known_one():
+    check_fields({"product": "router", "id": "a", "url": "x"}, {"product"})
+    with pytest.raises(FilterError) as caught:
+        check_fields({"prodcut": "router"}, {"product", "tags"})
+    message = str(caught.value)
+    assert "'prodcut'" in message and "did you mean 'product'" in message
+    assert message.endswith(
+        "known fields: id, language, product, source, tags, updated_at, url, visibility"
+    )
+    many = {f"field{i:02}" for i in range(60)}
+    with pytest.raises(FilterError, match=r"and 26 more$"):
+        check_fields({"zzz": 1}, many)
+
+
+def test_known_fields_are_read_only_for_a_new_key_and_once_per_generation():
+    reads = []
+    keys = {"product"}
+
+    def read():
+        reads.append(1)
+        return [("doc", dict.fromkeys(keys))]
+
+    known = KnownFields(read)
+    known.check({"id": "a", "language": "en"}, generation=1)  # document fields: no read
+    assert reads == []
+    known.check({"product": "router"}, generation=1)
+    known.check({"product": "modem"}, generation=1)
+    assert len(reads) == 1
+    with pytest.raises(FilterError):
+        known.check({"team": "billing"}, generation=1)
+    assert len(reads) == 1  # the same generation: its keys are known already
+    keys.add("team")
+    known.check({"team": "billing"}, generation=2)  # a commit brought the key
+    assert len(reads) == 2
+    known.check({"old": 1}, generation=2, past={"doc@1": {"old": 1}})  # an as_of view
+    with pytest.raises(FilterError, match="filters must be a mapping"):
+        known.check(["product"], generation=2)  # type: ignore[arg-type]

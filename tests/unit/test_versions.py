@@ -40,7 +40,9 @@ def test_update_keeps_earlier_version_and_as_of_returns_it(kb):
     )
     versions = kb.versions("refund")
     assert [(v.version, v.valid_to is None) for v in versions] == [(1, False), (2, True)]
-    assert versions[0].valid_from < before < versions[0].valid_to
+    moment = dt.datetime.fromtimestamp(before, dt.timezone.utc)
+    assert versions[0].valid_from < moment < versions[0].valid_to
+    assert versions[0].valid_to <= versions[1].valid_from
     assert kb.get_version("refund", 1).text == OLD
 
     now = kb.search("refund days", k=1)[0]
@@ -66,8 +68,22 @@ def test_as_of_accepts_datetimes_and_iso_strings(kb):
 
 
 def test_before_a_document_existed_it_is_not_found(kb):
-    early = kb.versions("wifi")[0].valid_from - 1
+    early = kb.versions("wifi")[0].valid_from - dt.timedelta(seconds=1)
     assert kb.search("router centre", as_of=early) == []  # nothing existed yet
+
+
+def test_versions_are_dated_in_utc_and_written_as_iso_8601(kb):
+    kb.upsert([Document(id="wifi", title="Slow wifi", text="Use the 5 GHz network.")])
+    old, new = kb.versions("wifi")
+    for when in (old.valid_from, old.valid_to, new.valid_from):
+        assert isinstance(when, dt.datetime) and when.utcoffset() == dt.timedelta(0)
+        assert abs(when - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=5)
+    assert new.valid_to is None
+    data = old.to_json()
+    assert dt.datetime.fromisoformat(data["valid_from"]) == old.valid_from
+    assert dt.datetime.fromisoformat(data["valid_to"]) == old.valid_to
+    assert data["valid_from"].endswith("+00:00") and new.to_json()["valid_to"] is None
+    assert json.loads(json.dumps(new.to_json()))["current"] is True
 
 
 def test_delete_keeps_history_purge_forgets(kb):
@@ -100,3 +116,47 @@ def test_cli_as_of_and_purge(tmp_path):
     assert json.loads(out.stdout)["deleted"] == 1
     out = srmkb("search", "refund", "--kb", str(path), "--as-of", before, "--json")
     assert json.loads(out.stdout)["hits"] == []
+
+
+NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-03-01", dt.date(2026, 3, 1)),
+        ("2026-03-01T09:30:00Z", dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.timezone.utc)),
+        ("2026-03-01T09:30+01:00", dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone.utc)),
+        ("yesterday", dt.date(2026, 3, 9)),
+        ("3 days ago", dt.date(2026, 3, 7)),
+        ("last week", dt.date(2026, 3, 3)),
+        ("il y a 2 jours", dt.date(2026, 3, 8)),
+        ("2 hours ago", dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.timezone.utc)),
+    ],
+)
+def test_dates_typed_by_people_are_iso_or_relative(text, expected):
+    from srmkb.vocabulary import read_when
+
+    found = read_when(text, "--since", now=NOW)
+    assert found == expected and type(found) is type(expected)
+
+
+@pytest.mark.parametrize("text", ["blah", "", "3", "a", "2026-02-30", "last march"])
+def test_an_unreadable_date_names_the_option(text):
+    from srmkb.vocabulary import read_when
+
+    with pytest.raises(InputError, match=rf"^--until: cannot read {text!r} as a date"):
+        read_when(text, "--until", now=NOW)
+
+
+def test_dateparser_is_imported_only_for_a_relative_date():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, srmkb.cli; from srmkb.vocabulary import read_when;"
+        " read_when('2026-03-01', '--since'); print('dateparser' in sys.modules);"
+        " read_when('yesterday', '--since'); print('dateparser' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

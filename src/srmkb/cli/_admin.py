@@ -1,5 +1,5 @@
-"""Running and looking after a base: ``serve`` it over HTTP, ``stats`` on what it
-holds, ``check`` its files."""
+"""Running and looking after a base: ``serve`` it over HTTP, ``mcp`` to AI agents,
+``stats`` on what it holds, ``check`` its files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from .. import StorageError, check_base
+from .. import MissingDependencyError, StorageError, check_base
 from ._common import EXIT_ERROR, EXIT_OK, open_base, print_fields
 
 
@@ -33,6 +33,21 @@ def serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     serve_http(kb, host=args.host, port=args.port, audience=args.audience, keys=keys, limits=limits)
+    return EXIT_OK
+
+
+def mcp(args: argparse.Namespace) -> int:
+    """Serve the base over MCP until stopped. The audience is the operator's, from the
+    command line: a tool call cannot widen it."""
+    try:
+        from ..integrations.mcp import serve as serve_mcp
+    except MissingDependencyError:
+        raise  # it names the package missing and the extra that brings it
+    except ImportError as exc:
+        raise MissingDependencyError("mcp", "mcp") from exc
+    serve_mcp(
+        args.kb, audience=args.audience, transport=args.transport, host=args.host, port=args.port
+    )
     return EXIT_OK
 
 

@@ -8,11 +8,10 @@ import importlib.util
 import itertools
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-from .. import Document, IngestError, SyncReport
-from ..errors import InputError
+from .. import Document
+from ..ingestion import Sources
 from ..kb import KnowledgeBase
 from ..models import default_model_for
 from ..text.language import document_language
@@ -23,56 +22,56 @@ _MODEL_SAMPLE = 500
 
 
 def ingest(args: argparse.Namespace) -> int:
-    """Exit 3 when some files or lines could not be read; the rest is committed."""
-    from ..connectors import read_paths, registered_connectors
+    """Exit 3 when some files or lines could not be read; the rest is committed.
 
+    Everything is read through :meth:`KnowledgeBase.ingest`. Before the base is opened
+    (or made), the paths are checked, and the documents counted for the progress bar's
+    total and sampled for a new base's model: a typo or a failure then leaves no base.
+    """
+    limit = int(args.max_file_mb * 2**20)
+    sources = Sources(args.paths, max_file_bytes=limit)  # a missing path raises here
     new = not (Path(args.kb) / "manifest.json").exists()
-    missing = [raw for raw in args.paths if not Path(raw).exists()]
-    if new and len(missing) == len(args.paths):
-        # Nothing to read into a new base: a typo must not leave an empty base behind.
-        names = ", ".join(missing)
-        raise InputError(f"no such file or folder: {names}; nothing was ingested")
-    used: list[object] = []
-
-    def documents() -> Iterator[Document | IngestError]:
-        # Errors go to the base too: it reports them, and a sync keeps the documents of
-        # a file it could not read this time.
-        for raw in args.paths:
-            path = Path(raw)
-            connectors = registered_connectors(path if path.is_dir() else path.parent)
-            used.extend(connectors)
-            limit = int(args.max_file_mb * 2**20)
-            yield from read_paths([path], connectors, max_file_bytes=limit)
-
-    stream: Iterator[Document | IngestError] = documents()
-    model = args.model
-    if model is None and new and not args.no_dense:
-        first = list(itertools.islice(stream, _MODEL_SAMPLE))
-        model = _default_model([d for d in first if isinstance(d, Document)], args.quiet)
-        stream = itertools.chain(first, stream)
+    choose = args.model is None and new and not args.no_dense
+    total, sample = _survey(sources, count=not args.quiet, sample=choose)
+    model = _default_model(sample, args.quiet) if choose else args.model
     kb = KnowledgeBase(args.kb, model=model, dense=not args.no_dense)
-    with progress(None, "ingest", args.quiet) as bar:
-        if args.sync:
-            sources = [str(Path(p).resolve()) for p in args.paths if Path(p).exists()]
-            report = kb.sync(
-                stream, sources=sources, batch_size=args.batch_size, progress=bar.update
-            )
-        else:
-            report = kb.upsert(stream, batch_size=args.batch_size, progress=bar.update)
-    skipped = sum(int(getattr(c, "skipped", 0)) for c in used)
-    report = report + SyncReport(skipped=skipped)
+    with progress(total, "ingest", args.quiet) as bar:
+        report = kb.ingest(
+            sources.paths,
+            sync=args.sync,
+            batch_size=args.batch_size,
+            progress=bar.update,
+            max_file_bytes=limit,
+        )
     kb.close()
+    data = report.to_json()
     if args.json:
-        print(to_json(report.to_json()))
+        print(to_json(data))
     else:
-        data = report.to_json()
         print(
             f"{data['added']} added, {data['updated']} updated, {data['deleted']} deleted,"
-            f" {data['unchanged']} unchanged, {skipped} skipped, {len(report.errors)} errors"
-            f"  ({args.kb})"
+            f" {data['unchanged']} unchanged, {data['skipped']} skipped,"
+            f" {len(report.errors)} errors  ({args.kb})"
         )
         print_errors(report.errors)
     return EXIT_PARTIAL if report.errors else EXIT_OK
+
+
+def _survey(sources: Sources, *, count: bool, sample: bool) -> tuple[int | None, list[Document]]:
+    """The number of documents (when ``count``: a full read, a few percent of what
+    embedding them costs) and the first ones (when ``sample``, to choose a model)."""
+    if not (count or sample):
+        return None, []
+    documents = (item for item in sources if isinstance(item, Document))
+    if not count:
+        return None, list(itertools.islice(documents, _MODEL_SAMPLE))
+    first: list[Document] = []
+    total = 0
+    for doc in documents:
+        total += 1
+        if sample and len(first) < _MODEL_SAMPLE:
+            first.append(doc)
+    return total, first
 
 
 def _default_model(documents: list[Document], quiet: bool) -> str:

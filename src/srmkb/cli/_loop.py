@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import Document, IngestError, InputError
+from ..vocabulary import read_when
 from ._common import EXIT_OK, EXIT_PARTIAL, open_base, print_errors, to_json
 
 
@@ -27,8 +28,11 @@ def feedback(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     kb = open_base(args.kb)
-    until = _day_end(args.until) if args.until else None
-    kpis = kb.report(since=args.since, until=until, stale_days=args.stale_days, html=args.html)
+    since = None if args.since is None else _day_start(read_when(args.since, "--since"))
+    until = None
+    if args.until is not None:
+        until = _day_start(read_when(args.until, "--until"), after=True)
+    kpis = kb.report(since=since, until=until, stale_days=args.stale_days, html=args.html)
     if args.json:
         print(json.dumps(kpis, ensure_ascii=False))
         return EXIT_OK
@@ -64,13 +68,14 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
-def _day_end(value: str) -> str:
-    """``--until 2026-03-31`` includes that whole day."""
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        return value
-    return (day + dt.timedelta(days=1)).isoformat()
+def _day_start(when: dt.datetime | dt.date, *, after: bool = False) -> dt.datetime:
+    """A time as it is; a day as its first moment (UTC), or with ``after`` the first
+    moment of the next day: ``--until 2026-03-31`` (or ``--until yesterday``) includes
+    that whole day."""
+    if isinstance(when, dt.datetime):
+        return when
+    day = when + dt.timedelta(days=1) if after else when
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
 
 
 def capture(args: argparse.Namespace) -> int:

@@ -12,17 +12,21 @@ Fields are the document's ``metadata`` keys plus ``id``, ``language``, ``visibil
 ``updated_at``, ``source`` and ``url``. A field holding a list matches when any element
 matches. Ranges compare ISO dates as dates and numbers as numbers; a value of another
 type never matches. Filters select documents; the knowledge base turns them into a row
-mask applied inside both retrievers before the top k is taken.
+mask applied inside both retrievers before the top k is taken. A field that no document
+in the base has is a :class:`FilterError` naming the known fields (:func:`check_fields`):
+a misspelt key would otherwise match nothing, or everything under ``ne``, in silence.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..documents import JSONValue
 from ..errors import FilterError
+from ..storage.records import DOCUMENT_FIELDS
 from ..vocabulary import parse_iso
 
 Filters = Mapping[str, JSONValue]
@@ -48,6 +52,69 @@ def validate(filters: Filters) -> None:
                 )
             if "in" in cond and not isinstance(cond["in"], list):
                 raise FilterError(f"filter on {field!r}: 'in' takes a list")
+
+
+def unknown_fields(filters: Filters, known: Collection[str]) -> list[str]:
+    """The fields of ``filters`` that are neither a document field nor in ``known``
+    (the metadata keys of the base's documents)."""
+    return [f for f in filters if f not in DOCUMENT_FIELDS and f not in known]
+
+
+def check_fields(filters: Filters, known: Collection[str]) -> None:
+    """Raise :class:`FilterError` for a filter on a field no document has, naming it,
+    the closest known field and every known one; ``known`` holds the base's metadata
+    keys (the document fields ``id``, ``language``... are always known)."""
+    unknown = unknown_fields(filters, known)
+    if not unknown:
+        return
+    fields = sorted({*DOCUMENT_FIELDS, *known})
+    field = unknown[0]
+    close = difflib.get_close_matches(field, fields, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    shown = ", ".join(fields[:_SHOWN]) + (
+        f" and {len(fields) - _SHOWN} more" if len(fields) > _SHOWN else ""
+    )
+    raise FilterError(
+        f"filter on {field!r}: no document in the base has this field{hint}; known fields: {shown}"
+    )
+
+
+# Known fields listed in a FilterError at most (a CRM export can bring dozens of columns).
+_SHOWN = 40
+
+
+class KnownFields:
+    """The metadata keys of a base's documents, to refuse filters on others.
+
+    ``read`` gives every document's filterable fields (one pass over the catalog); it
+    runs only when a filter names a key not seen before, and then once per generation,
+    so a search with a valid filter pays a set lookup.
+    """
+
+    def __init__(self, read: Callable[[], Iterable[tuple[str, Mapping[str, object]]]]) -> None:
+        self._read = read
+        self._seen: tuple[int, frozenset[str]] = (-1, frozenset())
+
+    def check(
+        self,
+        filters: Filters | None,
+        generation: int,
+        past: Mapping[str, Mapping[str, object]] | None = None,
+    ) -> None:
+        """Raise :class:`FilterError` for a malformed filter or one on a field that no
+        document of ``generation`` has, nor any earlier version in ``past`` (the fields
+        of the versions a search ``as_of`` sees)."""
+        if not filters:
+            return
+        validate(filters)
+        seen_at, known = self._seen
+        if not unknown_fields(filters, known):
+            return
+        if seen_at != generation:
+            known = frozenset(key for _, fields in self._read() for key in fields)
+            self._seen = (generation, known)
+        earlier = {key for fields in (past or {}).values() for key in fields}
+        check_fields(filters, known | earlier)
 
 
 def matches(fields: Mapping[str, object], filters: Filters) -> bool:

@@ -252,6 +252,7 @@ def create_app(
             channel=req.channel,
             as_of=None if req.as_of is None else _posix_time(req.as_of),
             log=req.log,
+            collapse=req.collapse,
         )
         return {"interaction_id": hits.interaction_id, "hits": [h.to_json() for h in hits]}
 

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from ..documents import Document
-from ..vocabulary import Audience, Channel, Mode, Outcome, Visibility
+from ..vocabulary import Audience, Channel, Collapse, Mode, Outcome, Visibility
 from ._limits import Limits
 
 
@@ -159,6 +159,9 @@ class SearchRequest(_Strict):
     channel: str | None = Field(None, max_length=40, description="logged with the search")
     as_of: AsOf = None
     log: Log = True
+    collapse: Collapse | None = Field(
+        None, description="document: one hit per document, its best passage"
+    )
 
 
 class AnswerRequest(_Strict):

@@ -140,7 +140,8 @@ class CallerBody(BaseModel):
 
 
 _WHY = {
-    400: "the request cannot be carried out as asked (a bad document or filter)",
+    400: "the request cannot be carried out as asked: a bad document, or a filter on a"
+    " field that no document in the base has",
     401: f"the {KEY_HEADER} key is wrong, or this route needs one",
     403: "the key's role does not allow this",
     404: "no such interaction or document",

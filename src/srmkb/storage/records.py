@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from ..documents import Document
+from ..vocabulary import utc_datetime
 
 
 @dataclass(frozen=True)
@@ -19,20 +21,29 @@ class StoredDocument:
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """One version of a document and when it was the current one (``valid_to`` None: it
-    still is)."""
+    """One version of a document and when it was the current one: from ``valid_from``
+    until ``valid_to`` (None: it still is), both timezone-aware UTC datetimes.
+
+    The catalog stores POSIX times; a number given for either is read as one, so the
+    record a caller sees always holds datetimes. :meth:`to_json` writes ISO 8601.
+    """
 
     version: int
-    valid_from: float
-    valid_to: float | None
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
     content_hash: str
     deleted: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "valid_from", utc_datetime(self.valid_from))
+        if self.valid_to is not None:
+            object.__setattr__(self, "valid_to", utc_datetime(self.valid_to))
 
     def to_json(self) -> dict[str, object]:
         return {
             "version": self.version,
-            "valid_from": self.valid_from,
-            "valid_to": self.valid_to,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": None if self.valid_to is None else self.valid_to.isoformat(),
             "current": self.valid_to is None,
             "deleted": self.deleted,
             "content_hash": self.content_hash,
@@ -55,6 +66,10 @@ class PassageRecord:
     # Where the passage lives: the segment and row that ranked it.
     segment: str = ""
     row: int = -1
+
+
+# The fields every document has for a filter, besides its metadata keys.
+DOCUMENT_FIELDS: tuple[str, ...] = ("id", "language", "visibility", "updated_at", "source", "url")
 
 
 def filter_fields(
