@@ -62,6 +62,9 @@ def test_check_fields_names_the_field_the_closest_one_and_every_known_one():
     assert message.endswith(
         "known fields: id, language, product, source, tags, updated_at, url, visibility"
     )
+    check_fields({"source_type": {"ne": "crm"}}, {"product"})  # every document passes
+    with pytest.raises(FilterError):
+        check_fields({"source_type": {"ne": "crm", "in": ["faq"]}}, {"product"})
     many = {f"field{i:02}" for i in range(60)}
     with pytest.raises(FilterError, match=r"and 26 more$"):
         check_fields({"zzz": 1}, many)

@@ -14,7 +14,8 @@ matches. Ranges compare ISO dates as dates and numbers as numbers; a value of an
 type never matches. Filters select documents; the knowledge base turns them into a row
 mask applied inside both retrievers before the top k is taken. A field that no document
 in the base has is a :class:`FilterError` naming the known fields (:func:`check_fields`):
-a misspelt key would otherwise match nothing, or everything under ``ne``, in silence.
+a misspelt key would otherwise match nothing, in silence. Under ``ne`` alone it is not:
+no document has the field, so every document passes, as the filter says.
 """
 
 from __future__ import annotations
@@ -56,8 +57,19 @@ def validate(filters: Filters) -> None:
 
 def unknown_fields(filters: Filters, known: Collection[str]) -> list[str]:
     """The fields of ``filters`` that are neither a document field nor in ``known``
-    (the metadata keys of the base's documents)."""
-    return [f for f in filters if f not in DOCUMENT_FIELDS and f not in known]
+    (the metadata keys of the base's documents), except those whose only condition is
+    ``ne``: a document without the field is not equal, so such a filter keeps every
+    document, as it says (the knowledge loop leaves CRM cases out with
+    ``{"source_type": {"ne": "crm"}}`` in bases that may hold none)."""
+    return [
+        f
+        for f, cond in filters.items()
+        if f not in DOCUMENT_FIELDS and f not in known and not _only_ne(cond)
+    ]
+
+
+def _only_ne(cond: JSONValue) -> bool:
+    return isinstance(cond, Mapping) and set(cond) == {"ne"}
 
 
 def check_fields(filters: Filters, known: Collection[str]) -> None:
