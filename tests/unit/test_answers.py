@@ -1,12 +1,15 @@
 """Answers: one selection rendered per channel, steps, refusal, audit, audience."""
 
 import json
+import time
 
 import pytest
 
 from srmkb import Document, HashingEmbedder, InputError, KnowledgeBase, Section
-from srmkb.answering.compose import extract_steps, split_sentences
+from srmkb.answering.compose import extract_steps, own_heading, split_sentences
+from srmkb.answering.confidence import FEATURES
 from srmkb.answering.voice import speakable
+from srmkb.text.blocks import MAX_CHARS, introduces, units
 
 from ..conftest import ROOT
 
@@ -285,3 +288,186 @@ def test_steps_from_another_section_only_when_they_concern_the_question(tmp_path
     assert ports.document_id == "router-ports" and ports.steps == ()
     fixed = kb.answer("give my printer a fixed address", threshold=0.0, log=False)
     assert len(fixed.steps) == 3
+
+
+# -- Whole answers: a sentence that announces a list, table or code comes with all of it --
+
+_COUNTRIES = (
+    "Austria Belgium Bulgaria Croatia Cyprus Czechia Denmark Estonia Finland France Germany"
+    " Greece Hungary Ireland Italy Latvia Lithuania Luxembourg Malta Netherlands Poland"
+    " Portugal Romania Slovakia Slovenia Spain Sweden Norway Iceland Switzerland"
+).split()
+
+_BLOCK_DOCS = [
+    Document(
+        id="plans",
+        title="Nimbus broadband plans",
+        text="Every plan includes the Nimbus app. Three plans are available:\n"
+        "- Basic: 50 Mbit/s\n- Plus: 300 Mbit/s\n- Pro: 1 Gbit/s\n"
+        "Prices are on the shop page.",
+    ),
+    Document(
+        id="prices",
+        title="Monthly prices",
+        text="Prices include VAT. The monthly prices are as follows:\n"
+        "Plan | Price\nBasic | 19 euros\nPlus | 29 euros\nPro | 49 euros",
+    ),
+    Document(
+        id="terminal",
+        title="Update the router from a terminal",
+        text="The router can also be updated from a computer. Open a terminal and run:\n"
+        "  nimbus-cli update --now\nThe update takes two minutes.",
+    ),
+    Document(
+        id="shipping",
+        title="Shipping countries",
+        text="We ship from our warehouse in Lyon. We ship to the following countries:\n"
+        + "\n".join(f"- {c}" for c in _COUNTRIES),
+    ),
+    Document(
+        id="keeping-current",
+        title="Keeping the router current",
+        sections=(
+            Section(
+                text="Updates arrive every month. Several tools are available for this purpose:",
+                heading=("Keeping current",),
+            ),
+            Section(
+                text="The app installs updates at night.",
+                heading=("Keeping current", "1.1. The Nimbus app"),
+            ),
+            Section(
+                text="The command line installs them at once.",
+                heading=("Keeping current", "1.2. The command line"),
+            ),
+        ),
+    ),
+    Document(
+        id="guest",
+        title="Guest network",
+        text="Turn on the guest network in the app. You can also use the following:",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def blocks_kb(tmp_path_factory):
+    base = KnowledgeBase(tmp_path_factory.mktemp("blocks") / "kb", model=HashingEmbedder())
+    base.upsert(_BLOCK_DOCS)
+    return base
+
+
+def _answers(kb, question: str, document_id: str) -> dict:
+    out = {c: kb.answer(question, channel=c, threshold=0.0, log=False) for c in CHANNELS}
+    assert {a.document_id for a in out.values()} == {document_id}
+    return out
+
+
+def test_a_list_comes_whole_after_the_sentence_that_announces_it(blocks_kb):
+    a = _answers(blocks_kb, "which broadband plans are available", "plans")
+    listed = "Three plans are available:\n- Basic: 50 Mbit/s\n- Plus: 300 Mbit/s\n- Pro: 1 Gbit/s"
+    for channel in ("chat", "email", "web", "agent"):
+        assert listed in a[channel].text, channel
+    # Chat ends with the list it quotes; the page channels go on.
+    assert "shop page" not in a["chat"].text and "shop page" in a["web"].text
+    assert "<ul><li>Basic: 50 Mbit/s</li><li>Plus: 300 Mbit/s</li>" in a["web"].html
+    voice = a["voice"].text
+    assert "Three plans are available: Basic: fifty megabits per second, Plus: three" in voice
+
+
+def test_a_table_comes_whole_and_voice_stops_before_it(blocks_kb):
+    a = _answers(blocks_kb, "what are the monthly prices", "prices")
+    table = "as follows:\nPlan | Price\nBasic | 19 euros\nPlus | 29 euros\nPro | 49 euros"
+    assert table in a["chat"].text and table in a["web"].text
+    assert "<tr><td>Pro</td><td>49 euros</td></tr></table>" in a["web"].html
+    # A table is not read out: the voice answer stops before the sentence announcing it.
+    assert a["voice"].text == "Prices include VAT."
+
+
+def test_code_comes_whole_after_the_sentence_that_announces_it(blocks_kb):
+    a = _answers(blocks_kb, "update the router from a terminal", "terminal")
+    assert "Open a terminal and run:\n  nimbus-cli update --now" in a["chat"].text
+    assert "<pre>  nimbus-cli update --now</pre>" in a["web"].html
+    assert a["web"].text.endswith("The update takes two minutes.")
+
+
+def test_a_list_longer_than_the_budget_stops_before_the_sentence_announcing_it(blocks_kb):
+    a = _answers(blocks_kb, "which countries do you ship to", "shipping")
+    for channel in ("chat", "voice"):
+        assert "following countries" not in a[channel].text, channel
+        assert a[channel].text.startswith("We ship from our warehouse in Lyon."), channel
+    assert a["web"].text.endswith("\n".join(f"- {c}" for c in _COUNTRIES))
+
+
+def test_a_section_announcing_its_subsections_lists_their_headings(blocks_kb):
+    a = _answers(blocks_kb, "tools for keeping the router current", "keeping-current")
+    listed = "Several tools are available for this purpose:\n- The Nimbus app\n- The command line"
+    assert a["web"].text.endswith(listed) and a["agent"].text.startswith(
+        f"Updates arrive every month.\n{listed}\n\n"
+    )
+    assert "<ul><li>The Nimbus app</li><li>The command line</li></ul>" in a["email"].html
+
+
+def test_a_sentence_announcing_nothing_that_follows_is_left_out(blocks_kb):
+    a = _answers(blocks_kb, "guest network", "guest")
+    assert a["web"].text == a["voice"].text == "Turn on the guest network in the app."
+    assert all("following" not in answer.text for answer in a.values())
+
+
+def test_units_keep_a_block_with_the_sentence_that_announces_it():
+    text = (
+        "Intro. Pick one of these:\n- First\n  Its own paragraph.\n- Second\nAfter the list.\n"
+        "Run this:\n  make demo\nDone.\nSee the table below.\nA | B\n1 | 2\nNo block here:\n"
+        "Just prose.\nThe following is true for all routers."
+    )
+    got = [(u.sentence, u.block) for u in units(text)]
+    assert got == [
+        ("Intro.", ()),
+        ("Pick one of these:", ("- First", "  Its own paragraph.", "- Second")),
+        ("After the list.", ()),
+        ("Run this:", ("  make demo",)),
+        ("Done.", ()),
+        ("See the table below.", ("A | B", "1 | 2")),
+        ("No block here:", ()),
+        ("Just prose.", ()),
+        ("The following is true for all routers.", ()),
+    ]
+    assert [u.dangling for u in units(text)][-3:] == [True, False, False]
+    # In short, a list keeps its items; an item that announces code keeps its code.
+    short = units("Do this:\n- Open the app.\n  It is blue.\n- Execute:\n  nimbus-cli reset")[0]
+    assert short.outline.block == ("- Open the app.", "- Execute:", "  nimbus-cli reset")
+    assert introduces("Voici les étapes :") and introduces("Check the following settings.")
+    assert not introduces("Temperatures below zero damage it.")
+
+
+def test_units_run_in_linear_time_on_hostile_text():
+    # Lines that all announce a block, and a block that never ends, at the size limit.
+    for text in ("a:\n" * (MAX_CHARS // 3), "x:\n" + "- y\n  z.\nw.\n" * (MAX_CHARS // 10)):
+        start = time.perf_counter()
+        got = units(text + "\nTail beyond the limit." * 1000)
+        assert time.perf_counter() - start < 5
+        assert all("Tail" not in u.sentence for u in got)
+
+
+def test_a_sections_heading_is_one_of_its_lines_for_confidence(tmp_path):
+    # A manual or an FAQ chapter asks its questions in section headings, not its title:
+    # asked verbatim, the heading is the passage's closest line (cosine 1).
+    manual = Document(
+        id="manual",
+        title="Nimbus R2 router - user manual",
+        sections=(
+            Section(text="The router connects to your modem.", heading=("1 Getting started",)),
+            Section(
+                text="Restart the modem first, then the router.",
+                heading=("2 Troubleshooting", "2.1 What if the internet is slow?"),
+            ),
+        ),
+    )
+    kb = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    kb.upsert([manual])
+    features = dict(zip(FEATURES, kb.evidence("What if the internet is slow?").features))
+    assert features["line_cos"] == pytest.approx(1.0)
+    assert own_heading("2 Troubleshooting > 2.1 What if the internet is slow?") == (
+        "What if the internet is slow?"
+    )
+    assert own_heading("Wait 10 minutes") == "Wait 10 minutes"

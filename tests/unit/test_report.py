@@ -5,6 +5,7 @@ import time
 import pytest
 
 from srmkb import Document, HashingEmbedder, KnowledgeBase
+from srmkb.loop.conflicts import differing_facts
 
 from ..conftest import SqueezedEmbedder
 
@@ -167,3 +168,87 @@ def test_gaps_and_conflicts_on_a_model_with_squeezed_cosines(tmp_path):
     ]
     (conflict,) = r["conflicts"]
     assert sorted(conflict["documents"]) == ["old-policy", "refund-faq"]
+
+
+def _returns(doc_id: str, source: str, text: str, language: str = "en") -> Document:
+    title = "How long do I have to return a Nimbus router?"
+    return Document(id=doc_id, title=title, text=text, source=source, language=language)
+
+
+def test_a_conflict_names_exactly_the_values_that_differ(tmp_path):
+    kb = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    kb.upsert(
+        [
+            _returns(
+                "shop",
+                "shop/faq.jsonl",
+                "You can return a router within 30 days of delivery. Refunds take 5 working"
+                " days. The Plus plan costs 9.99 euros a month. The shop is open 6 days a week.",
+            ),
+            _returns(
+                "help",
+                "help/articles.jsonl",
+                "Routers can be returned within 14 days of delivery. Refunds take 5 working"
+                " days. The Plus plan costs 12.99 euros a month. See page 12 of the manual.",
+            ),
+        ]
+    )
+    (conflict,) = kb.report()["conflicts"]
+    assert sorted(conflict["documents"]) == ["help", "shop"]
+    first = conflict["documents"][0]
+    facts = {tuple(f["values"]) for f in conflict["facts"]}
+    expected = {("14", "30"), ("12.99", "9.99")}
+    assert facts == (expected if first == "help" else {(b, a) for a, b in expected})
+    sentences = {s for f in conflict["facts"] for s in f["sentences"]}
+    assert "Routers can be returned within 14 days of delivery." in sentences
+    assert "The shop is open 6 days a week." not in sentences  # said by one document only
+    assert conflict["why"].startswith("numbers differ: ") and conflict["why"].count(" vs ") == 2
+
+
+def test_editions_of_one_content_never_conflict(tmp_path):
+    # The HTML and PDF editions of one FAQ, and its French HTML edition, in one place
+    # (folders named for the language aside); a copy elsewhere that changed the period.
+    kb = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    kb.upsert(
+        [
+            _returns("html", "/docs/en/index.en.html", "Return it within 30 days of delivery."),
+            _returns("pdf", "/docs/en/nimbus-faq.en.pdf", "Return it within 14 days of delivery."),
+            _returns(
+                "html-fr",
+                "/docs/fr/index.fr.html",
+                "Retournez-le dans les 30 jours après la livraison.",
+                "fr",
+            ),
+            _returns("copy", "/mirror/nimbus-faq.pdf", "Return it within 21 days of delivery."),
+        ]
+    )
+    conflicts = kb.report()["conflicts"]
+    assert sorted(sorted(c["documents"]) for c in conflicts) == [
+        ["copy", "html"],
+        ["copy", "pdf"],
+    ]
+    assert all(len(c["facts"]) == 1 and "21" in c["facts"][0]["values"] for c in conflicts)
+
+
+def test_a_differing_fact_is_another_value_in_the_same_place():
+    # Numbers of different things, a number added, one number written two ways: no fact.
+    assert (
+        differing_facts(
+            "More details are in the dpkg(1) manual page.",
+            "More details are in the sources.list(5) manual page.",
+        )
+        == []
+    )
+    assert (
+        differing_facts("Hold Reset for 10 seconds.", "Hold Reset for 10 seconds (page 4).") == []
+    )
+    assert differing_facts("Up to 1,000 users.", "Up to 1000 users.") == []
+    # Of two sentences alike but for their values, the one sharing a value is compared.
+    [fact] = differing_facts(
+        "Step 1 takes 5 minutes. Step 2 takes 10 minutes.",
+        "Step 2 takes 15 minutes. Step 1 takes 5 minutes.",
+    )
+    assert fact == {
+        "values": ["10", "15"],
+        "sentences": ["Step 2 takes 10 minutes.", "Step 2 takes 15 minutes."],
+    }

@@ -12,19 +12,34 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from ..documents import JSONValue
 from ..storage.records import PassageRecord
 from ..text.analysis import FRENCH_STOPWORDS, Analyzer, analyzer_for
+from ..text.blocks import (
+    Unit,
+    block_html,
+    item_text,
+    line_kind,
+    plain_text,
+    sentences_of_line,
+    units,
+)
 from ..vocabulary import Channel
 from .messages import language_name, phrase, spoken_number
 from .voice import speakable
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-ÖØ-Þ0-9«\"'(])")
 _STEP = re.compile(r"^\s*(?:(?:step|étape)\s*)?(\d{1,2})\s*[.):-]\s+(.+)$", re.IGNORECASE)
+_NUMBERING = re.compile(r"^\d{1,3}(?:\.\d{1,3}){0,5}\.?\s+")  # "9.1.1. " before a heading
+# Length budgets of the short channels: a chat answer's text (a block it quotes included),
+# the sentences of a voice answer, and the blocks it reads out (a few short lines, no
+# table).
 _CHAT_CHARS = 320
+_VOICE_UNITS = 2
+_VOICE_ITEMS = 5
+_VOICE_LIST_CHARS = 200
 # Words that say nothing of a question's topic, left out when matching it with a section.
 _FUNCTION_WORDS = (
     frozenset(
@@ -82,7 +97,7 @@ class Selection:
     title: str
     url: str
     passage_ids: tuple[str, ...]
-    sentences: tuple[str, ...]
+    units: tuple[Unit, ...]  # sentences, each announcing one with its block
     steps: tuple[str, ...]
     citation: Citation
     internal: bool
@@ -154,14 +169,19 @@ def split_sentences(text: str) -> list[str]:
     """Sentences of a passage, keeping list lines as their own sentences."""
     out: list[str] = []
     for line in text.splitlines():
-        pieces = [s.strip() for s in _SENTENCE.split(line.strip()) if s.strip()]
-        for piece in pieces:
+        for piece in sentences_of_line(line):
             # "1. Plug it in" must not split after the list number.
             if out and re.fullmatch(r"\d{1,2}[.)]", out[-1]):
                 out[-1] = f"{out[-1]} {piece}"
             else:
                 out.append(piece)
     return out
+
+
+def own_heading(section: str) -> str:
+    """A passage's own heading, the last of its section path, without its number
+    ("9.1. How can I keep my Debian system current?" -> "How can I keep ...")."""
+    return _NUMBERING.sub("", section.rsplit(" > ", 1)[-1].strip(), count=1)
 
 
 def extract_steps(lines: Sequence[str]) -> list[str]:
@@ -196,7 +216,9 @@ def select(
     """Choose what to say from the best passage and the rest of its document.
 
     The answer is the best passage, extended to the other passages of its section so a
-    procedure split across passages stays whole. Steps come from that section, or else
+    procedure split across passages stays whole. A section that ends announcing what
+    follows ("Several packages are available for this purpose:") and whose list is its
+    subsections gets their headings as that list. Steps come from that section, or else
     from the first section of the document that holds a numbered procedure and shares a
     word (stemmed) with the ``question``: a page's intro answers "which ports?", and its
     procedure for reserving an address does not. Internal passages of the document are
@@ -207,7 +229,9 @@ def select(
     if best not in section:
         section = [best]
     text = "\n".join(p.text for p in section if p.visibility == best.visibility)
-    sentences = tuple(split_sentences(text))
+    said = units(text)
+    if said and said[-1].dangling:
+        said[-1] = _with_subsections(said[-1], visible, best.section)
     steps = tuple(extract_steps(text.splitlines()))
     if not steps:  # the procedure may sit in another section of the same source
         analyzer = analyzer_for(best.language)
@@ -227,7 +251,7 @@ def select(
         title=best.title,
         url=best.url,
         passage_ids=tuple(p.id for p in section),
-        sentences=sentences,
+        units=tuple(said),
         steps=steps,
         citation=Citation(best.document_id, best.title, best.url, best.page, best.id),
         internal=best.visibility == "internal",
@@ -238,6 +262,19 @@ def select(
     )
 
 
+def _with_subsections(unit: Unit, passages: Sequence[PassageRecord], section: str) -> Unit:
+    """``unit`` with the headings of ``section``'s subsections as its list, when it has
+    subsections (it is then the sentence that announces them)."""
+    prefix = f"{section} > " if section else ""
+    names = [
+        p.section[len(prefix) :].split(" > ")[0]
+        for p in passages
+        if p.section != section and p.section.startswith(prefix)
+    ]
+    headings = [own_heading(name) for name in dict.fromkeys(names)]
+    return replace(unit, block=tuple(f"- {h}" for h in headings if h))
+
+
 def _topic_terms(analyzer: Analyzer, text: str) -> set[str]:
     """The stemmed terms of ``text`` less function words."""
     words = " ".join(w for w in re.findall(r"\w+", text.lower()) if w not in _FUNCTION_WORDS)
@@ -246,24 +283,30 @@ def _topic_terms(analyzer: Analyzer, text: str) -> set[str]:
 
 def render(selection: Selection, channel: str, language: str = "en") -> tuple[str, str | None]:
     """The answer text (and HTML for e-mail and web) for one channel, framed in the
-    asker's ``language``; the quoted sentences stay in the document's."""
-    sentences = list(selection.sentences)
+    asker's ``language``; the quoted sentences stay in the document's.
+
+    Chat and voice say less than the other channels (:data:`_CHAT_CHARS`, two sentences
+    and short lists read out) and quote a block in short (a list's items without their
+    paragraphs); every channel takes a sentence that announces a list, table or code
+    with all of it, or stops before that sentence.
+    """
     steps = list(selection.steps)
-    intro = [s for s in sentences if not _STEP.match(s)]
-    if not intro and not steps:
-        intro = sentences[:1]
+    told = [unit.outline for unit in _told(selection.units, steps)]
+    if not told and not steps:
+        told = [unit.outline for unit in selection.units[:1]]
     source = selection.citation
     notice = _language_notice(selection.language, language)
     if channel == "chat":
-        text = _first_chars(intro, _CHAT_CHARS)
+        parts = [plain_text(_extent(told, chars=_CHAT_CHARS, short=True))]
         if steps:
-            text += "\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
+            parts.append("\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)))
         if source.url:
-            text += "\n" + phrase("more", language, url=source.url)
-        return _with_notice(notice, text), None
+            parts.append(phrase("more", language, url=source.url))
+        return _with_notice(notice, "\n".join(p for p in parts if p)), None
     if channel == "voice":
         said = selection.language  # quoted text is read as the language it is written in
-        spoken = [speakable(s, said) for s in _first_sentences(intro, 2)]
+        kept = _extent(told, count=_VOICE_UNITS, fits=_read_out, short=True)
+        spoken = [speakable(_spoken(u), said) for u in kept]
         if steps:
             if len(steps) == 1:
                 spoken.append(phrase("one_step", language))
@@ -274,13 +317,14 @@ def render(selection: Selection, channel: str, language: str = "en") -> tuple[st
             if len(steps) > 1:
                 spoken.append(phrase("next", language))
         return _with_notice(notice, " ".join(s for s in spoken if s)), None
-    body = "\n".join(sentences)
+    whole = _extent(selection.units)
+    body = "\n".join(line for unit in whole for line in unit.lines)
     cited = phrase("source", language, title=source.title)
     if channel == "email":
         text = f"{body}\n\n{cited}" + (f" <{source.url}>" if source.url else "")
-        return _with_notice(notice, text), _html(selection, language, notice)
+        return _with_notice(notice, text), _html(selection, whole, language, notice)
     if channel == "web":
-        return _with_notice(notice, body), _html(selection, language, notice)
+        return _with_notice(notice, body), _html(selection, whole, language, notice)
     if channel == "agent":
         parts = [body]
         if selection.internal_notes:
@@ -296,6 +340,85 @@ def render(selection: Selection, channel: str, language: str = "en") -> tuple[st
         parts.append(f"{cited} {source.url}".rstrip())
         return _with_notice(notice, "\n\n".join(parts)), None
     raise ValueError(f"unknown channel {channel!r}")
+
+
+def _is_step(line: str, steps: Sequence[str]) -> bool:
+    match = _STEP.match(line)
+    return match is not None and match.group(2).strip() in steps
+
+
+def _told(said: Sequence[Unit], steps: Sequence[str]) -> list[Unit]:
+    """The units chat and voice say before the steps, which they give apart.
+
+    Numbered lines outside a block are left out (the steps are among them). A sentence
+    that announces the steps ends the text, so the steps follow it.
+    """
+    out: list[Unit] = []
+    for unit in said:
+        if _STEP.match(unit.sentence):
+            continue
+        if unit.block and any(_is_step(line, steps) for line in unit.block):
+            out.append(Unit(unit.sentence))
+            break
+        out.append(unit)
+    return out
+
+
+def _extent(
+    said: Sequence[Unit],
+    *,
+    chars: int | None = None,
+    count: int | None = None,
+    fits: Callable[[Unit], bool] | None = None,
+    short: bool = False,
+) -> list[Unit]:
+    """The first units of ``said`` within a budget of ``chars`` and ``count`` units.
+
+    A unit is taken whole or not at all, and the text stops at the first one that does
+    not fit (a block that ``fits`` refuses, or that overflows ``chars``: its announcing
+    sentence is left out with it). A last sentence that announces a block the text lacks
+    is left out. A ``short`` answer ends with the first block it quotes (what follows a
+    list often describes its last item); when nothing fits, it takes the first unit
+    whole all the same rather than say nothing.
+    """
+    out: list[Unit] = []
+    size = 0
+    for unit in said:
+        if count is not None and len(out) >= count:
+            break
+        if unit.block and fits is not None and not fits(unit):
+            break
+        if chars is not None and out and size + unit.size > chars:
+            break
+        if chars is not None and not out and unit.block and unit.size > chars:
+            break
+        out.append(unit)
+        size += unit.size + 1
+        if short and unit.block:
+            break
+    while out and out[-1].dangling:
+        out.pop()
+    if not out and short:
+        return [unit for unit in said[:1] if not unit.dangling]
+    return out
+
+
+def _read_out(unit: Unit) -> bool:
+    """Whether a voice answer can read ``unit``'s block: a few short lines, no table."""
+    items = [item_text(line) for line in unit.block]
+    return (
+        all(line_kind(line) != "row" for line in unit.block)
+        and len(items) <= _VOICE_ITEMS
+        and sum(len(item) for item in items) <= _VOICE_LIST_CHARS
+    )
+
+
+def _spoken(unit: Unit) -> str:
+    """A unit as one sentence to read out: its list's items after its sentence."""
+    if not unit.block:
+        return unit.sentence
+    items = [item_text(line).rstrip(".;,") for line in unit.block]
+    return f"{unit.sentence} {', '.join(items)}."
 
 
 def _language_notice(source: str, asker: str) -> str:
@@ -340,33 +463,16 @@ def declined(
     )
 
 
-def _first_chars(sentences: Sequence[str], limit: int) -> str:
-    out: list[str] = []
-    size = 0
-    for s in sentences:
-        if out and size + len(s) > limit:
-            break
-        out.append(s)
-        size += len(s) + 1
-    return " ".join(out)
-
-
-def _first_sentences(sentences: Sequence[str], n: int) -> list[str]:
-    return list(sentences[:n])
-
-
-def _html(selection: Selection, language: str, notice: str) -> str:
-    steps = set(selection.steps)
-    paras = [
-        f"<p>{html.escape(s)}</p>"
-        for s in selection.sentences
-        if not (_STEP.match(s) and _STEP.match(s).group(2).strip() in steps)  # type: ignore[union-attr]
-    ]
+def _html(selection: Selection, said: Sequence[Unit], language: str, notice: str) -> str:
+    steps = selection.steps
     out = ['<div class="srmkb-answer">']
     if notice:
         out.append(f'<p class="srmkb-language">{html.escape(notice)}</p>')
     out.append(f'<div lang="{html.escape(selection.language, quote=True)}">')
-    out.extend(paras)
+    for unit in said:
+        if not _is_step(unit.sentence, steps):
+            out.append(f"<p>{html.escape(unit.sentence)}</p>")
+        out.extend(block_html([line for line in unit.block if not _is_step(line, steps)]))
     if selection.steps:
         out.append(
             "<ol>" + "".join(f"<li>{html.escape(s)}</li>" for s in selection.steps) + "</ol>"

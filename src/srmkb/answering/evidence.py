@@ -14,7 +14,7 @@ from ..index.filters import Filters
 from ..index.protocol import Index, Ranking, StaleRead
 from ..index.query import Query
 from ..vocabulary import Audience
-from .compose import split_sentences
+from .compose import own_heading, split_sentences
 from .confidence import answer_features
 
 # Passages an answer's confidence looks at, lines of a passage it embeds, line vectors
@@ -98,13 +98,15 @@ def _line_similarities(
     index: Index, ranking: Ranking, lines: LineVectors, final: bool, n_docs: int = 2
 ) -> list[tuple[float, float, float]]:
     """For each of the first ``n_docs`` documents' best passages: the best cosine
-    between the question and one of its lines (title or sentence), the mean cosine over
-    its lines, and the cosine with the centroid of its line vectors.
+    between the question and one of its lines (title, own heading or sentence), the mean
+    cosine over its lines, and the cosine with the centroid of its line vectors.
 
     A passage's cosine dilutes a close match on one of its lines (an FAQ's question,
     one phrasing in a list of example requests); this sharper evidence is what tells
     an answerable question from a near miss. How far the best line stands above the
-    others, and how close the lines are as a whole, add what the passage is about.
+    others, and how close the lines are as a whole, add what the passage is about. In a
+    document of sections (an FAQ chapter, a manual) a passage's question is its section
+    heading, not the document's title, so the heading is one of its lines.
     """
     assert ranking.query_vector is not None
     firsts: dict[str, str] = {}
@@ -122,7 +124,9 @@ def _line_similarities(
         if rec is None:
             out.append((0.0, 0.0, 0.0))
             continue
-        texts = ([rec.title] if rec.title else []) + split_sentences(rec.text)
+        heading = own_heading(rec.section) if rec.section else ""
+        titles = [rec.title] + ([heading] if heading != rec.title else [])
+        texts = [line for line in titles if line] + split_sentences(rec.text)
         vectors = lines([line for line in texts if line.strip()][:MAX_LINES])
         if not len(vectors):
             out.append((0.0, 0.0, 0.0))

@@ -25,7 +25,9 @@ Built from the interaction log (searches, answers and their feedback) and the ca
   questions, channels and nearest document (``partly covered`` when that document is
   close in meaning, else ``not covered``), largest first.
 - ``conflicts``: documents from different sources whose titles ask the same question
-  and whose texts disagree (different numbers, or little in common).
+  and whose texts disagree: the same sentence gives another value (``facts``: a few such
+  values, each with both sentences), or, in one language, the texts have little in
+  common. Editions of one content never conflict (:mod:`srmkb.loop.conflicts`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ import base64
 import datetime as dt
 import html
 import io
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -47,6 +48,7 @@ from ..errors import MissingDependencyError
 from ..models import model_threshold
 from ..storage.interactions import Interaction
 from ..vocabulary import parse_iso
+from .conflicts import conflicts
 
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase
@@ -55,11 +57,7 @@ if TYPE_CHECKING:
 # the same thresholds on that model's scale (srmkb.models.model_threshold).
 GAP_SIMILARITY = 0.6  # cosine at which two unanswered questions ask the same thing
 PARTLY_COVERED = 0.45  # cosine of a gap to its nearest document for "partly covered"
-DUPLICATE_QUESTION = 0.85  # title cosine for two documents answering the same question
-AGREEING_TEXT = 0.7  # text cosine under which two such documents disagree
-MAX_CONFLICT_DOCUMENTS = 20_000
 SELF_SERVICE_AUDIENCE = "customer"
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 def build_report(
@@ -96,7 +94,7 @@ def build_report(
         "reuse": dict(sorted(reuse.items(), key=lambda kv: (-kv[1], kv[0]))),
         "incidents_by_product": _incidents(documents, since, end),
         "content_gaps": _gaps(kb, answers, max_gaps) if kb.model_id else [],
-        "conflicts": _conflicts(kb, documents) if kb.model_id else [],
+        "conflicts": conflicts(kb, documents) if kb.model_id else [],
     }
 
 
@@ -309,50 +307,6 @@ def leader_clusters(vectors: np.ndarray, threshold: float) -> list[list[int]]:
         free[members] = False
         clusters.append(members)
     return sorted(clusters, key=lambda c: (-len(c), c[0]))
-
-
-def _conflicts(kb: KnowledgeBase, documents: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    docs = [
-        d
-        for d in documents
-        if d["metadata"].get("source_type") not in ("crm", "draft") and d["title"].strip()
-    ]
-    if len(docs) < 2 or len(docs) > MAX_CONFLICT_DOCUMENTS:
-        return []
-    titles = kb.embedder.embed_documents([d["title"] for d in docs])
-    sims = titles @ titles.T
-    same_question = model_threshold(DUPLICATE_QUESTION, kb.model_id)
-    close = np.argwhere(np.triu(sims >= same_question, k=1)).tolist()
-    pairs = [(a, b) for a, b in close if docs[a]["source"] != docs[b]["source"]]
-    if not pairs:
-        return []
-    texts = {}
-    for i in {i for pair in pairs for i in pair}:
-        doc = kb.get(docs[i]["id"])
-        texts[i] = doc.full_text if doc else ""
-    bodies = dict(zip(texts, kb.embedder.embed_documents(list(texts.values()))))
-    agreeing = model_threshold(AGREEING_TEXT, kb.model_id)
-    out = []
-    for a, b in pairs:
-        agree = float(bodies[a] @ bodies[b])
-        numbers_a, numbers_b = set(_NUMBER.findall(texts[a])), set(_NUMBER.findall(texts[b]))
-        if numbers_a != numbers_b or agree < agreeing:
-            reason = (
-                f"numbers differ: {sorted(numbers_a - numbers_b)} vs {sorted(numbers_b - numbers_a)}"
-                if numbers_a != numbers_b
-                else f"texts have little in common (cosine {agree:.2f})"
-            )
-            out.append(
-                {
-                    "documents": [docs[a]["id"], docs[b]["id"]],
-                    "titles": [docs[a]["title"], docs[b]["title"]],
-                    "sources": [docs[a]["source"], docs[b]["source"]],
-                    "question_similarity": round(float(sims[a, b]), 4),
-                    "text_similarity": round(agree, 4),
-                    "why": reason,
-                }
-            )
-    return sorted(out, key=lambda c: -c["question_similarity"])
 
 
 # -- HTML ----------------------------------------------------------------------------------

@@ -115,16 +115,19 @@ def _pieces(text: str, max_words: int) -> Iterator[str]:
             yield paragraph
             continue
         for line in paragraph.split("\n"):
-            line = line.strip()
+            # A line keeps its indentation: connectors indent a list item's own paragraphs
+            # and a definition's description, and answers read them as part of the list.
+            line = line.rstrip()
             if not line:
                 continue
             if len(line.split()) <= max_words:
                 yield line
                 continue
-            for sentence in _SENTENCE_END.split(line):
+            indent = line[: len(line) - len(line.lstrip())]
+            for sentence in _SENTENCE_END.split(line.strip()):
                 words = sentence.split()
                 for start in range(0, len(words), max_words):
-                    yield " ".join(words[start : start + max_words])
+                    yield indent + " ".join(words[start : start + max_words])
 
 
 def _pack(pieces: Iterator[str], max_words: int) -> Iterator[str]:
