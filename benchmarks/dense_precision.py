@@ -336,6 +336,8 @@ def render(record: dict, path: Path) -> str:  # type: ignore[type-arg]
         + " | ".join(str(v) for f, v in real.items() if f not in ("vectors", "queries"))
         + " |",
     ]
+    if record.get("sizes_from"):
+        lines += ["", f"The tables below are those of `results/{record['sizes_from']}`."]
     for n, size in record["sizes"].items():
         lines += [
             "",
@@ -410,6 +412,13 @@ def main() -> None:
                 "memory": memory(n, factories, Path(tmp), args.queries),
                 "skipped": [f for f in args.factories if f not in factories],
             }
+    if not args.sizes:  # quality only: keep the latest scale tables, and say where from
+        earlier = sorted(RESULTS.glob("dense-precision-*.json"))
+        for previous in reversed(earlier):
+            old = json.loads(previous.read_text())
+            if old.get("sizes"):
+                record["sizes"], record["sizes_from"] = old["sizes"], previous.name
+                break
     record["load_average_end"] = load_average()
     path = write_result(record)
     (RESULTS / "dense-precision.md").write_text(render(record, path))

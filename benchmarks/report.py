@@ -21,6 +21,7 @@ from _report_retrieval import (
     quality_section,
     scale_section,
 )
+from _report_runtime import runtime_goals_section
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -145,6 +146,8 @@ def build(readme_dir: Path) -> list[str]:
         *comparison_section(quality, scale),
         "",
         *goals_section(quality, scale, latest("bm25-speed")),
+        "",
+        *runtime_goals_section(RESULTS),
         "",
         *quality_section(quality, RESULTS, readme_dir),
         "",
