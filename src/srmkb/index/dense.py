@@ -113,6 +113,32 @@ class DenseSegment:
         index = _make_index(vectors, factory)
         return cls(vectors if stores_vectors(factory) else None, index)
 
+    @classmethod
+    def merge(
+        cls, parts: Sequence[tuple[DenseSegment, np.ndarray]], factory: str = "Flat"
+    ) -> DenseSegment:
+        """One segment of the given local rows of each part, in order, copied block by
+        block: the merged vectors (or codes) are the only full-size array held, so a
+        merge at 1M passages does not hold the rows twice over."""
+        total = sum(len(rows) for _, rows in parts)
+        dim = parts[0][0].dimension if parts else 0
+        blocks = (
+            seg.rows(rows[start : start + _MERGE_BLOCK])
+            for seg, rows in parts
+            for start in range(0, len(rows), _MERGE_BLOCK)
+        )
+        if stores_vectors(factory) or not _codes_only(factory, dim):
+            vectors = np.empty((total, dim), dtype=np.float32)
+            at = 0
+            for block in blocks:
+                vectors[at : at + len(block)] = block
+                at += len(block)
+            return cls.build(vectors, factory)
+        index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
+        for block in blocks:
+            index.add(block)
+        return cls(None, index)
+
     def save(self, directory: Path, factory: str) -> None:
         if stores_vectors(factory):
             np.save(directory / "vectors.npy", self.vectors, allow_pickle=False)
@@ -128,6 +154,18 @@ class DenseSegment:
         if factory != "Flat":
             index = faiss.read_index(str(directory / "dense.faiss"), _READ_FLAGS)
         return cls(vectors, index)
+
+
+# Rows a merge copies at a time (16k rows of 384 floats: 25 MB).
+_MERGE_BLOCK = 16_384
+
+
+def _codes_only(factory: str, dim: int) -> bool:
+    """Whether ``factory`` keeps no float32 copy and needs no training (``SQfp16``), so a
+    merge can add rows to a new index block by block."""
+    return not stores_vectors(factory) and bool(
+        faiss.index_factory(max(dim, 1), factory, faiss.METRIC_INNER_PRODUCT).is_trained
+    )
 
 
 def _make_index(vectors: np.ndarray, factory: str) -> faiss.Index | None:

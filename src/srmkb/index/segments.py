@@ -149,7 +149,7 @@ def merge_segments(
     from the stored postings and vectors copied, so merging never re-analyses or
     re-embeds text.
     """
-    vectors: list[np.ndarray] = []
+    dense_parts: list[tuple[DenseSegment, np.ndarray]] = []
     pids, dids, internal, language = [], [], [], []
     has_dense = all(seg.dense is not None for seg, _ in parts)
     for seg, keep in parts:
@@ -158,9 +158,8 @@ def merge_segments(
         dids.append(np.asarray(seg.document_ids)[rows])
         internal.append(np.asarray(seg.internal)[rows])
         language.append(np.asarray(seg.language)[rows])
-        if has_dense:
-            assert seg.dense is not None
-            vectors.append(seg.dense.rows(rows))
+        if seg.dense is not None:
+            dense_parts.append((seg.dense, rows))
     merged = Segment(
         id=uuid.uuid4().hex[:16],
         passage_ids=np.concatenate(pids).astype(str, copy=False),
@@ -168,7 +167,7 @@ def merge_segments(
         internal=np.concatenate(internal).astype(bool, copy=False),
         language=np.concatenate(language).astype(str, copy=False),
         lexical=LexicalSegment.merge([(seg.lexical, keep) for seg, keep in parts]),
-        dense=DenseSegment.build(np.concatenate(vectors), factory) if has_dense else None,
+        dense=DenseSegment.merge(dense_parts, factory) if has_dense else None,
     )
     return merged, merged.passage_ids.tolist()
 
