@@ -114,13 +114,13 @@ def run_once(data, seed: int, held_out: float, model: str) -> dict:
         draft_source: dict[str, str] = {}
         drafts_per_doc: dict[str, set[str]] = defaultdict(set)
         for draft in drafts:
-            origins = [truth[c] for c in draft["cases"]]
-            draft_source[draft["id"]] = max(set(origins), key=origins.count)
+            origins = [truth[c] for c in draft.cases]
+            draft_source[draft.id] = max(set(origins), key=origins.count)
             for origin in origins:
                 if origin in held:
-                    drafts_per_doc[origin].add(draft["id"])
+                    drafts_per_doc[origin].add(draft.id)
         for draft in drafts:
-            approve(kb, draft["id"], public=True)
+            approve(kb, draft.id, public=True)
         after = coverage(kb, held_questions, lambda d: draft_source.get(d, d))
 
     held_with_cases = [d for d in held if d in per_doc]

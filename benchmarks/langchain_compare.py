@@ -6,15 +6,17 @@ LangChain: ``EnsembleRetriever`` of ``BM25Retriever`` (langchain-community) and 
 ``FAISS`` vector store, equal weights, its defaults, over whole documents as its
 examples index them (``_peers.LangChainEnsemble``, the peer of ``quality.py``). srmkb:
 ``srmkb.integrations.langchain.SrmkbRetriever`` over a base of the same documents, cut
-into passages as srmkb does, with ``log=False`` (LangChain logs nothing either). Both
+into passages as srmkb does, with ``log=False`` (LangChain logs nothing either), twice:
+with ``collapse="document"`` (one passage per document, its best, so ten results are ten
+documents, as LangChain's are) and without (the ten best passages). Both
 embed with the same all-MiniLM-L6-v2 (srmkb's int8 ONNX model behind one
 ``CachedEmbedder``: document vectors from the benchmark cache, every question embedded
 live), so the only difference is the retrieval.
 
 Each system is asked for 10 results per question, as a user wanting ten would ask
 (``k=10``; LangChain's ensemble fuses the top 10 of each of its two retrievers), through
-``retriever.invoke``; the document ids, duplicates dropped (srmkb returns passages, so
-a long document may fill several of its ten places), are scored by ``srmkb.evaluation``
+``retriever.invoke``; the document ids, duplicates dropped (srmkb's passages without
+``collapse``: a long document may fill several of the ten places), are scored by ``srmkb.evaluation``
 (nDCG@10, MRR@10). Latency is the wall time of one ``invoke``,
 question embedding included, the two systems alternating question by question so both
 see the same load on shared cores. Results: ``results/langchain-compare-<stamp>.json``
@@ -82,7 +84,14 @@ def compare_set(name: str, tmp: Path, limit: int | None) -> list[dict[str, objec
             document_ids(ensemble.ensemble.invoke, "id"),
             langchain_s,
         ),
-        "srmkb SrmkbRetriever (hybrid)": (
+        "srmkb SrmkbRetriever (hybrid, collapse='document')": (
+            document_ids(
+                SrmkbRetriever(kb, k=DEPTH, log=False, collapse="document").invoke,
+                "document_id",
+            ),
+            srmkb_s,
+        ),
+        "srmkb SrmkbRetriever (hybrid, passages)": (
             document_ids(SrmkbRetriever(kb, k=DEPTH, log=False).invoke, "document_id"),
             srmkb_s,
         ),
@@ -124,16 +133,23 @@ def compare_set(name: str, tmp: Path, limit: int | None) -> list[dict[str, objec
 
 
 def markdown(record: dict) -> str:  # type: ignore[type-arg]
+    cut = ", ".join(
+        f"{row['set']}: {row['n_passages']:,} passages from {row['n_docs']} documents"
+        for row in record["results"]
+        if "n_passages" in row
+    )
     lines = [
         "# srmkb's LangChain retriever vs LangChain's own hybrid retriever",
         "",
         "The same questions through `EnsembleRetriever(BM25Retriever, FAISS)` (equal weights,"
-        " its defaults, whole documents) and through `srmkb.integrations.langchain.SrmkbRetriever`"
-        " (passages, distinct documents kept), each asked for `k=10`, both with all-MiniLM-L6-v2 (srmkb's int8 ONNX"
-        " model, question embedded live). Latency: one `retriever.invoke`, question embedding"
-        " included; the two alternate question by question. srmkb's ten results are passages,"
-        " so a long document can hold several of them (banking77's documents average 1,556"
-        " words, 16 passages). Script: `benchmarks/langchain_compare.py`.",
+        " its defaults, whole documents) and through `srmkb.integrations.langchain.SrmkbRetriever`,"
+        " each asked for `k=10`, all with all-MiniLM-L6-v2 (srmkb's int8 ONNX"
+        " model, question embedded live). srmkb runs twice: with `collapse='document'` (each"
+        " document once, by its best passage: ten results are ten documents, as LangChain's"
+        " are) and without (the ten best passages, distinct documents kept: a long document"
+        f" can hold several places; {cut})."
+        " Latency: one `retriever.invoke`, question embedding included; the systems"
+        " alternate question by question. Script: `benchmarks/langchain_compare.py`.",
         "",
         "| set | system | nDCG@10 | MRR@10 | p50 ms | p95 ms | distinct documents in 10 | questions |",
         "|---|---|---|---|---|---|---|---|",

@@ -6,7 +6,8 @@ class TestMyRetriever(RetrieverConformance):
     def found(self, retriever, query): return [Found(...) for each item it returns]
     async def afound(self, retriever, query): ...
 
-``options`` are srmkb's: ``k``, ``audience``, ``filters``, ``mode``, ``channel``, ``log``.
+``options`` are srmkb's: ``k``, ``audience``, ``filters``, ``mode``, ``channel``, ``log``,
+``collapse``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,18 @@ from dataclasses import dataclass
 
 import pytest
 
-from srmkb import Document, KnowledgeBase
+from srmkb import Document, KnowledgeBase, Section
+
+MESH = Document(  # three passages, one per section
+    id="mesh",
+    title="Mesh satellites",
+    sections=(
+        Section("Place each mesh satellite halfway to the dead zone.", ("Placement",)),
+        Section("Pair a mesh satellite with its pair button.", ("Pairing",)),
+        Section("A mesh satellite blinking amber has a weak link.", ("Lights",)),
+    ),
+    metadata={"category": "network"},
+)
 
 DOCS = [
     Document(
@@ -46,6 +58,7 @@ DOCS = [
         visibility="internal",
         metadata={"category": "billing"},
     ),
+    MESH,
 ]
 INTERNAL = "Team leads may approve a router refund after 30 days"
 
@@ -131,9 +144,22 @@ class RetrieverConformance:
         self.found(self.make(kb, log=False), "router refund")
         assert len(kb.audit.interactions()) == before + 1
 
+    def test_collapse_gives_each_document_once_by_its_best_passage(self, kb):
+        passages = self.found(self.make(kb, k=3), "mesh satellite")
+        assert [i.metadata["document_id"] for i in passages] == ["mesh"] * 3
+        found = self.found(self.make(kb, k=3, collapse="document"), "mesh satellite")
+        documents = [i.metadata["document_id"] for i in found]
+        assert documents[0] == "mesh" and len(set(documents)) == len(documents) == 3
+        assert found[0].id == passages[0].id  # the document's best passage
+
     @pytest.mark.parametrize(
         ("options", "field"),
-        [({"k": 0}, "k"), ({"audience": "admin"}, "audience"), ({"mode": "fuzzy"}, "mode")],
+        [
+            ({"k": 0}, "k"),
+            ({"audience": "admin"}, "audience"),
+            ({"mode": "fuzzy"}, "mode"),
+            ({"collapse": "section"}, "collapse"),
+        ],
     )
     def test_bad_options_are_refused_when_built(self, kb, options, field):
         with pytest.raises(ValueError, match=field):

@@ -16,6 +16,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Concatenate, Literal, ParamSpec, TypeVar
 
@@ -38,9 +39,11 @@ from .models import Embedder
 from .storage.catalog import Catalog
 from .storage.interactions import AuditLog
 from .storage.layout import INTERACTIONS
-from .storage.records import PassageRecord, VersionInfo
+from .storage.records import DocumentView, PassageRecord, VersionInfo
 from .text.chunking import DEFAULT_MAX_WORDS
+from .text.language import document_language, primary_language
 from .vocabulary import (
+    AUDIENCES,
     CHANNELS,
     COLLAPSES,
     Audience,
@@ -439,9 +442,32 @@ class KnowledgeBase:
     # -- documents and versions --------------------------------------------------------
 
     def get(self, document_id: str) -> Document | None:
-        """The stored document with this id, or None."""
+        """The stored document with this id as it was written, internal sections and
+        metadata included, or None: the operator's view. To show a document to a
+        customer or an agent, use :meth:`document`."""
         stored = self._catalog.get_document(document_id)
         return stored.document if stored else None
+
+    def document(self, document_id: str, *, audience: Audience = "customer") -> DocumentView | None:
+        """The document with this id as ``audience`` may see it, with its version, or None.
+
+        ``"customer"`` (the default: least privilege) gets None for an internal document,
+        exactly as for an unknown id, and for a public one what its search hits would
+        show: its public sections, the metadata a customer's hit carries (a case's own
+        fields withheld), no ``source`` (a path on the operator's side) and, for a case,
+        no ``updated_at`` (the day it was closed). ``"agent"`` gets the whole document.
+        Document and version come from one read of the catalog, so they belong together.
+        """
+        check_choice("audience", audience, AUDIENCES)
+        stored = self._catalog.get_document(document_id)
+        shown = None if stored is None else _as_seen_by(stored.document, audience)
+        if stored is None or shown is None:
+            return None
+        doc = stored.document
+        # The language indexing gave the document's passages (the stored body keeps
+        # only a stated one).
+        language = primary_language(doc.language) if doc.language else document_language(doc)
+        return DocumentView(shown, stored.version, language, audience)
 
     def __len__(self) -> int:
         return self._catalog.counts()["documents"]
@@ -489,6 +515,31 @@ class KnowledgeBase:
 
     def __repr__(self) -> str:
         return f"KnowledgeBase({str(self.path)!r}, model={self.manifest.model_id!r})"
+
+
+def _as_seen_by(doc: Document, audience: Audience) -> Document | None:
+    """``doc`` as ``audience`` sees it (see :meth:`KnowledgeBase.document`); None for a
+    customer when no passage of it is public, as a customer's search would find none."""
+    if audience == "agent":
+        return doc
+    if doc.visibility != "public":
+        return None
+    stored: dict[str, object] = dict(doc.metadata)
+    metadata = respond.shown_metadata(stored, audience)
+    # A section's own visibility, else the document's (as chunking gives its passages).
+    sections = tuple(s for s in doc.sections if (s.visibility or doc.visibility) == "public")
+    if doc.sections and not any(s.text.strip() for s in sections):
+        return None
+    return replace(
+        doc,
+        # With sections, ``text`` is never indexed: nothing says a customer may read it.
+        text="" if doc.sections else doc.text,
+        sections=sections,
+        metadata=metadata,  # type: ignore[arg-type]  # the stored JSON values, filtered
+        source="",
+        # A case's metadata is trimmed for customers: its dates (closed = updated) too.
+        updated_at=doc.updated_at if len(metadata) == len(stored) else None,
+    )
 
 
 def _best_per_document(rank: Callable[[int], Ranking], k: int, passages: int) -> Ranking:

@@ -1,6 +1,7 @@
 """End to end through the CLI and the HTTP service: questions, feedback, the KPI report,
 capture of resolved cases and draft approval."""
 
+import datetime as dt
 import json
 
 import httpx
@@ -63,6 +64,17 @@ def test_cli_capture_and_drafts(kb):
     srmkb("drafts", "approve", draft, "--kb", str(kb), "--public")
     again = srmkb("drafts", "approve", draft, "--kb", str(kb), check=False)
     assert again.returncode == 1 and "already approved" in again.stderr
+    # Times in JSON are ISO 8601, in UTC; a decision follows creation.
+    approved = json.loads(
+        srmkb("drafts", "list", "--kb", str(kb), "--status", "approved", "--json").stdout
+    )
+    created, decided = (
+        dt.datetime.fromisoformat(approved[0][k]) for k in ("created_at", "decided_at")
+    )
+    assert [d["id"] for d in approved] == [draft] and created.utcoffset() == dt.timedelta(0)
+    assert created <= decided and listed[0]["decided_at"] is None
+    listing = srmkb("drafts", "list", "--kb", str(kb)).stdout
+    assert f"{draft} " in listing and created.strftime("%Y-%m-%d") in listing
     out = srmkb("search", shown["title"], "--kb", str(kb), "--json")
     assert draft in [h["document_id"] for h in json.loads(out.stdout)["hits"]]
     rerun = json.loads(

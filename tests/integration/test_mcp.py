@@ -17,6 +17,8 @@ from mcp import Client, StdioServerParameters
 from srmkb import Document, KnowledgeBase, Section
 from srmkb.integrations.mcp import build_server
 
+from ..integrations_conformance import MESH
+
 pytestmark = pytest.mark.anyio
 
 TOOLS = {"search_knowledge", "answer_question", "get_document"}
@@ -55,6 +57,18 @@ DOCS = [
                 visibility="internal",
             ),
         ),
+    ),
+    MESH,  # three passages, one per section
+    Document(
+        id="case-4411",
+        title="Solution: modem",
+        sections=(
+            Section(f"Customer says {NOTE}.", ("Problem",), "problem", visibility="internal"),
+            Section("Reseat the power cable.", ("Resolution",), "resolution"),
+        ),
+        metadata={"source_type": "crm", "case_id": "4411", "status": "closed"},
+        updated_at="2026-11-02",
+        source="exports/cases.csv",
     ),
 ]
 
@@ -147,7 +161,7 @@ async def test_a_customer_server_never_reveals_internal_text(kb):
             for q in ("Can team leads approve a refund after 30 days?", "How do I unlock port 4?")
         ]
     assert ports["text"] == "The router has four ports at the back."
-    assert [p["visibility"] for p in ports["passages"]] == ["public"]
+    assert [p["visibility"] for p in ports["sections"]] == ["public"]
     assert "secret" not in {h["document_id"] for h in found["hits"]}
     seen = str([ports, found, answers])
     assert SECRET not in seen and NOTE not in seen
@@ -158,7 +172,31 @@ async def test_an_agent_server_shows_internal_documents_marked(kb):
         secret = await call(client, "get_document", document_id="secret")
         ports = await call(client, "get_document", document_id="ports")
     assert SECRET in secret["text"] and secret["visibility"] == "internal"
-    assert [p["visibility"] for p in ports["passages"]] == ["public", "internal"]
+    assert [p["visibility"] for p in ports["sections"]] == ["public", "internal"]
+    assert [p["section"] for p in ports["sections"]] == ["Ports", "Engineering notes"]
+    assert (secret["version"], secret["language"]) == (1, "en")
+
+
+async def test_a_document_is_shown_as_the_base_shows_it_to_the_audience(kb):
+    async with Client(build_server(kb, audience="customer")) as client:
+        case = await call(client, "get_document", document_id="case-4411")
+    assert case == {**kb.document("case-4411").to_json()}
+    assert case["text"] == "Reseat the power cable." and case["metadata"] == {"source_type": "crm"}
+    assert NOTE not in str(case) and "4411" not in str(case["metadata"])
+    async with Client(build_server(kb, audience="agent")) as client:
+        whole = await call(client, "get_document", document_id="case-4411")
+    assert NOTE in whole["text"] and whole["metadata"]["case_id"] == "4411"
+
+
+async def test_search_gives_each_document_once_unless_told_otherwise(kb):
+    async with Client(build_server(kb)) as client:
+        collapsed = await call(client, "search_knowledge", query="mesh satellite", k=3)
+        passages = await call(
+            client, "search_knowledge", query="mesh satellite", k=3, collapse=None
+        )
+    documents = [h["document_id"] for h in collapsed["hits"]]
+    assert documents[0] == "mesh" and len(set(documents)) == len(documents) == 3
+    assert [h["document_id"] for h in passages["hits"]] == ["mesh"] * 3
 
 
 async def test_every_tool_call_is_logged_as_agent_tool(kb):

@@ -28,6 +28,7 @@ import pytest
 from srmkb import Document, HashingEmbedder, KnowledgeBase
 from srmkb.connectors.crm import CrmConnector
 from srmkb.loop.capture import approve, capture, list_drafts
+from srmkb.storage.records import DraftInfo
 
 from ..conftest import ROOT
 
@@ -169,17 +170,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     drafts = list_drafts(kb)
     assert drafts, report.to_json()
     out.outputs["drafts before approval"] = json.dumps(
-        [drafts, *[kb.get(d["id"]).to_json() for d in drafts]]  # type: ignore[union-attr]
+        [[d.to_json() for d in drafts], *[kb.get(d.id).to_json() for d in drafts]]  # type: ignore[union-attr]
     )
     # The approver states the problem of the router case's draft; the others go public
     # with a neutral title.
-    stated = next(d["id"] for d in drafts if "PII-101" in d["cases"])
+    stated = next(d.id for d in drafts if "PII-101" in d.cases)
     for d in drafts:
-        statement = "The router light blinks red after an update." if d["id"] == stated else None
-        published = approve(kb, d["id"], public=True, problem=statement)
-        out.outputs[f"approved {d['id']}"] = json.dumps(published.to_json())
+        statement = "The router light blinks red after an update." if d.id == stated else None
+        published = approve(kb, d.id, public=True, problem=statement)
+        out.outputs[f"approved {d.id}"] = json.dumps(published.to_json())
     out.approved_with_statement = stated
-    out.outputs["drafts after approval"] = json.dumps(list_drafts(kb))
+    out.outputs["drafts after approval"] = json.dumps([d.to_json() for d in list_drafts(kb)])
 
     questions = [*QUESTIONS, *(_subject(c) for c in cases), *(_problem(c) for c in cases)]
     questions += [IN_EXPORT[label] for label in ("phone en dashes", "e-mail zero-width")]
@@ -224,8 +225,8 @@ def _problem(case: Document) -> str:
     return next((s.text for s in case.sections if s.anchor == "problem"), "")
 
 
-def _all_ids(cases: list[Document], drafts: list[dict[str, object]]) -> set[str]:
-    return {c.id for c in cases} | {str(d["id"]) for d in drafts}
+def _all_ids(cases: list[Document], drafts: list[DraftInfo]) -> set[str]:
+    return {c.id for c in cases} | {d.id for d in drafts}
 
 
 def _fail_on(found: dict[str, list[str]]) -> None:

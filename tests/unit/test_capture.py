@@ -1,5 +1,6 @@
 """Capture: resolved cases linked to the document that answers them, or drafted."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -66,7 +67,7 @@ def test_link_draft_merge_and_skip(kb):
     # Capture is idempotent: the same export again changes nothing.
     again = capture(kb, cases)
     assert [d.action for d in again.decisions] == ["skipped"] * 3
-    assert [d["id"] for d in list_drafts(kb)] == ["draft-2"]
+    assert [d.id for d in list_drafts(kb)] == ["draft-2"]
 
 
 def test_approve_publishes_and_reject_removes(kb):
@@ -84,10 +85,16 @@ def test_approve_publishes_and_reject_removes(kb):
         reject(kb, "draft-7")
     reject(kb, "draft-8")
     assert kb.get("draft-8") is None
-    assert {d["id"]: d["status"] for d in list_drafts(kb)} == {
-        "draft-7": "approved",
-        "draft-8": "rejected",
-    }
+    drafts = list_drafts(kb)
+    assert {d.id: d.status for d in drafts} == {"draft-7": "approved", "draft-8": "rejected"}
+    # Times are UTC datetimes in Python and ISO 8601 in JSON; a decision follows creation.
+    now = dt.datetime.now(dt.timezone.utc)
+    for d in drafts:
+        assert d.created_at.tzinfo == dt.timezone.utc and d.decided_at is not None
+        assert d.created_at <= d.decided_at <= now < d.created_at + dt.timedelta(minutes=10)
+        data = json.loads(json.dumps(d.to_json()))
+        assert dt.datetime.fromisoformat(data["decided_at"]) == d.decided_at
+        assert data["cases"] == [d.id.removeprefix("draft-")]
     with pytest.raises(InputError, match="no draft"):
         approve(kb, "draft-99")
 
@@ -170,7 +177,8 @@ def test_every_text_of_a_draft_is_redacted(kb):
         "channel: phone [PHONE]",
         "product: router [PHONE]",
     ]
-    assert list_drafts(kb)[0]["title"] == "[NAME]: no dial tone"
+    (listed,) = list_drafts(kb)
+    assert listed.title == "[NAME]: no dial tone" and listed.decided_at is None
     # Product and category held personal data: typed by a person, kept out of the title.
     assert approve(kb, "draft-9", public=True).title == "Support article"
 

@@ -72,10 +72,13 @@ class TestHaystackRetriever(RetrieverConformance):
                 "filters": None,
                 "channel": "agent-tool",
                 "log": True,
+                "collapse": None,
             },
         }
         again = SrmkbRetriever.from_dict(data)
         assert again.kb.path == kb.path and again.audience == "agent" and again.top_k == 2
+        collapsing = SrmkbRetriever(kb, collapse="document").to_dict()
+        assert SrmkbRetriever.from_dict(collapsing).collapse == "document"
 
     def test_an_async_pipeline_gives_what_a_sync_one_gives(self, kb):
         pipeline = Pipeline()

@@ -1,5 +1,7 @@
 """The interaction log: searches and answers logged with ids, feedback, settings, retention."""
 
+import datetime as dt
+import json
 import sqlite3
 import time
 
@@ -30,6 +32,20 @@ def test_search_and_answer_are_logged_with_ids(kb):
     assert search.document_version == 1
     assert asked.kind == "answer" and asked.answered and asked.document_id == "reset"
     assert "jane@example.com" not in asked.question  # redacted before it is stored
+
+
+def test_times_are_utc_datetimes_and_iso_8601_in_json(kb):
+    before = dt.datetime.now(dt.timezone.utc)
+    kb.search("reset button")
+    (logged,) = kb.audit.interactions()
+    assert logged.time.tzinfo == dt.timezone.utc
+    assert before - dt.timedelta(seconds=1) <= logged.time <= dt.datetime.now(dt.timezone.utc)
+    data = json.loads(json.dumps(logged.to_json()))
+    assert dt.datetime.fromisoformat(data["time"]) == logged.time
+    at = dt.datetime(2026, 3, 15, 9, 30, tzinfo=dt.timezone.utc)
+    old = kb.audit.record(kind="search", audience="customer", question="q", at=at.timestamp())
+    assert kb.audit.get(old).time == at
+    assert kb.audit.get(old).to_json()["time"] == "2026-03-15T09:30:00+00:00"
 
 
 def test_feedback_latest_outcome_counts(kb):

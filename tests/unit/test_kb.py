@@ -1,6 +1,7 @@
 """KnowledgeBase behaviour with the deterministic hashing embedder."""
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from srmkb import (
     InputError,
     KnowledgeBase,
     ModelMismatchError,
+    Section,
     SrmkbError,
     StorageError,
 )
@@ -286,6 +288,71 @@ def test_customers_see_no_case_metadata(tmp_path):
     base.close()
 
 
+def test_a_document_is_shown_to_each_audience_as_its_search_hits_are(tmp_path):
+    base = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    ports = Document(
+        id="ports",
+        title="Router ports",
+        url="https://help.example/ports",
+        sections=(
+            Section("The router has four ports.", ("Ports",), "ports"),
+            Section(
+                "Port 4 unlocks with code OTTER-9.", ("Notes",), "notes", visibility="internal"
+            ),
+        ),
+        updated_at="2026-03-01",
+        source="help/ports.html",
+    )
+    case = Document(
+        id="case-4411",
+        title="Solution: router",
+        sections=(
+            Section("Jo says the light is red.", ("Problem",), "problem", visibility="internal"),
+            Section("Reset the router.", ("Resolution",), "resolution"),
+        ),
+        metadata={"source_type": "crm", "case_id": "4411", "channel": "phone", "product": "X"},
+        updated_at="2026-11-02",  # the day the case closed
+    )
+    base.upsert([*DOCS, ports, case])
+
+    shown = base.document("ports")  # customer: the default
+    assert shown is not None and (shown.version, shown.language) == (1, "en")
+    assert shown.document.full_text == "The router has four ports."
+    assert [s.heading for s in shown.document.sections] == [("Ports",)]
+    assert (shown.document.updated_at, shown.document.source) == ("2026-03-01", "")
+    hit = base.search("router ports", k=1, log=False)[0]
+    assert (hit.document_id, hit.text) == ("ports", shown.document.full_text)
+    assert base.document("ports", audience="agent").document == base.get("ports")
+
+    # An internal document is None, exactly as an unknown id; an agent sees it.
+    assert base.document("secret") is None and base.document("no-such-id") is None
+    assert base.document("secret", audience="agent").document.visibility == "internal"
+
+    # A case's own metadata and dates are withheld, as in a customer's hit.
+    seen = base.document("case-4411")
+    (case_hit,) = base.search("reset the router red", k=1, filters={"id": "case-4411"}, log=False)
+    assert seen.document.metadata == case_hit.metadata == {"source_type": "crm", "product": "X"}
+    assert seen.document.updated_at is None and "Jo" not in str(seen.to_json())
+    assert seen.to_json()["sections"] == [
+        {
+            "section": "Resolution",
+            "anchor": "resolution",
+            "page": None,
+            "visibility": "public",
+            "text": "Reset the router.",
+        }
+    ]
+
+    # Document and version come from one read: an update shows both at once.
+    base.upsert([replace(ports, sections=(*ports.sections[:1], Section("Six ports now.")))])
+    again = base.document("ports")
+    assert again.version == 2 and again.document.full_text.endswith("Six ports now.")
+    assert again.version == base.versions("ports")[-1].version
+    with pytest.raises(InputError, match="audience"):
+        base.document("ports", audience="admin")  # type: ignore[arg-type]
+    base.close()
+
+
 def test_upsert_takes_what_read_paths_yields_and_reports_its_errors(tmp_path):
     from srmkb.connectors import read_paths
 
@@ -406,8 +473,11 @@ def test_a_filter_on_a_field_no_document_has_is_an_error(kb):
     assert "known fields: category, id, language, source, updated_at, url, visibility" in str(
         caught.value
     )
-    with pytest.raises(FilterError, match="'colour'"):  # ne would match every document
-        kb.search("refund", filters={"colour": {"ne": "red"}})
+    # Under ne alone a field no document has is no typo's silence: every document passes.
+    every = [h.passage_id for h in kb.search("refund", log=False)]
+    assert [h.passage_id for h in kb.search("refund", filters={"colour": {"ne": "red"}})] == every
+    with pytest.raises(FilterError, match="'colour'"):
+        kb.search("refund", filters={"colour": {"ne": "red", "in": ["blue"]}})
     with pytest.raises(FilterError):
         kb.answer("refund", filters={"categroy": "billing"})
     with pytest.raises(FilterError):

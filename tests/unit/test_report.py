@@ -79,7 +79,7 @@ def test_report_figures(kb):
         "with_feedback": 3,
     }
     assert r["zero_result_rate"] == 0.5  # 3 declined + 1 empty search, of 8
-    zero = {"resolved": 0, "escalated": 0, "not_helpful": 0}
+    zero = {"document_reads": 0, "resolved": 0, "escalated": 0, "not_helpful": 0}
     assert r["by_channel"] == {
         "chat": {
             "questions": 3,
@@ -141,6 +141,41 @@ def test_report_figures(kb):
     (conflict,) = r["conflicts"]
     assert sorted(conflict["documents"]) == ["old-policy", "refund-faq"]
     assert "numbers differ" in conflict["why"]
+
+
+def test_documents_read_by_a_tool_are_neither_questions_nor_searches(kb):
+    start = time.time()
+    kb.search("router centre", mode="bm25", channel="agent-tool")
+    kb.answer(
+        "Do you sell televisions?", channel="agent", threshold=DECLINE, log_channel="agent-tool"
+    )
+    # What the MCP server's get_document logs: one document found, one unknown id.
+    kb.audit.record(
+        kind="document",
+        audience="customer",
+        question="old-policy",
+        channel="agent-tool",
+        document_id="old-policy",
+        document_version=1,
+        results=["old-policy"],
+    )
+    kb.audit.record(kind="document", audience="customer", question="nope", channel="agent-tool")
+    r = kb.report(since=start)
+    assert (r["questions"], r["searches"], r["document_reads"]) == (1, 1, 2)
+    assert r["zero_result_rate"] == 0.5  # the declined answer, of one answer and one search
+    assert r["by_channel"] == {
+        "agent-tool": {
+            "questions": 1,
+            "answered": 0,
+            "abstained": 1,
+            "searches": 1,
+            "document_reads": 2,
+            "resolved": 0,
+            "escalated": 0,
+            "not_helpful": 0,
+        }
+    }
+    assert "old-policy" in r["unused_documents"]["ids"]  # read, not cited nor found
 
 
 def test_period_and_html(kb, tmp_path):

@@ -47,7 +47,8 @@ def summary(report: dict[str, Any]) -> str:
     ss = report["self_service_resolution"]
     lines = [
         f"{report['questions']} questions: {report['answered']} answered,"
-        f" {report['abstained']} declined; {report['searches']} searches",
+        f" {report['abstained']} declined; {report['searches']} searches"
+        + (f", {report['document_reads']} documents read" if report["document_reads"] else ""),
         f"self-service resolution: {_pct(ss['rate'])} ({ss['resolved']}/{ss['interactions']},"
         f" {ss['with_feedback']} with feedback); zero-result rate:"
         f" {_pct(report['zero_result_rate'])}",
@@ -124,9 +125,10 @@ def drafts(args: argparse.Namespace) -> int:
     if args.action == "list":
         rows = list_drafts(kb, args.status)
         if args.json:
-            print(json.dumps(rows, ensure_ascii=False))
+            print(json.dumps([row.to_json() for row in rows], ensure_ascii=False))
         for row in [] if args.json else rows:
-            print(f"{row['id']:24} {row['status']:9} {len(row['cases'])} case(s)  {row['title']}")
+            created = row.created_at.strftime("%Y-%m-%d")
+            print(f"{row.id:24} {row.status:9} {created} {len(row.cases)} case(s)  {row.title}")
         return EXIT_OK
     if not args.draft_id:
         raise InputError(f"srmkb drafts {args.action} needs a draft ID")

@@ -16,7 +16,9 @@ without its extra raises :class:`~srmkb.MissingDependencyError` naming the
 
 Every retriever returns one item per passage: its whole text, and as metadata the
 fields :func:`hit_metadata` lists, so a framework's citation shows the same source
-srmkb's own answers cite.
+srmkb's own answers cite. With ``collapse="document"`` (every retriever takes it, and the
+MCP server's ``search_knowledge`` uses it by default) each document comes once, by its
+best passage, so ``k`` items are ``k`` documents.
 """
 
 from __future__ import annotations

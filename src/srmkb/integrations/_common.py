@@ -8,7 +8,7 @@ from typing import Protocol, TypedDict, cast
 
 from ..documents import Hit, JSONValue
 from ..errors import InputError
-from ..vocabulary import AUDIENCES, MODES, Audience, Mode, check_choice
+from ..vocabulary import AUDIENCES, COLLAPSES, MODES, Audience, Collapse, Mode, check_choice
 
 
 class SearchOptions(TypedDict):
@@ -19,6 +19,7 @@ class SearchOptions(TypedDict):
     audience: Audience
     channel: str | None
     log: bool
+    collapse: Collapse | None
 
 
 class Configured(Protocol):
@@ -34,6 +35,8 @@ class Configured(Protocol):
     def channel(self) -> str | None: ...
     @property
     def log(self) -> bool: ...
+    @property
+    def collapse(self) -> Collapse | None: ...
 
 
 def search_options(
@@ -49,6 +52,7 @@ def search_options(
         audience=adapter.audience,
         channel=adapter.channel,
         log=adapter.log,
+        collapse=adapter.collapse,
     )
 
 
@@ -79,10 +83,12 @@ def hit_metadata(hit: Hit, interaction_id: str | None = None) -> dict[str, JSONV
     }
 
 
-def check_options(k: object, audience: object, mode: object) -> None:
-    """Raise :class:`InputError` for a bad ``k``, ``audience`` or ``mode``, when an
-    adapter is built rather than at its first search."""
+def check_options(k: object, audience: object, mode: object, collapse: object = None) -> None:
+    """Raise :class:`InputError` for a bad ``k``, ``audience``, ``mode`` or ``collapse``,
+    when an adapter is built rather than at its first search."""
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise InputError(f"k must be a whole number of at least 1, got {k!r}")
     check_choice("audience", audience, AUDIENCES)
     check_choice("mode", mode, MODES)
+    if collapse is not None:
+        check_choice("collapse", collapse, COLLAPSES)

@@ -12,8 +12,9 @@ Install with ``pip install 'srmkb[haystack]'``::
 
 Each Haystack ``Document`` is one passage: ``content`` is its whole text, ``id`` its
 passage id, ``score`` the fused score and ``meta`` its provenance
-(:func:`srmkb.integrations.hit_metadata`). The component serialises the base's path,
-audience, ``top_k``, mode, filters and logging, never the base, so ``pipeline.dumps()``
+(:func:`srmkb.integrations.hit_metadata`); ``collapse="document"`` gives one passage per
+document, its best. The component serialises the base's path, audience, ``top_k``, mode,
+filters, collapse and logging, never the base, so ``pipeline.dumps()``
 gives YAML that ``Pipeline.loads`` turns back into a pipeline over the same base (opened
 with the embedding model its manifest names). Haystack loads classes only from modules
 the caller trusts: ``Pipeline.loads(text, allowed_modules=["srmkb.integrations.haystack"])``
@@ -36,7 +37,7 @@ from typing import Any, cast
 from ..documents import SearchResults
 from ..errors import InputError, MissingDependencyError
 from ..kb import KnowledgeBase
-from ..vocabulary import Audience, Mode
+from ..vocabulary import Audience, Collapse, Mode
 from ._common import check_options, hit_metadata, search_options
 
 try:
@@ -70,8 +71,9 @@ class SrmkbRetriever:
         filters: Filters | None = None,
         channel: str | None = None,
         log: bool = True,
+        collapse: Collapse | None = None,
     ) -> None:
-        check_options(top_k, audience, mode)
+        check_options(top_k, audience, mode, collapse)
         _check_filters(filters)
         if isinstance(kb, (str, Path)):
             kb = KnowledgeBase(kb, create=False)
@@ -84,6 +86,7 @@ class SrmkbRetriever:
         self.filters = filters
         self.channel = channel
         self.log = log
+        self.collapse: Collapse | None = collapse
 
     @component.output_types(documents=list[Document])
     def run(
@@ -119,6 +122,7 @@ class SrmkbRetriever:
             filters=self.filters,
             channel=self.channel,
             log=self.log,
+            collapse=self.collapse,
         )
 
     @classmethod

@@ -13,7 +13,9 @@ version that ranked it), ``id`` its passage id and ``metadata`` its provenance
 (:func:`srmkb.integrations.hit_metadata`). ``k`` and ``filters`` can also be given per
 call: ``retriever.invoke(query, k=2, filters={"category": "billing"})``. Audience,
 filters and mode are srmkb's (see :meth:`KnowledgeBase.search`), applied inside
-retrieval before the top ``k`` is taken.
+retrieval before the top ``k`` is taken. ``collapse="document"`` returns one passage per
+document, its best, so ``k`` results are ``k`` documents, as retrievers over whole
+documents give them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, cast
 from ..documents import SearchResults
 from ..errors import MissingDependencyError
 from ..kb import KnowledgeBase
-from ..vocabulary import Audience, Mode
+from ..vocabulary import Audience, Collapse, Mode
 from ._common import hit_metadata, search_options
 
 try:
@@ -47,9 +49,9 @@ Filters = dict[str, object]
 class SrmkbRetriever(BaseRetriever):
     """A LangChain retriever that searches a :class:`KnowledgeBase` (hybrid by default).
 
-    ``SrmkbRetriever(kb, k=4, audience="customer", filters=None, mode="hybrid")``: the
-    base itself is a field (not a path), so one open base serves every chain.
-    ``channel`` names the channel the searches are logged under in the base's
+    ``SrmkbRetriever(kb, k=4, audience="customer", filters=None, mode="hybrid",
+    collapse=None)``: the base itself is a field (not a path), so one open base serves
+    every chain. ``collapse="document"``: one passage per document, its best. ``channel`` names the channel the searches are logged under in the base's
     interaction log (``"agent-tool"`` for an agent's tool, say); ``log=False`` logs
     nothing (an evaluation run).
     """
@@ -61,6 +63,7 @@ class SrmkbRetriever(BaseRetriever):
     mode: Mode = "hybrid"
     channel: str | None = None
     log: bool = True
+    collapse: Collapse | None = None
 
     def __init__(self, kb: KnowledgeBase | None = None, /, **fields: object) -> None:
         # LangChain retrievers are pydantic models, built by keyword; the base may also

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from ..documents import JSONValue, SearchResults
 from ..errors import MissingDependencyError
 from ..kb import KnowledgeBase
-from ..vocabulary import Audience, Mode
+from ..vocabulary import Audience, Collapse, Mode
 from ._common import check_options, hit_metadata, search_options
 
 try:
@@ -52,9 +52,9 @@ class SrmkbRetriever(BaseRetriever):
     """A LlamaIndex retriever that searches a :class:`KnowledgeBase` (hybrid by default).
 
     ``audience``, ``filters`` and ``mode`` are srmkb's (see :meth:`KnowledgeBase.search`),
-    applied inside retrieval before the top ``k`` is taken. ``channel`` names the channel
-    the searches are logged under in the base's interaction log; ``log=False`` logs
-    nothing.
+    applied inside retrieval before the top ``k`` is taken; ``collapse="document"``
+    returns one node per document, its best passage. ``channel`` names the channel the
+    searches are logged under in the base's interaction log; ``log=False`` logs nothing.
     """
 
     def __init__(
@@ -67,12 +67,13 @@ class SrmkbRetriever(BaseRetriever):
         mode: Mode = "hybrid",
         channel: str | None = None,
         log: bool = True,
+        collapse: Collapse | None = None,
         callback_manager: CallbackManager | None = None,
         verbose: bool = False,
     ) -> None:
         if not isinstance(kb, KnowledgeBase):
             raise TypeError(f"kb must be a KnowledgeBase, got {type(kb).__name__}")
-        check_options(k, audience, mode)
+        check_options(k, audience, mode, collapse)
         super().__init__(callback_manager=callback_manager, verbose=verbose)
         self.kb = kb
         self.k = k
@@ -81,6 +82,7 @@ class SrmkbRetriever(BaseRetriever):
         self.mode: Mode = mode
         self.channel = channel
         self.log = log
+        self.collapse: Collapse | None = collapse
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return _nodes(self.kb.search(query_bundle.query_str, self.k, **search_options(self)))

@@ -5,12 +5,16 @@ agent that starts the server itself) or ``srmkb mcp --kb DIR --transport
 streamable-http --port 8000``; from Python, :func:`serve` or, to embed the server in
 an application, :func:`build_server`. Three tools:
 
-- ``search_knowledge(query, k=5)``: the best passages, each with its whole text and
-  its citation (document, title, URL, page, passage).
+- ``search_knowledge(query, k=5, collapse="document")``: the best passages, each with
+  its whole text and its citation (document, title, URL, page, passage). By default one
+  per document, its best passage, so ``k`` hits are ``k`` different documents: an agent
+  that wants more of one document asks ``get_document`` for it; ``collapse=null`` gives
+  the ``k`` best passages, several of which may come from one long document.
 - ``answer_question(question)``: srmkb's answer with its citations, steps and
   calibrated confidence, or its refusal with ``handover: true`` (hand the conversation
   to a person).
-- ``get_document(document_id)``: a document as the server's audience may see it.
+- ``get_document(document_id)``: a document as the server's audience may see it
+  (:meth:`KnowledgeBase.document`): its visible text, sections and version.
 
 The audience is the server's, set when it starts (``customer`` by default: public
 documents and sections only), never a tool argument: an agent cannot ask for more than
@@ -30,7 +34,7 @@ from typing import Annotated, Literal
 from .. import __version__
 from ..errors import FilterError, InputError, MissingDependencyError
 from ..kb import KnowledgeBase
-from ..vocabulary import AUDIENCES, Audience, check_choice
+from ..vocabulary import AUDIENCES, Audience, Collapse, check_choice
 from ._common import hit_metadata
 
 try:
@@ -84,11 +88,19 @@ def build_server(
     def search_knowledge(
         query: Annotated[str, Field(description="What to look for, in the user's words.")],
         k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages.")] = 5,
+        collapse: Annotated[
+            Collapse | None,
+            Field(
+                description="'document' (the default): each document once, by its best"
+                " passage, so k hits are k documents; null: the k best passages, several"
+                " of which may come from one document."
+            ),
+        ] = "document",
     ) -> dict[str, object]:
         """Search the knowledge base (BM25 and dense retrieval, fused): the best passages,
         best first, each with its whole text, score and citation."""
         try:
-            hits = kb.search(query, k, audience=audience, channel=CHANNEL)
+            hits = kb.search(query, k, audience=audience, channel=CHANNEL, collapse=collapse)
         except (InputError, FilterError) as exc:
             raise ToolError(str(exc)) from exc
         return {
@@ -149,49 +161,23 @@ def build_server(
             ),
         ],
     ) -> dict[str, object]:
-        """A whole document, passage by passage, as this server's audience may see it."""
-        kb.refresh()  # the current version, as a search would read it
-        passages = [
-            p
-            for p in kb.document_passages(document_id)
-            if audience == "agent" or p.visibility == "public"
-        ]
-        first = passages[0] if passages else None
+        """A whole document as this server's audience may see it: its text, its sections
+        (heading, anchor, page, visibility) and its version."""
+        view = kb.document(document_id, audience=audience)
         kb.audit.record(
             kind="document",
             audience=audience,
             question=document_id,
             channel=CHANNEL,
-            document_id=first.document_id if first else None,
-            document_version=first.version if first else None,
-            results=[document_id] if first else [],
+            document_id=None if view is None else view.document.id,
+            document_version=None if view is None else view.version,
+            results=[] if view is None else [view.document.id],
         )
-        if first is None:
+        if view is None:
             # An internal document is answered as an unknown one: a customer server
             # does not even confirm that it exists.
             raise ToolError(f"no document {document_id!r} in the knowledge base")
-        return {
-            "document_id": first.document_id,
-            "title": first.title,
-            "url": first.url,
-            "version": first.version,
-            "language": first.language,
-            "visibility": "public"
-            if any(p.visibility == "public" for p in passages)
-            else "internal",
-            "text": "\n\n".join(p.text for p in passages),
-            "passages": [
-                {
-                    "passage_id": p.id,
-                    "section": p.section,
-                    "page": p.page,
-                    "url": p.url,
-                    "visibility": p.visibility,
-                    "text": p.text,
-                }
-                for p in passages
-            ],
-        }
+        return {**view.to_json()}
 
     return server
 

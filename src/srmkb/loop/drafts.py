@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..answering.compose import extract_steps, split_sentences
 from ..documents import Document, JSONValue, Section
 from ..errors import InputError
+from ..storage.records import DraftInfo
 from ..text.redaction import redact
 from ..vocabulary import DRAFT_STATUSES, check_choice
 
@@ -48,7 +49,7 @@ class Draft:
     language: str
     problem_vectors: list[np.ndarray]
     resolution_vector: np.ndarray | None
-    created_at: float
+    created_at: float  # POSIX time, as the catalog stores it (listed: DraftInfo.created_at)
     changed: bool = False
 
     def document(self) -> Document:
@@ -132,7 +133,7 @@ def open_drafts(kb: KnowledgeBase) -> dict[str, Draft]:
     """Drafts not yet approved or rejected, with their vectors, to merge new cases into."""
     out = {}
     for row in kb.catalog.drafts(status="draft"):
-        doc = kb.get(row["id"])
+        doc = kb.get(row.id)
         if doc is None:
             continue
         by_anchor = {s.anchor: s.text for s in doc.sections}
@@ -140,14 +141,14 @@ def open_drafts(kb: KnowledgeBase) -> dict[str, Draft]:
         resolution = by_anchor.get("resolution", "")
         out[doc.id] = Draft(
             id=doc.id,
-            cases=list(row["cases"]),
+            cases=list(row.cases),
             problems=problems,
             resolution=resolution,
             environment=_environment(by_anchor.get("environment", "")),
             language=doc.language or "",
             problem_vectors=list(kb.embedder.embed_documents(problems)) if problems else [],
             resolution_vector=kb.embedder.embed_documents([resolution])[0] if resolution else None,
-            created_at=row["created_at"],
+            created_at=row.created_at.timestamp(),
         )
     return out
 
@@ -164,8 +165,9 @@ def save_drafts(
     )
 
 
-def list_drafts(kb: KnowledgeBase, status: str | None = None) -> list[dict[str, Any]]:
-    """Drafts, newest first, optionally of one status."""
+def list_drafts(kb: KnowledgeBase, status: str | None = None) -> list[DraftInfo]:
+    """Drafts, newest first, optionally of one status, each with its source cases and
+    when it was created and decided (UTC datetimes; ``to_json`` writes ISO 8601)."""
     if status is not None:
         check_choice("status", status, STATUSES)
     return kb.catalog.drafts(status=status)
@@ -232,11 +234,11 @@ def reject(kb: KnowledgeBase, draft_id: str) -> None:
 
 
 def _pending(kb: KnowledgeBase, draft_id: str) -> Document:
-    rows = {r["id"]: r for r in kb.catalog.drafts()}
+    rows = {r.id: r for r in kb.catalog.drafts()}
     if draft_id not in rows:
         raise InputError(f"no draft {draft_id!r}; list them with srmkb drafts list")
-    if rows[draft_id]["status"] != "draft":
-        raise InputError(f"draft {draft_id!r} is already {rows[draft_id]['status']}")
+    if rows[draft_id].status != "draft":
+        raise InputError(f"draft {draft_id!r} is already {rows[draft_id].status}")
     doc = kb.get(draft_id)
     if doc is None:
         raise InputError(f"draft {draft_id!r} has no document in the base")

@@ -9,8 +9,11 @@ Built from the interaction log (searches, answers and their feedback) and the ca
   followed by ``escalated`` or ``not_helpful`` feedback. A declined answer offers a
   hand-over, so it counts as escalated. ``confirmed`` counts those with ``resolved``
   feedback; ``with_feedback`` those with any feedback.
-- ``zero_result_rate``: over searches and answers, the share that gave the asker nothing
-  (a search with no hit, an answer declined).
+- ``searches``: search calls in the period; ``document_reads``: whole documents read by
+  a tool (the MCP server's ``get_document``), counted apart (per channel too): they are
+  neither questions nor searches, nor uses of a document below.
+- ``zero_result_rate``: over searches and answers (document reads apart), the share that
+  gave the asker nothing (a search with no hit, an answer declined).
 - ``top_documents``: documents by use (cited by an answer, or first hit of a search), with
   ``helpfulness`` = resolved / (resolved + not_helpful + escalated) over their answers'
   feedback (None without feedback), and ``reuse`` (cases linked to them by capture).
@@ -73,6 +76,7 @@ def build_report(
     items = kb.audit.interactions(since=since, until=end)
     answers = [i for i in items if i.kind == "answer"]
     searches = [i for i in items if i.kind == "search"]
+    reads = sum(1 for i in items if i.kind == "document")
     documents = kb.catalog.document_summaries()
     titles = {d["id"]: d["title"] for d in documents}
     reuse = kb.catalog.reuse_counts()
@@ -84,9 +88,10 @@ def build_report(
         "answered": len(answered),
         "abstained": len(answers) - len(answered),
         "searches": len(searches),
+        "document_reads": reads,
         "feedback": dict(sorted(Counter(i.outcome for i in items if i.outcome).items())),
         "self_service_resolution": _self_service(answers),
-        "zero_result_rate": _ratio(nothing, len(items)),
+        "zero_result_rate": _ratio(nothing, len(answers) + len(searches)),
         "by_channel": _by_channel(items),
         "top_documents": _top_documents(answers, searches, titles, reuse),
         "unused_documents": _unused(answers, searches, documents),
@@ -126,13 +131,15 @@ def _by_channel(items: Sequence[Interaction]) -> dict[str, dict[str, int]]:
         row = out.setdefault(
             i.channel or "api",
             {"questions": 0, "answered": 0, "abstained": 0, "searches": 0}
-            | {"resolved": 0, "escalated": 0, "not_helpful": 0},
+            | {"document_reads": 0, "resolved": 0, "escalated": 0, "not_helpful": 0},
         )
         if i.kind == "answer":
             row["questions"] += 1
             row["answered" if i.answered else "abstained"] += 1
-        else:
+        elif i.kind == "search":
             row["searches"] += 1
+        elif i.kind == "document":
+            row["document_reads"] += 1
         if i.outcome:
             row[i.outcome] += 1
     return dict(sorted(out.items()))
@@ -201,7 +208,7 @@ def _stale(
     for d in documents:
         if d["id"] not in used:
             continue
-        updated = _parse_time(d["updated_at"]) or d["indexed_at"]
+        updated = _parse_time(d["updated_at"]) or d["indexed_at"].timestamp()
         if updated < cutoff:
             out.append(
                 {
@@ -338,6 +345,8 @@ def render_html(report: dict[str, Any], interactions: Sequence[Interaction]) -> 
             ("Questions", report["questions"]),
             ("Answered", report["answered"]),
             ("Declined", report["abstained"]),
+            ("Searches", report["searches"]),
+            ("Documents read by tools", report["document_reads"]),
             ("Self-service resolution", report["self_service_resolution"]["rate"]),
             ("Zero-result rate", report["zero_result_rate"]),
         )
@@ -382,7 +391,7 @@ def _plots(report: dict[str, Any], interactions: Sequence[Interaction]) -> list[
     out = []
     per_day: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for i in interactions:
-        day = dt.datetime.fromtimestamp(i.time, dt.timezone.utc).date().isoformat()
+        day = i.time.date().isoformat()  # a UTC datetime: the day in UTC
         per_day[day][i.channel or "api"] += 1
     if per_day:
         days = sorted(per_day)

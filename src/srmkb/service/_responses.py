@@ -110,6 +110,7 @@ class ReportBody(BaseModel):
     answered: int
     abstained: int
     searches: int
+    document_reads: int
     feedback: dict[str, int]
     self_service_resolution: dict[str, Any]
     zero_result_rate: float | None
@@ -141,7 +142,8 @@ class CallerBody(BaseModel):
 
 _WHY = {
     400: "the request cannot be carried out as asked: a bad document, or a filter on a"
-    " field that no document in the base has",
+    " field that no document in the base has (unless its only condition is ne: then every"
+    " document passes)",
     401: f"the {KEY_HEADER} key is wrong, or this route needs one",
     403: "the key's role does not allow this",
     404: "no such interaction or document",

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from ..documents import Document
+from ..vocabulary import utc_datetime
 from .connection import CatalogConnection
-from .records import PassageRecord, StoredDocument, VersionInfo, filter_fields
+from .records import DraftInfo, PassageRecord, StoredDocument, VersionInfo, filter_fields
 
 
 class Catalog(CatalogConnection):
@@ -134,7 +135,9 @@ class Catalog(CatalogConnection):
         return found[(doc_id, version)][0] if found else None
 
     def document_summaries(self) -> list[dict[str, Any]]:
-        """Id, title, source, visibility, dates and metadata of every current document."""
+        """Id, title, source, visibility, dates and metadata of every current document:
+        ``updated_at`` as the document states it, ``indexed_at`` (when this version was
+        committed) a timezone-aware UTC datetime."""
         rows = self._conn().execute(
             "SELECT id, title, source, visibility, updated_at, indexed_at, metadata, language"
             " FROM documents ORDER BY id"
@@ -146,14 +149,14 @@ class Catalog(CatalogConnection):
                 "source": r[2],
                 "visibility": r[3],
                 "updated_at": r[4],
-                "indexed_at": r[5],
+                "indexed_at": utc_datetime(r[5]),
                 "metadata": json.loads(r[6]),
                 "language": r[7],
             }
             for r in rows
         ]
 
-    def drafts(self, status: str | None = None) -> list[dict[str, Any]]:
+    def drafts(self, status: str | None = None) -> list[DraftInfo]:
         """Captured drafts, newest first: id, status, title, source cases, times."""
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
         rows = self._conn().execute(
@@ -161,17 +164,7 @@ class Catalog(CatalogConnection):
             f" {where} ORDER BY created_at DESC, id",
             params,
         )
-        return [
-            {
-                "id": r[0],
-                "status": r[1],
-                "title": r[2],
-                "cases": json.loads(r[3]),
-                "created_at": r[4],
-                "decided_at": r[5],
-            }
-            for r in rows
-        ]
+        return [DraftInfo(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
 
     def captured_cases(self) -> dict[str, str]:
         """Case ids capture has handled: case id -> the linked document or the draft."""

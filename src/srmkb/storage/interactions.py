@@ -18,6 +18,7 @@ file is reported once as a warning and then skipped, while searches and answers 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sqlite3
@@ -32,7 +33,7 @@ from typing import Literal
 from ..documents import Hit, JSONValue
 from ..errors import InputError, StorageError
 from ..text.redaction import redact
-from ..vocabulary import OUTCOMES, check_choice
+from ..vocabulary import OUTCOMES, check_choice, utc_datetime
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS interactions (
     id TEXT PRIMARY KEY,
     time REAL NOT NULL,
-    kind TEXT NOT NULL,            -- 'answer' or 'search'
+    kind TEXT NOT NULL,            -- 'answer', 'search' or 'document'
     channel TEXT,
     audience TEXT NOT NULL,
     question TEXT NOT NULL,        -- personal data redacted
@@ -70,10 +71,16 @@ MAX_LOGGED_CHARS = 2_000
 
 @dataclass(frozen=True)
 class Interaction:
-    """One logged search or answer; ``outcome`` is the latest feedback, if any."""
+    """One logged interaction: a ``kind`` ``"search"``, ``"answer"`` or ``"document"`` (a
+    whole document read by a tool, such as the MCP server's ``get_document``);
+    ``outcome`` is the latest feedback, if any.
+
+    ``time`` is a timezone-aware UTC datetime (the log stores POSIX times; a number given
+    is read as one); :meth:`to_json` writes it in ISO 8601.
+    """
 
     id: str
-    time: float
+    time: dt.datetime
     kind: str
     channel: str | None
     audience: str
@@ -85,10 +92,13 @@ class Interaction:
     results: list[str]
     outcome: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "time", utc_datetime(self.time))
+
     def to_json(self) -> dict[str, JSONValue]:
         return {
             "id": self.id,
-            "time": self.time,
+            "time": self.time.isoformat(),
             "kind": self.kind,
             "channel": self.channel,
             "audience": self.audience,
@@ -297,7 +307,8 @@ class AuditLog:
     def interactions(
         self, *, since: float | None = None, until: float | None = None
     ) -> list[Interaction]:
-        """Interactions with ``since <= time < until``, oldest first, with their outcome."""
+        """Interactions with ``since <= time < until`` (POSIX times), oldest first, with
+        their outcome."""
         return self._select(
             "i.time >= ? AND i.time < ? ORDER BY i.time, i.id",
             (since or 0.0, until or float("inf")),
