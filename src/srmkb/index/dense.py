@@ -211,7 +211,9 @@ class DenseIndex:
             if n_allowed == 0:
                 continue
             gather_below = _GATHER_BELOW if segment.exhaustive else _EXACT_BELOW
-            if n_allowed <= gather_below or n_allowed <= k:
+            # Gathering allowed rows copies them; float32 rows all allowed are read in place.
+            gather = n_allowed < segment.n_passages or segment.index is not None
+            if gather and (n_allowed <= gather_below or n_allowed <= k):
                 rows = np.flatnonzero(seg_mask)
                 sims = segment.rows(rows) @ q[0]
                 top = top_k(sims, k)
