@@ -146,7 +146,7 @@ def test_a_base_in_another_language_is_searched_with_the_cross_language_vector(t
 
 
 def test_the_cosine_map_weighs_bm25_only_for_a_question_in_the_base_language(tmp_path, monkeypatch):
-    import srmkb.index.snapshot as retrieval
+    import srmkb.index.candidates as retrieval  # where the fusion runs
 
     seen = []
     real_fuse = retrieval.fuse

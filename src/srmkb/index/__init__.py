@@ -7,16 +7,19 @@ and written through :class:`LocalWriter`. A :class:`Query` carries what every re
 needs of the query, computed once.
 """
 
+from .candidates import Candidates
 from .local import LocalIndex
-from .protocol import Index, IndexWriter, Ranking, StaleRead
+from .protocol import Index, IndexPart, IndexWriter, Ranking, StaleRead
 from .query import Query
 from .reader import IndexReader, ModelFacts
 from .statistics import GroupStatistics, LexicalStatistics
 from .writer import LocalWriter
 
 __all__ = [
+    "Candidates",
     "GroupStatistics",
     "Index",
+    "IndexPart",
     "IndexReader",
     "IndexWriter",
     "LexicalStatistics",

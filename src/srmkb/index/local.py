@@ -9,7 +9,6 @@ ranked it; a row a newer commit removed is simply not found.
 
 from __future__ import annotations
 
-import numbers
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -17,12 +16,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import InputError, SrmkbError
+from ..errors import SrmkbError
 from ..storage.catalog import Catalog
 from ..storage.records import PassageRecord
-from ..vocabulary import AUDIENCES, MODES, Audience, Mode, check_choice
+from ..vocabulary import Audience, Mode
 from . import filters as _filters
-from .protocol import Ranking
+from .candidates import Candidates
+from .protocol import Ranking, check_search
 from .query import Query
 from .snapshot import Snapshot
 from .statistics import LexicalStatistics
@@ -110,35 +110,72 @@ class LocalIndex:
         filters: _filters.Filters | None = None,
         statistics: LexicalStatistics | None = None,
     ) -> Ranking:
-        check_choice("mode", mode, MODES)
-        check_choice("audience", audience, AUDIENCES)
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-            raise InputError(f"k must be a whole number of at least 1, got {k!r}")
-        if filters:
-            _filters.validate(filters)
-        snap = self.snapshot
-        if snap.n_rows == 0 or not query.text.strip():
+        allowed = self._allowed(k, mode, audience, filters, query)
+        if allowed is None:
             return Ranking.empty()
-        if mode != "bm25" and snap.dense is None:
-            raise SrmkbError(f"{self._name} has no dense index; search it with mode='bm25'")
-        allowed = snap.live & ~snap.internal if audience == "customer" else snap.live
-        if filters:
-            allowed = allowed & self._filter_mask(filters)
-        if not allowed.any():
-            return Ranking.empty()
-        found = snap.rank(query, int(k), mode, allowed, statistics)
-        passage_ids = snap.passage_ids[found.rows]
-        if len(self._located) > _LOCATED:
-            self._located = {}
-        self._located.update(zip(passage_ids.tolist(), found.rows.tolist()))
+        found = self.snapshot.rank(query, int(k), mode, allowed, statistics)
+        passage_ids = self._remember(found.rows)
         return Ranking(
             passage_ids=passage_ids,
-            document_ids=snap.document_ids[found.rows],
+            document_ids=self.snapshot.document_ids[found.rows],
             scores=found.scores,
             parts=found.parts,
             coverage=found.coverage,
             query_vector=found.query_vector,
         )
+
+    def candidates(
+        self,
+        query: Query,
+        k: int,
+        *,
+        mode: Mode = "hybrid",
+        audience: Audience = "customer",
+        filters: _filters.Filters | None = None,
+        statistics: LexicalStatistics | None = None,
+        dense_vector: np.ndarray | None = None,
+    ) -> Candidates:
+        """This version's candidates for the ``k`` best passages (see
+        :mod:`srmkb.index.candidates`), the audience and filters applied first: what a
+        part of a larger collection gives for :func:`~srmkb.index.candidates.select` to
+        rank once over every part's. ``statistics`` and ``dense_vector`` are the
+        collection's (see :meth:`~srmkb.index.snapshot.Snapshot.candidates`)."""
+        allowed = self._allowed(k, mode, audience, filters, query)
+        if allowed is None:
+            return Candidates.empty()
+        found = self.snapshot.candidates(query, int(k), mode, allowed, statistics, dense_vector)
+        self._remember(found.rows)
+        return found
+
+    def _allowed(
+        self,
+        k: int,
+        mode: Mode,
+        audience: Audience,
+        filters: _filters.Filters | None,
+        query: Query,
+    ) -> np.ndarray | None:
+        """The rows the audience may see that match the filters, after checking the
+        arguments; None when no row can be ranked."""
+        check_search(k, mode, audience, filters)
+        snap = self.snapshot
+        if snap.n_rows == 0 or not query.text.strip():
+            return None
+        if mode != "bm25" and snap.dense is None:
+            raise SrmkbError(f"{self._name} has no dense index; search it with mode='bm25'")
+        allowed = snap.live & ~snap.internal if audience == "customer" else snap.live
+        if filters:
+            allowed = allowed & self._filter_mask(filters)
+        return allowed if allowed.any() else None
+
+    def _remember(self, rows: np.ndarray) -> np.ndarray:
+        """The passage ids of ranked rows, remembered so reading their records costs no
+        scan."""
+        passage_ids = self.snapshot.passage_ids[rows]
+        if len(self._located) > _LOCATED:
+            self._located = {}
+        self._located.update(zip(passage_ids.tolist(), rows.tolist()))
+        return passage_ids
 
     def statistics(self, query: Query) -> LexicalStatistics:
         return self.snapshot.statistics(query)

@@ -4,14 +4,17 @@ An :class:`Index` is one immutable version of an index: it ranks passages for a
 :class:`~srmkb.index.query.Query` with the audience and filters applied inside, before
 the top ``k`` is taken, and reads back the records of exactly the version that ranked
 them. The same contract serves a whole local base (:class:`~srmkb.index.LocalIndex`)
-and, later, a shard of a cluster: each part ranks with the collection's statistics (the
-sum of the parts' :meth:`Index.statistics`), then the parts' rankings merge.
+and a base sharded over a cluster (:class:`srmkb.cluster.ShardedIndex`): each part
+(:class:`IndexPart`) gathers its candidates with the collection's statistics (the sum
+of the parts' :meth:`Index.statistics`), then the pooled candidates are ranked once
+(:mod:`srmkb.index.candidates`).
 Writes go through an :class:`IndexWriter`. ``tests/index_conformance.py`` holds the
 conformance suite every implementation must pass, as the connectors have theirs.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -19,9 +22,11 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..documents import Document, IngestError, SyncReport
+from ..errors import InputError
 from ..storage.records import PassageRecord
-from ..vocabulary import Audience, Mode
-from .filters import Filters
+from ..vocabulary import AUDIENCES, MODES, Audience, Mode, check_choice
+from .candidates import Candidates
+from .filters import Filters, validate
 from .query import Query
 from .statistics import LexicalStatistics
 
@@ -58,6 +63,18 @@ class Ranking:
     def empty(cls) -> Ranking:
         none = np.zeros(0, dtype=str)
         return cls(none, none, np.zeros(0, dtype=np.float32))
+
+
+def check_search(k: object, mode: str, audience: str, filters: Filters | None) -> None:
+    """Raise :class:`~srmkb.InputError` for arguments :meth:`Index.search` refuses: a
+    ``k`` that is not a whole number of at least 1, an unknown mode or audience, a
+    malformed filter."""
+    check_choice("mode", mode, MODES)
+    check_choice("audience", audience, AUDIENCES)
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise InputError(f"k must be a whole number of at least 1, got {k!r}")
+    if filters:
+        validate(filters)
 
 
 @runtime_checkable
@@ -113,6 +130,29 @@ class Index(Protocol):
 
     def at(self, when: float) -> Index:
         """The index as it stood at POSIX time ``when``."""
+        ...
+
+
+@runtime_checkable
+class IndexPart(Index, Protocol):
+    """An index that can be one part of a larger collection (a shard)."""
+
+    def candidates(
+        self,
+        query: Query,
+        k: int,
+        *,
+        mode: Mode = "hybrid",
+        audience: Audience = "customer",
+        filters: Filters | None = None,
+        statistics: LexicalStatistics | None = None,
+        dense_vector: np.ndarray | None = None,
+    ) -> Candidates:
+        """Its candidates for the collection's ``k`` best passages, the audience and
+        filters applied first; ``statistics`` (BM25's) and ``dense_vector`` (the vector
+        the dense side searches with) are the collection's. Pooled with the other parts'
+        (:meth:`Candidates.pool`), :func:`~srmkb.index.candidates.select` ranks them as
+        one index holding every passage would."""
         ...
 
 

@@ -18,21 +18,27 @@ import numpy as np
 
 from ..storage.records import PassageRecord
 from ..text.language import DEFAULT_LANGUAGES
+from .candidates import (
+    BACKGROUND_MIN_ROWS,
+    CANDIDATES,
+    Candidates,
+    cross_language_vector,
+    dense_vector,
+    ranked,
+    select,
+)
 from .dense import DenseIndex
-from .fusion import fuse
 from .lexical import BM25Params, LexicalIndex
 from .query import Query
 from .segments import Segment
 from .statistics import LexicalStatistics
-from .topk import top_k
 
-# Each retriever contributes this many candidates (at least) to the hybrid fusion.
-CANDIDATES = 100
-# Live rows per language whose cosines with the query give that language's background,
-# and the fewest rows a language needs for one (a median of a handful of passages would
-# be the relevant passages themselves).
+# Live rows per language whose cosines with the query give that language's background
+# (the fewest a language needs for one: candidates.BACKGROUND_MIN_ROWS).
 BACKGROUND_SAMPLE = 256
-BACKGROUND_MIN_ROWS = 16
+# Rows the dense search fetches beyond those it needs, so that equal scores at the cut
+# are settled by passage id (see candidates.ranked) wherever the rows are stored.
+TIE_MARGIN = 8
 
 
 @dataclass(frozen=True)
@@ -102,8 +108,40 @@ class Snapshot:
     ) -> RowRanking:
         """The ``k`` best ``allowed`` rows for ``query`` by BM25, dense or the fusion of
         both (see :mod:`srmkb.index.fusion`); the query is embedded only when dense runs.
-        BM25 scores with ``statistics`` when given (a whole collection's)."""
-        n_cand = max(k, CANDIDATES)
+        BM25 scores with ``statistics`` when given (a whole collection's).
+
+        The snapshot's :meth:`candidates`, then :func:`~srmkb.index.candidates.select`:
+        the two steps a base of several parts runs, here over one part."""
+        found = self.candidates(query, k, mode, allowed, statistics)
+        best = select(
+            found,
+            query,
+            k,
+            mode,
+            model_languages=self.model_languages,
+            cosine_map=self.cosine_map,
+        )
+        return RowRanking(
+            found.rows[best.index], best.scores, best.parts, best.coverage, best.query_vector
+        )
+
+    def candidates(
+        self,
+        query: Query,
+        k: int,
+        mode: str,
+        allowed: np.ndarray,
+        statistics: LexicalStatistics | None = None,
+        dense_vector: np.ndarray | None = None,
+    ) -> Candidates:
+        """This snapshot's candidates for the ``k`` best ``allowed`` rows (see
+        :mod:`srmkb.index.candidates`): its ``k`` best by one retriever, or for the
+        fusion its :data:`CANDIDATES` best by each, every row with every score.
+
+        ``statistics``: the whole collection's, for BM25; ``dense_vector``: the vector
+        the dense side searches with, as the whole collection decides it (see
+        :func:`~srmkb.index.candidates.dense_vector`); by default this snapshot's own."""
+        n_cand = max(k, CANDIDATES)  # dense mode too: its search as it always ran
         # Embed first: a model still loading then overlaps the language detector's
         # load, which BM25 waits for (a first query took 1.4 s instead of 0.9 s).
         qvec = query.vector if mode != "bm25" else None
@@ -113,63 +151,89 @@ class Snapshot:
             bm25[~allowed] = 0.0
         if mode == "bm25":
             assert bm25 is not None and coverage is not None
-            rows = np.flatnonzero(bm25 > 0)
-            top = rows[top_k(bm25[rows], k)]
-            return RowRanking(top, bm25[top], {"bm25": bm25[top]}, coverage[top])
+            matched = np.flatnonzero(bm25 > 0)
+            rows = matched[ranked(bm25[matched], self.passage_ids[matched], k)]
+            none = np.zeros(len(rows), dtype=np.float32)
+            searched = np.full(len(rows), -np.inf, dtype=np.float32)
+            return self._candidates(rows, bm25[rows], coverage[rows], searched, none, none)
         assert self.dense is not None and qvec is not None
-        dvec = self._dense_vector(query, qvec)
-        d_rows, d_scores = self.dense.search(dvec, n_cand, allowed)
+        if dense_vector is None:
+            dvec = self._dense_vector(query, qvec)
+        else:  # the collection's choice; the query's own vector when it is that
+            dvec = qvec if np.array_equal(dense_vector, qvec) else dense_vector
+        crossed = dvec is not qvec
+        d_rows, d_scores = self._dense_top(dvec, n_cand, allowed)
         if mode == "dense":
-            top = d_rows[:k]
-            cosines = d_scores[:k] if dvec is qvec else self.dense.scores_of(qvec, top)
-            return RowRanking(top, d_scores[:k], {"dense": cosines}, None, qvec)
+            d_rows, d_scores = d_rows[:k], d_scores[:k]
+            cosines = self.dense.scores_of(qvec, d_rows) if crossed else d_scores
+            none = np.zeros(len(d_rows), dtype=np.float32)
+            return self._candidates(d_rows, none, none, d_scores, d_scores, cosines, qvec, crossed)
         assert bm25 is not None and coverage is not None
         matched = np.flatnonzero(bm25 > 0)
-        l_rows = matched[top_k(bm25[matched], n_cand)]
-        cand = np.union1d(l_rows, d_rows)
-        cand_bm25 = bm25[cand]
-        cand_dense = self.dense.scores_of(dvec, cand)
-        cand_cosine = cand_dense if dvec is qvec else self.dense.scores_of(qvec, cand)
-        knows, same = self._query_languages(query, cand)
-        best = float(cand_cosine.max()) if len(cand) else 0.0
-        if dvec is qvec:  # across languages the raw cosine keeps BM25's weight low
-            intercept, slope = self.cosine_map
-            best = intercept + slope * best
-        fused = fuse(
-            cand_bm25,
-            self.by_language(query, qvec, cand, cand_dense),
-            float(coverage[cand].max()),
-            model_knows_query=knows,
-            same_language=same,
-            best_cosine=best,
+        l_rows = matched[ranked(bm25[matched], self.passage_ids[matched], n_cand)]
+        rows = np.union1d(l_rows, d_rows)
+        searched = np.full(len(rows), -np.inf, dtype=np.float32)
+        searched[np.searchsorted(rows, d_rows)] = d_scores
+        dense = self.dense.scores_of(dvec, rows)
+        cosines = self.dense.scores_of(qvec, rows) if crossed else dense
+        return self._candidates(
+            rows,
+            bm25[rows],
+            coverage[rows],
+            searched,
+            self.by_language(query, qvec, rows, dense),
+            cosines,
+            qvec,
+            crossed,
         )
-        order = top_k(fused, k)
-        top = cand[order]
-        parts = {"bm25": cand_bm25[order], "dense": cand_cosine[order]}
-        return RowRanking(top, fused[order], parts, coverage[top], qvec)
+
+    def _candidates(
+        self,
+        rows: np.ndarray,
+        lexical: np.ndarray,
+        coverage: np.ndarray,
+        searched: np.ndarray,
+        dense: np.ndarray,
+        cosine: np.ndarray,
+        query_vector: np.ndarray | None = None,
+        crossed: bool = False,
+    ) -> Candidates:
+        return Candidates(
+            keys=self.passage_ids[rows],
+            documents=self.document_ids[rows],
+            rows=rows,
+            lexical=lexical,
+            coverage=coverage,
+            searched=searched,
+            dense=dense,
+            cosine=cosine,
+            language=self.row_languages[rows],
+            query_vector=query_vector,
+            crossed=crossed,
+        )
+
+    def _dense_top(
+        self, vector: np.ndarray, n: int, allowed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` best ``allowed`` rows by the dense score, equal scores by passage id
+        (see :func:`~srmkb.index.candidates.ranked`); a few more rows are fetched so
+        that ties at the cut are settled by id rather than by where rows are stored."""
+        assert self.dense is not None
+        rows, scores = self.dense.search(vector, n + TIE_MARGIN, allowed)
+        top = ranked(scores, self.passage_ids[rows], n)
+        return rows[top], scores[top]
 
     def _dense_vector(self, query: Query, qvec: np.ndarray) -> np.ndarray:
-        """The vector the dense retriever searches with: the query's, or the
-        cross-language one (see :func:`cross_language_vector`) when the model is
-        multilingual, a mean question is known for the query's language (P ≥ 0.5) and
-        the base has too few passages in that language for a background of its own
-        (fewer than :data:`BACKGROUND_MIN_ROWS`): a French question over an English
-        base. In a base of both languages the question keeps its own vector and the
-        languages meet through their backgrounds (:meth:`by_language`): the
-        centred vector there ranked an English FAQ entry over the French entry worded
-        as the question."""
-        if not self.query_means or self.model_languages is not None:
-            return qvec
-        p = query.languages
-        if not p:
-            return qvec
-        language, probability = max(p.items(), key=lambda item: item[1])
-        mean = self.query_means.get(language)
-        if probability < 0.5 or mean is None or language in self.language_samples:
-            return qvec
-        if self.languages and self.languages[0] == language:
-            return qvec  # the base is in the question's language
-        return cross_language_vector(qvec, mean)
+        """The vector the dense retriever searches with (see
+        :func:`~srmkb.index.candidates.dense_vector`)."""
+        return dense_vector(
+            query,
+            qvec,
+            query_means=self.query_means,
+            model_languages=self.model_languages,
+            backgrounds=tuple(self.language_samples),
+            languages=self.languages,
+        )
 
     @cached_property
     def row_languages(self) -> np.ndarray:
@@ -229,18 +293,6 @@ class Snapshot:
             out[mask] = (self.dense.scores_of(vector, rows[mask]) - level) / spread
         return out
 
-    def _query_languages(self, query: Query, rows: np.ndarray) -> tuple[bool, float]:
-        """Whether the dense model knows the query's language (P ≥ 0.5), and the
-        probability that the query is in the language of ``rows``."""
-        if self.model_languages is None:
-            return True, 1.0
-        p = query.languages
-        if not p or sum(v for k, v in p.items() if k in self.model_languages) >= 0.5:
-            return True, 1.0
-        names, counts = np.unique(self.row_languages[rows], return_counts=True)
-        same = sum(p.get(str(n), 0.0) * int(c) for n, c in zip(names, counts))
-        return False, float(same) / max(int(counts.sum()), 1)
-
     def statistics(self, query: Query) -> LexicalStatistics:
         """BM25's statistics of this snapshot for ``query``'s terms in every analyzer
         language, over all live rows and per language (see :mod:`.statistics`)."""
@@ -299,27 +351,6 @@ class Snapshot:
                     scores, mass, lexical, terms, group=language
                 )
         return total, coverage
-
-
-def cross_language_vector(query: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """The query's vector less the mean question vector of its language, normalised.
-
-    A multilingual model's question vector carries its language as well as its meaning:
-    multilingual-e5 puts every French question near the French mean, so an English
-    passage's cosine with a French question reflects the gap between the languages as
-    much as the subject. Removing the language's mean question keeps the meaning (the
-    centring of Libovický et al., "On the Language Neutrality of Pre-trained
-    Multilingual Representations", 2020). Dense nDCG@10, multilingual-e5, the mean
-    taken from the other sets' questions (``benchmarks/query_means.py``): French
-    questions over English pages or answers, libreoffice-help 0.261 → 0.347, Debian
-    FAQ 0.570 → 0.599; English over French, 0.333 → 0.470 and 0.540 → 0.597. Within one
-    language it loses (service-public-fr 0.940 → 0.913, covidfaq 0.820 → 0.806), so it
-    is used only where the base holds (almost) no passages in the question's language
-    (see :meth:`Snapshot._dense_vector`).
-    """
-    centred = np.asarray(query, dtype=np.float32) - mean
-    norm = float(np.linalg.norm(centred))
-    return (centred / norm).astype(np.float32) if norm > 0 else np.asarray(query, np.float32)
 
 
 def in_context(
