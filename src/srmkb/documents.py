@@ -131,7 +131,7 @@ class Document:
         """
         data = self.to_json()
         del data["source"]
-        payload = json.dumps(data, sort_keys=True, ensure_ascii=False)
+        payload = _CANONICAL.encode(data)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
     def to_json(self) -> dict[str, JSONValue]:
@@ -321,6 +321,11 @@ def _str_field(data: Mapping[str, JSONValue], key: str, who: str) -> str:
     return value
 
 
+# What json.dumps(..., sort_keys=True, ensure_ascii=False) and json.dumps(...,
+# ensure_ascii=False) write, without a new encoder per call (a tenth of a lexical build).
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+_PLAIN = json.JSONEncoder(ensure_ascii=False)
+
 # SQLite stores integers in 64 bits: a larger page number cannot be stored.
 _MAX_PAGE = 2**63 - 1
 
@@ -365,8 +370,10 @@ def _check_storable(doc: Document) -> None:
             _check_utf8(value, f"{who}{name}")
     if not isinstance(doc.metadata, Mapping):
         raise InputError(f"{who}metadata must be an object")
+    if not doc.metadata:
+        return
     try:
-        payload = json.dumps(dict(doc.metadata), ensure_ascii=False)
+        payload = _PLAIN.encode(dict(doc.metadata))
     except (TypeError, ValueError, RecursionError) as exc:
         raise InputError(f"{who}metadata must be JSON data: {exc}") from None
     if not payload.isascii():
