@@ -114,6 +114,10 @@ class LexicalIndex:
         # (group, segment index) -> per-posting weights, per-term live document frequency,
         # frequent terms' dense rows
         self._cache: dict[tuple[str, int], _Weights] = {}
+        # The same, by average length too, shared with the views of with_statistics: a
+        # view per query (a shard scoring with the collection's statistics) finds the
+        # weights of the collection's average length computed once (see _segment_terms).
+        self._shared: dict[tuple[str, int, float], _Weights] = {}
         # (group, term) -> (idf, [(first row, rows or None, weights) per segment])
         self._located: dict[tuple[str, str], tuple[float, list[_Postings]]] = {}
         # (level, group, term) -> (idf, documents, contributions), oldest first
@@ -177,7 +181,9 @@ class LexicalIndex:
     ) -> LexicalIndex:
         """A view of this index that scores with ``statistics`` (a whole collection's,
         this index one part of it) instead of its own; ``groups`` maps each group of
-        ``statistics`` other than ``"*"`` to its rows here. Its caches are its own."""
+        ``statistics`` other than ``"*"`` to its rows here (always the same rows for a
+        name). Its caches are its own, except the per-posting weights, which depend only
+        on a group's rows and average length: views with the same ones share them."""
         view = copy.copy(self)
         view._global = statistics.groups
         view._stats = {}
@@ -205,7 +211,16 @@ class LexicalIndex:
         with self._lock:
             cached = self._cache.get(key)
             if cached is None:
-                cached = self._precompute(group, index)
+                shared_key = (group, index, self._stats[group][2])
+                cached = self._shared.get(shared_key)
+                if cached is None:
+                    cached = self._precompute(group, index)
+                    # At most two lengths per segment and group: this index's own and
+                    # the collection's (weights cost 4 bytes a posting).
+                    stale = [k for k in self._shared if k[:2] == (group, index)]
+                    for k in stale[:-1]:
+                        self._shared.pop(k, None)
+                    self._shared[shared_key] = cached
                 self._cache[key] = cached
         return cached
 
