@@ -84,8 +84,10 @@ class KnowledgeBase:
     ``"multilingual"`` for French and cross-lingual bases, or ``"hashing"``) or is an
     :class:`Embedder`; ``dense=False`` builds a BM25-only base.
     Opening an existing base with another model raises :class:`ModelMismatchError`.
-    ``dense_index`` is a faiss factory string: ``"Flat"`` (exact, the default) or, for
-    large bases, ``"HNSW32"``. ``log_interactions`` overrides the base's logging setting
+    ``dense_index`` is a faiss factory string for a new base: ``"SQfp16"`` (exact search
+    over float16 vectors, the default: half the memory of ``"Flat"``'s float32, nDCG@10
+    within 0.0015 of it on every shared set, ``benchmarks/results/dense-precision.md``),
+    ``"Flat"``, or for large bases ``"HNSW32"`` or ``"HNSW32,SQ8"``. ``log_interactions`` overrides the base's logging setting
     for this object only (``False`` for an evaluation run that should leave no trace).
 
     Opening an existing base never creates, truncates or deletes a file: a missing or
@@ -98,7 +100,7 @@ class KnowledgeBase:
         *,
         model: str | Embedder | None = None,
         dense: bool = True,
-        dense_index: str = "Flat",
+        dense_index: str = "SQfp16",
         max_words: int = DEFAULT_MAX_WORDS,
         create: bool = True,
         threads: int | None = None,

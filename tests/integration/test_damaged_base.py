@@ -98,7 +98,7 @@ def test_a_missing_manifest_is_not_taken_for_a_new_base(base: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "damage"),
-    [("vectors.npy", "truncate"), ("lexical_tf.npy", "remove"), ("passage_ids.npy", "truncate")],
+    [("dense.faiss", "truncate"), ("lexical_tf.npy", "remove"), ("passage_ids.npy", "truncate")],
 )
 def test_a_damaged_segment_file_is_named(base: Path, name: str, damage: str) -> None:
     target = _one_segment(base) / name

@@ -64,7 +64,7 @@ def open_base(
     *,
     create: bool = True,
     dense: bool = True,
-    dense_index: str = "Flat",
+    dense_index: str = "SQfp16",
     max_words: int = 100,
 ) -> LocalBase:
     """Open the base at ``path`` (or create it, when ``create``); ``model`` is checked

@@ -29,6 +29,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from ..errors import StorageError
 from .topk import top_k
 
 # Below this many allowed rows a segment is scored exactly by NumPy: cheaper than a
@@ -152,7 +153,11 @@ class DenseSegment:
             vectors = np.load(directory / "vectors.npy", mmap_mode="r", allow_pickle=False)
         index = None
         if factory != "Flat":
-            index = faiss.read_index(str(directory / "dense.faiss"), _READ_FLAGS)
+            path = directory / "dense.faiss"
+            try:
+                index = faiss.read_index(str(path), _READ_FLAGS)
+            except RuntimeError as exc:  # faiss's read errors name neither the file nor why
+                raise StorageError(f"{path} is unreadable: the segment is damaged ({exc})") from exc
         return cls(vectors, index)
 
 
