@@ -24,7 +24,6 @@ import numpy as np
 
 from .answering import respond
 from .answering.compose import Answer
-from .answering.confidence import default_model
 from .answering.evidence import Evidence, LineVectors, gather
 from .check import CheckReport, check_base
 from .documents import Document, Hit, IngestError, SearchResults, SyncReport
@@ -44,7 +43,6 @@ from .text.chunking import DEFAULT_MAX_WORDS
 from .text.language import document_language, primary_language
 from .vocabulary import (
     AUDIENCES,
-    CHANNELS,
     COLLAPSES,
     Audience,
     Channel,
@@ -365,27 +363,21 @@ class KnowledgeBase:
         (default: ``channel``; an agent's tool logs as ``"agent-tool"``), unless
         ``log=False``.
         """
-        check_choice("channel", channel, CHANNELS)
-        if audience is None:
-            audience = "agent" if channel == "agent" else "customer"
         facts = self._query(question, "question")
-        model = default_model(self.manifest.model_id)
-        cut = model.cut(threshold)
+        answer_from = respond.answering(
+            self.manifest.model_id,
+            facts,
+            self._lines,
+            channel=channel,
+            audience=audience,
+            filters=filters,
+            threshold=threshold,
+            language=language,
+        )
 
         def run(index: LocalIndex, final: bool) -> Answer:
             self._fields.check(filters, index.generation, index.snapshot.history_fields)
-            return respond.answer(
-                index,
-                facts,
-                self._lines,
-                model,
-                threshold=cut,
-                channel=channel,
-                audience=audience,
-                filters=filters,
-                language=language,
-                final=final,
-            )
+            return answer_from(index, final)
 
         answer = self._read(as_of, run)
         return respond.logged(answer, self._audit, log_channel) if log else answer

@@ -7,6 +7,7 @@ an internal passage, nor the case metadata of a resolved case, whatever ranked i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from ..documents import Hit
@@ -16,9 +17,9 @@ from ..index.query import Query
 from ..storage.interactions import AuditLog
 from ..storage.records import PassageRecord
 from ..text.language import primary_language
-from ..vocabulary import Audience, Channel
+from ..vocabulary import CHANNELS, Audience, Channel, check_choice
 from .compose import Answer, Related, declined, render, select
-from .confidence import ConfidenceModel
+from .confidence import ConfidenceModel, default_model
 from .evidence import Evidence, LineVectors, gather
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,42 @@ def answer(
     if not evidence.document_ids or confidence < threshold:
         return declined(query.text, confidence, channel, audience, asker)
     return _compose(index, query.text, evidence, confidence, channel, audience, asker, final)
+
+
+def answering(
+    model_id: str | None,
+    facts: Query,
+    lines: LineVectors,
+    *,
+    channel: Channel,
+    audience: Audience | None,
+    filters: Filters | None,
+    threshold: float | None,
+    language: str | None,
+) -> Callable[[Index, bool], Answer]:
+    """What an answer is checked and set with (the channel, its default audience: the
+    agent's on the agent channel, the model's cut), as a call answering from one version
+    of an index (``final``: see :func:`answer`); one local or sharded base alike."""
+    check_choice("channel", channel, CHANNELS)
+    seen: Audience = audience or ("agent" if channel == "agent" else "customer")
+    model = default_model(model_id)
+    cut = model.cut(threshold)
+
+    def run(index: Index, final: bool) -> Answer:
+        return answer(
+            index,
+            facts,
+            lines,
+            model,
+            threshold=cut,
+            channel=channel,
+            audience=seen,
+            filters=filters,
+            language=language,
+            final=final,
+        )
+
+    return run
 
 
 def logged(answer: Answer, audit: AuditLog, channel: str | None = None) -> Answer:

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 from ..answering import respond
 from ..answering.compose import Answer
-from ..answering.confidence import default_model
 from ..answering.evidence import LineVectors
 from ..documents import Document, Hit, IngestError, SearchResults, SyncReport
 from ..errors import InputError, StorageError
@@ -27,7 +26,7 @@ from ..index.filters import Filters
 from ..index.query import check_text
 from ..models import Embedder, load_embedder
 from ..storage.layout import MANIFEST as BASE_MANIFEST
-from ..vocabulary import CHANNELS, Audience, Channel, Mode, When, check_choice, timestamp
+from ..vocabulary import Audience, Channel, Mode, When, timestamp
 from .fleet import Fleet, LocalFleet, RayFleet, ShardUnavailableError, connect, same, start_actors
 from .routing import MANIFEST, ClusterManifest, route
 from .shard import Shard, ShardInfo
@@ -246,27 +245,20 @@ class ShardedKnowledgeBase:
     ) -> Answer:
         """Answer ``question`` from every shard (see :meth:`srmkb.KnowledgeBase.answer`;
         answers of a sharded base are not logged)."""
-        check_choice("channel", channel, CHANNELS)
-        if audience is None:
-            audience = "agent" if channel == "agent" else "customer"
-        facts = self._query(question, "question")
-        model = default_model(self.model_id)
-        cut = model.cut(threshold)
+        answer_from = respond.answering(
+            self.model_id,
+            self._query(question, "question"),
+            self._lines,
+            channel=channel,
+            audience=audience,
+            filters=filters,
+            threshold=threshold,
+            language=language,
+        )
 
         def run(index: ShardedIndex, final: bool) -> Answer:
             index.check_filters(filters)
-            return respond.answer(
-                index,
-                facts,
-                self._lines,
-                model,
-                threshold=cut,
-                channel=channel,
-                audience=audience,
-                filters=filters,
-                language=language,
-                final=final,
-            )
+            return answer_from(index, final)
 
         return self._read(as_of, run)
 
