@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Union
 
 from .errors import InputError
@@ -263,6 +264,22 @@ class IngestError:
         if self.line is not None:
             out["line"] = self.line
         return out
+
+
+def tracked(
+    documents: Iterable[Document | IngestError],
+    seen: Callable[[str], object],
+    unread: list[str],
+) -> Iterator[Document | IngestError]:
+    """``documents`` as they pass, for a sync: ``seen(id)`` of each document, and the
+    resolved path of each file that could not be read (whose documents a sync keeps)
+    appended to ``unread``."""
+    for doc in documents:
+        if isinstance(doc, IngestError):
+            unread.append(str(Path(doc.path).resolve()))
+        else:
+            seen(doc.id)
+        yield doc
 
 
 @dataclass(frozen=True)

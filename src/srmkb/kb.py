@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Concatenate, Literal, ParamSpec, TypeVar
@@ -27,7 +27,8 @@ from .answering.compose import Answer
 from .answering.evidence import Evidence, LineVectors, gather
 from .check import CheckReport, check_base
 from .documents import Document, Hit, IngestError, SearchResults, SyncReport
-from .index import LocalIndex, Query, Ranking
+from .errors import InputError
+from .index import Index, LocalIndex, Query, Ranking
 from .index.base import open_base
 from .index.filters import Filters, KnownFields
 from .index.protocol import Progress
@@ -37,7 +38,7 @@ from .ingestion import IngestProgress, ReportingSlot, Sources
 from .models import Embedder
 from .storage.catalog import Catalog
 from .storage.interactions import AuditLog
-from .storage.layout import INTERACTIONS
+from .storage.layout import CLUSTER_MANIFEST, INTERACTIONS
 from .storage.records import DocumentView, PassageRecord, VersionInfo
 from .text.chunking import DEFAULT_MAX_WORDS
 from .text.language import document_language, primary_language
@@ -90,7 +91,31 @@ class KnowledgeBase:
 
     Opening an existing base never creates, truncates or deletes a file: a missing or
     damaged part raises :class:`StorageError` naming it (see :meth:`check`).
+
+    ``shards=N`` makes a new base of ``N`` shards, and a folder holding a sharded base
+    opens as one (:class:`srmkb.cluster.ShardedKnowledgeBase`, with the same calls);
+    ``cluster`` says where its shards run: ``None`` in this process, ``"local"`` on a
+    Ray instance started here, ``"auto"`` or an address on that Ray cluster
+    (``pip install 'srmkb[ray]'``; see the README's "Scaling out").
     """
+
+    def __new__(
+        cls,
+        path: str | Path,
+        *args: object,
+        shards: int | None = None,
+        cluster: str | None = None,
+        **kwargs: object,
+    ) -> KnowledgeBase:
+        if cls is KnowledgeBase and (
+            shards is not None or cluster is not None or (Path(path) / CLUSTER_MANIFEST).exists()
+        ):
+            # The one call from the façade up to the layer built on it (see pyproject's
+            # import contracts): the sharded base is a KnowledgeBase of its own.
+            from .cluster import ShardedKnowledgeBase
+
+            return super().__new__(ShardedKnowledgeBase)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -103,7 +128,11 @@ class KnowledgeBase:
         create: bool = True,
         threads: int | None = None,
         log_interactions: bool | None = None,
+        shards: int | None = None,
+        cluster: str | None = None,
     ) -> None:
+        if shards is not None or cluster is not None:  # only a subclass gets here with them
+            raise InputError(f"{type(self).__name__} cannot be sharded: open KnowledgeBase itself")
         self.path = Path(path)
         self._model = ReportingSlot(model, base=self.path, threads=threads)
         base = open_base(
@@ -138,8 +167,10 @@ class KnowledgeBase:
         return self._model.get(self.manifest.model_id)
 
     @property
-    def index(self) -> LocalIndex:
-        """The current version of the base's index (see :class:`srmkb.index.Index`)."""
+    def index(self) -> Index:
+        """The current version of the base's index (see :class:`srmkb.index.Index`):
+        a :class:`~srmkb.index.LocalIndex`, or a sharded base's
+        :class:`~srmkb.cluster.ShardedIndex`."""
         return self._reader.current()
 
     def refresh(self) -> bool:
@@ -147,8 +178,20 @@ class KnowledgeBase:
         returns whether anything changed."""
         return self._reader.refresh()
 
-    def _read(self, as_of: When | None, run: Callable[[LocalIndex, bool], _T]) -> _T:
+    def _read(self, as_of: When | None, run: Callable[[Index, bool], _T]) -> _T:
+        """``run(version, final)`` on the current version (the one current at ``as_of``),
+        again on a newer one when a commit retired what it was reading."""
         return self._reader.read(None if as_of is None else timestamp(as_of), run)
+
+    def _check_filters(self, index: Index, filters: Filters | None) -> None:
+        """Raise :class:`FilterError` for a malformed filter, or one on a field no
+        document of ``index`` (or an earlier version it shows) has."""
+        assert isinstance(index, LocalIndex)
+        self._fields.check(filters, index.generation, index.snapshot.history_fields)
+
+    def _reporting(self, counter: IngestProgress) -> AbstractContextManager[object]:
+        """Tell ``counter`` of the model's loading while an ingest waits for it."""
+        return self._model.reporting(counter)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -221,7 +264,7 @@ class KnowledgeBase:
         counter = None if progress is None else IngestProgress(progress)
         items = sources if counter is None else counter.reading(sources)
         done = None if counter is None else counter.committed
-        with nullcontext() if counter is None else self._model.reporting(counter):
+        with nullcontext() if counter is None else self._reporting(counter):
             if sync:
                 report = self.sync(
                     items, sources=sources.roots, batch_size=batch_size, progress=done
@@ -276,8 +319,8 @@ class KnowledgeBase:
             check_choice("collapse", collapse, COLLAPSES)
         facts = self._query(query)
 
-        def run(index: LocalIndex, final: bool) -> list[Hit]:
-            self._fields.check(filters, index.generation, index.snapshot.history_fields)
+        def run(index: Index, final: bool) -> list[Hit]:
+            self._check_filters(index, filters)
 
             def rank(n: int) -> Ranking:
                 return index.search(facts, n, mode=mode, audience=audience, filters=filters)
@@ -304,7 +347,7 @@ class KnowledgeBase:
         """Documents ranked by their best passage: (document id, score), best first."""
         facts = self._query(query)
         index = self.index
-        self._fields.check(filters, index.generation, index.snapshot.history_fields)
+        self._check_filters(index, filters)
 
         def rank(n: int) -> Ranking:
             return index.search(facts, n, mode=mode, audience=audience, filters=filters)
@@ -319,8 +362,8 @@ class KnowledgeBase:
         it (what :meth:`answer` decides on; capture uses it to link cases)."""
         facts = self._query(question, "question")
 
-        def run(index: LocalIndex, final: bool) -> Evidence:
-            self._fields.check(filters, index.generation, index.snapshot.history_fields)
+        def run(index: Index, final: bool) -> Evidence:
+            self._check_filters(index, filters)
             return gather(
                 index, facts, self._lines, audience=audience, filters=filters, final=final
             )
@@ -365,7 +408,7 @@ class KnowledgeBase:
         """
         facts = self._query(question, "question")
         answer_from = respond.answering(
-            self.manifest.model_id,
+            self.model_id,
             facts,
             self._lines,
             channel=channel,
@@ -375,8 +418,8 @@ class KnowledgeBase:
             language=language,
         )
 
-        def run(index: LocalIndex, final: bool) -> Answer:
-            self._fields.check(filters, index.generation, index.snapshot.history_fields)
+        def run(index: Index, final: bool) -> Answer:
+            self._check_filters(index, filters)
             return answer_from(index, final)
 
         answer = self._read(as_of, run)

@@ -465,3 +465,29 @@ def test_mcp_without_its_extra_says_what_to_install(monkeypatch, tmp_path, capsy
     monkeypatch.setitem(sys.modules, "srmkb.integrations.mcp", None)  # as if not installed
     assert main(["mcp", "--kb", str(tmp_path)]) == 1
     assert "pip install 'srmkb[mcp]'" in capsys.readouterr().err
+
+
+def test_a_sharded_base_from_ingest_to_check(kb, tmp_path):
+    """``--shards`` makes a sharded base; every command then uses it as one base."""
+    path = tmp_path / "sharded"
+    args = ("--kb", str(path))
+    out = srmkb(
+        "ingest", str(EXAMPLES), *args, "--shards", "3", "--model", "hashing", "--json", "-q"
+    )
+    assert json.loads(out.stdout)["added"] == 28
+    again = srmkb("ingest", str(EXAMPLES), *args, "--json", "-q")  # an existing base: no model
+    assert json.loads(again.stdout)["unchanged"] == 28
+    for query in ("flashing red light", "refund after 30 days exception"):
+        found = json.loads(srmkb("search", query, *args, "--json").stdout)["hits"]
+        expected = json.loads(srmkb("search", query, "--kb", str(kb), "--json").stdout)["hits"]
+        assert [(h["passage_id"], h["score"]) for h in found] == [
+            (h["passage_id"], h["score"]) for h in expected
+        ]
+    stats = json.loads(srmkb("stats", *args, "--json").stdout)
+    assert stats["shards"] == 3 and stats["documents"] == 28 and sum(stats["shard_documents"]) == 28
+    assert json.loads(srmkb("check", *args, "--json").stdout)["ok"]
+    (path / "shard-001" / "catalog.sqlite").write_bytes(b"not a database")
+    broken = srmkb("check", *args, check=False)
+    assert broken.returncode == 1 and "shard-001" in broken.stdout
+    refused = srmkb("ingest", str(EXAMPLES), "--kb", str(kb), "--shards", "2", check=False)
+    assert refused.returncode != 0 and "ordinary base" in refused.stderr

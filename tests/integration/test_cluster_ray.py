@@ -134,3 +134,37 @@ def test_a_shard_gone_for_good_is_a_clear_error(bases):
         ray.kill(other.actors[2], no_restart=True)
         with pytest.raises(ShardUnavailableError, match="shard-002"):
             other.search(queries[0], 10)
+
+
+def test_a_shard_killed_mid_ingest_loses_nothing_committed(bases, tmp_path):
+    single, _, queries = bases
+    docs = [single.get(d) for d in sorted(single.catalog.document_ids())]
+    kb = KnowledgeBase(tmp_path / "ingest", shards=2, cluster="local", model="hashing")
+    done, outcome = [], []
+
+    def ingest():
+        try:
+            outcome.append(kb.upsert(docs, batch_size=5, progress=done.append))
+        except ShardUnavailableError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    _wait(lambda: sum(done) >= 100 or outcome)
+    committed = sum(done)
+    assert not outcome, "the ingest ended before the kill"
+    ray.kill(kb.actors[0], no_restart=False)  # Ray restarts it from its folder
+    worker.join(timeout=120)
+    assert outcome and not worker.is_alive()
+    if isinstance(outcome[0], ShardUnavailableError):  # the round it was writing failed
+        assert "did not answer upsert" in str(outcome[0])
+    assert len(kb) >= committed  # every round reported done is still there (asked again
+    # while the killed shard restarts)
+    again = kb.upsert(docs)  # running it again finishes the rest, embedding only that
+    assert len(kb) == len(docs) and len(again.added) <= len(docs) - committed
+    for query in queries[:4]:  # the same documents (as first versions here) rank alike
+        expected = single.search(query, 10, log=False)
+        found = kb.search(query, 10)
+        assert [(h.passage_id, h.text) for h in found] == [(h.passage_id, h.text) for h in expected]
+        assert [h.score for h in found] == pytest.approx([h.score for h in expected], abs=1e-6)
+    kb.close()

@@ -5,7 +5,9 @@ Everything a search or answer returns must come from the version that ranked it:
 internal version reuses the public one's passage ids (``plan#0``), so reading records by
 id after ranking on an older snapshot leaked it (hundreds of times a minute).
 Runs ``SRMKB_RACE_SECONDS`` (default 30) with a writer and readers in one process,
-readers on the writer's own object and on a second object of the same base.
+readers on the writer's own object and on a second object of the same base; then half as
+long on a base of three shards (issue #23), where a search pins one version of every
+shard and reads its records from those.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from srmkb import Document, KnowledgeBase
 
@@ -38,9 +42,14 @@ OTHERS = [
 ]
 
 
-def test_a_document_flipped_to_internal_never_reaches_a_customer(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("shards", "seconds"), [(None, SECONDS), (3, SECONDS / 2)], ids=["one-base", "sharded"]
+)
+def test_a_document_flipped_to_internal_never_reaches_a_customer(
+    tmp_path: Path, shards: int | None, seconds: float
+) -> None:
     path = tmp_path / "kb"
-    writer = KnowledgeBase(path, model="hashing")
+    writer = KnowledgeBase(path, model="hashing", shards=shards)
     writer.upsert([PUBLIC, *OTHERS])
     other = KnowledgeBase(path)  # another reader object: sees commits through the catalog
     stop = threading.Event()
@@ -78,7 +87,7 @@ def test_a_document_flipped_to_internal_never_reaches_a_customer(tmp_path: Path)
     threads += [threading.Thread(target=read, args=(kb,)) for kb in (writer, other, other)]
     for t in threads:
         t.start()
-    time.sleep(SECONDS)
+    time.sleep(seconds)
     stop.set()
     for t in threads:
         t.join(timeout=120)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .. import MissingDependencyError, StorageError, check_base
+from ..storage.layout import CLUSTER_MANIFEST
 from ._common import EXIT_ERROR, EXIT_OK, open_base, print_fields
 
 
@@ -24,7 +25,7 @@ def serve(args: argparse.Namespace) -> int:
     limits = Limits.from_env(
         max_body_bytes=args.max_body_bytes, max_query_chars=args.max_query_chars, max_k=args.max_k
     )
-    kb = open_base(args.kb)
+    kb = open_base(args.kb, args.cluster)
     # The most privileged role first: an operator checks for admin keys before the rest.
     counts = ", ".join(f"{keys.count(role)} {role}" for role in reversed(ROLES))
     print(
@@ -65,7 +66,12 @@ def check(args: argparse.Namespace) -> int:
     """Exit 0 when the base is sound, 1 when something is wrong (the report says what)."""
     if not Path(args.kb).is_dir():
         raise StorageError(f"no knowledge base at {args.kb}")
-    report = check_base(args.kb)
+    if (Path(args.kb) / CLUSTER_MANIFEST).exists():
+        from ..cluster import check_shards
+
+        report = check_shards(args.kb)
+    else:
+        report = check_base(args.kb)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:

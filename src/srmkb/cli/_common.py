@@ -12,9 +12,10 @@ from ..kb import KnowledgeBase
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
-def open_base(path: str) -> KnowledgeBase:
-    """The existing base at ``path``: a command other than ``ingest`` never creates one."""
-    return KnowledgeBase(path, create=False)
+def open_base(path: str, cluster: str | None = None) -> KnowledgeBase:
+    """The existing base at ``path`` (a sharded one's shards run where ``cluster``
+    says): a command other than ``ingest`` never creates one."""
+    return KnowledgeBase(path, create=False, cluster=cluster)
 
 
 def to_json(data: object) -> str:

@@ -14,6 +14,7 @@ from .. import Document
 from ..ingestion import Sources
 from ..kb import KnowledgeBase
 from ..models import default_model_for
+from ..storage.layout import CLUSTER_MANIFEST, MANIFEST
 from ..text.language import document_language
 from ._common import EXIT_OK, EXIT_PARTIAL, print_errors, progress, to_json
 
@@ -30,11 +31,13 @@ def ingest(args: argparse.Namespace) -> int:
     """
     limit = int(args.max_file_mb * 2**20)
     sources = Sources(args.paths, max_file_bytes=limit)  # a missing path raises here
-    new = not (Path(args.kb) / "manifest.json").exists()
+    new = not any((Path(args.kb) / name).exists() for name in (MANIFEST, CLUSTER_MANIFEST))
     choose = args.model is None and new and not args.no_dense
     total, sample = _survey(sources, count=not args.quiet, sample=choose)
     model = _default_model(sample, args.quiet) if choose else args.model
-    kb = KnowledgeBase(args.kb, model=model, dense=not args.no_dense)
+    kb = KnowledgeBase(
+        args.kb, model=model, dense=not args.no_dense, shards=args.shards, cluster=args.cluster
+    )
     with progress(total, "ingest", args.quiet) as bar:
         report = kb.ingest(
             sources.paths,

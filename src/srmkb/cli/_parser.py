@@ -144,6 +144,14 @@ def _add_ingest(sub: _Sub) -> None:
     )
     p.add_argument("--no-dense", action="store_true", help="Build a BM25-only base.")
     p.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help="Make the new base of N shards, each an ordinary base in its own folder"
+        " (default: one base; an existing base keeps its shards).",
+    )
+    _cluster(p)
+    p.add_argument(
         "--batch-size",
         type=int,
         default=256,
@@ -315,6 +323,16 @@ def _add_loop(sub: _Sub) -> None:
     _common(p, settings)
 
 
+def _cluster(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cluster",
+        metavar="WHERE",
+        help="Where a sharded base's shards run: local (Ray actors of a Ray instance started"
+        " here), auto (the Ray cluster this machine belongs to) or a Ray address"
+        " (default: in this process; needs pip install 'srmkb[ray]' otherwise).",
+    )
+
+
 def _add_serve(sub: _Sub) -> None:
     p = _command(
         sub,
@@ -336,6 +354,7 @@ def _add_serve(sub: _Sub) -> None:
         help="Whom the server is for: customer makes a public server, with no agent view,"
         " agent page, report or writes; agent an internal one (default: %(default)s).",
     )
+    _cluster(p)
     p.add_argument(
         "--keys-file",
         metavar="FILE",

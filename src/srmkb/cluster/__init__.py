@@ -8,7 +8,7 @@ pooled candidates, exactly as one base would (:mod:`.sharded`), behind
 :class:`ShardedKnowledgeBase` (:mod:`.base`).
 """
 
-from .base import ShardedKnowledgeBase
+from .base import ShardedKnowledgeBase, check_shards
 from .fleet import ShardUnavailableError
 from .routing import ClusterManifest, shard_of
 from .shard import Shard
@@ -20,5 +20,6 @@ __all__ = [
     "ShardUnavailableError",
     "ShardedIndex",
     "ShardedKnowledgeBase",
+    "check_shards",
     "shard_of",
 ]

@@ -41,8 +41,10 @@ class Fleet(Protocol):
     @property
     def size(self) -> int: ...
 
-    def call(self, method: str, requests: Requests) -> dict[int, Any]:
-        """``method(*args, **kwargs)`` of each shard named in ``requests``."""
+    def call(self, method: str, requests: Requests, *, writing: bool = False) -> dict[int, Any]:
+        """``method(*args, **kwargs)`` of each shard named in ``requests``; a read waits
+        for the fleet's timeout at most, a write (``writing``: embedding is slow) for as
+        long as it takes."""
         ...
 
     def notify(self, method: str, requests: Requests) -> None:
@@ -67,7 +69,7 @@ class LocalFleet:
     def size(self) -> int:
         return len(self.shards)
 
-    def call(self, method: str, requests: Requests) -> dict[int, Any]:
+    def call(self, method: str, requests: Requests, *, writing: bool = False) -> dict[int, Any]:
         return {
             i: getattr(self.shards[i], method)(*args, **kwargs)
             for i, (args, kwargs) in requests.items()
@@ -96,7 +98,7 @@ class RayFleet:
     def size(self) -> int:
         return len(self.actors)
 
-    def call(self, method: str, requests: Requests) -> dict[int, Any]:
+    def call(self, method: str, requests: Requests, *, writing: bool = False) -> dict[int, Any]:
         import ray
         from ray import exceptions as rx
 
@@ -107,7 +109,7 @@ class RayFleet:
         out: dict[int, Any] = {}
         for i, ref in refs.items():  # every ref runs meanwhile: waiting in turn costs nothing
             try:
-                out[i] = ray.get(ref, timeout=self._timeout)
+                out[i] = ray.get(ref, timeout=None if writing else self._timeout)
             except rx.RayTaskError as exc:  # the shard's own error: raise it as itself
                 cause = getattr(exc, "cause", None)
                 if isinstance(cause, BaseException):

@@ -19,10 +19,11 @@ from typing import TypeVar
 
 from .._version import __version__
 from ..errors import InputError, StorageError
+from ..storage.layout import CLUSTER_MANIFEST
 
 __all__ = ["MANIFEST", "ROUTING", "ClusterManifest", "route", "shard_of"]
 
-MANIFEST = "cluster.json"
+MANIFEST = CLUSTER_MANIFEST
 ROUTING = "blake2b-8:mod"  # 8-byte blake2b of the UTF-8 id, big-endian, modulo the shards
 FORMAT_VERSION = 1
 

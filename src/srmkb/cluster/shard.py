@@ -15,6 +15,7 @@ the coordinator ranks again on new pins.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..check import CheckReport
 from ..documents import Document, IngestError, SyncReport
 from ..index import LocalIndex, Query, StaleRead
 from ..index.candidates import Candidates
@@ -30,7 +32,8 @@ from ..index.filters import Filters
 from ..index.statistics import LexicalStatistics
 from ..kb import KnowledgeBase
 from ..models import Embedder
-from ..storage.records import PassageRecord
+from ..storage.records import DocumentView, PassageRecord, VersionInfo
+from ..text.chunking import DEFAULT_MAX_WORDS
 from ..vocabulary import Audience, Mode
 
 __all__ = ["Pinned", "Shard", "ShardInfo"]
@@ -71,6 +74,8 @@ class Shard:
         *,
         model: str | Embedder | None = None,
         dense: bool = True,
+        dense_index: str = "SQfp16",
+        max_words: int = DEFAULT_MAX_WORDS,
         create: bool = False,
         threads: int = 1,
     ) -> None:
@@ -79,9 +84,11 @@ class Shard:
             self.path,
             model=model,
             dense=dense,
+            dense_index=dense_index,
+            max_words=max_words,
             create=create,
             threads=threads,
-            log_interactions=False,
+            log_interactions=False,  # the sharded base logs, once, at its root
         )
         self._pinned: OrderedDict[int, LocalIndex] = OrderedDict()
         self._tokens = itertools.count(1)
@@ -90,7 +97,7 @@ class Shard:
     # -- facts -------------------------------------------------------------------------
 
     def info(self) -> ShardInfo:
-        snap = self.kb.index.snapshot
+        snap = self._current().snapshot
         return ShardInfo(
             model_id=self.kb.model_id,
             model_languages=snap.model_languages,
@@ -105,7 +112,7 @@ class Shard:
 
     def pin(self, as_of: float | None = None) -> Pinned:
         """Hold the current version (or its view at ``as_of``) for one query."""
-        version = self.kb.index
+        version = self._current()
         if as_of is not None:
             version = version.at(as_of)
         snap = version.snapshot
@@ -162,6 +169,11 @@ class Shard:
             found.update(fields)
         return frozenset(found)
 
+    def _current(self) -> LocalIndex:
+        version = self.kb.index  # picks up commits made by other processes
+        assert isinstance(version, LocalIndex)
+        return version
+
     def _version(self, token: int) -> LocalIndex:
         with self._lock:
             version = self._pinned.get(token)
@@ -191,9 +203,65 @@ class Shard:
     def delete(self, ids: Sequence[str]) -> SyncReport:
         return self.kb.delete(ids)
 
+    def prune(
+        self, sources: Sequence[str], seen: Sequence[str], unread: Sequence[str]
+    ) -> SyncReport:
+        """The end of a sync streamed over several calls of :meth:`upsert`: delete the
+        documents from ``sources`` not ``seen``, but those from the files in ``unread``
+        (which could not be read this time), as :meth:`srmkb.KnowledgeBase.sync` does."""
+        catalog = self.kb.catalog
+        kept = set(catalog.document_ids(source_prefixes=unread)) if unread else set()
+        found = set(seen)
+        stored = catalog.document_ids(source_prefixes=list(sources))
+        stale = [d for d in stored if d not in found and d not in kept]
+        return self.kb.delete(stale) if stale else SyncReport()
+
+    def purge(self, ids: Sequence[str]) -> SyncReport:
+        return self.kb.purge(ids)
+
+    def optimize(self) -> None:
+        self.kb.optimize()
+
+    # -- documents ---------------------------------------------------------------------
+
     def count(self) -> int:
         """Documents in this shard."""
         return len(self.kb)
+
+    def get(self, document_id: str) -> Document | None:
+        return self.kb.get(document_id)
+
+    def document(self, document_id: str, audience: Audience) -> DocumentView | None:
+        return self.kb.document(document_id, audience=audience)
+
+    def contains(self, document_id: str) -> bool:
+        return document_id in self.kb
+
+    def versions(self, document_id: str) -> list[VersionInfo]:
+        return self.kb.versions(document_id)
+
+    def get_version(self, document_id: str, version: int) -> Document | None:
+        return self.kb.get_version(document_id, version)
+
+    def passage_text(self, passage_id: str) -> str | None:
+        return self.kb.passage_text(passage_id)
+
+    def current_passages(self, document_id: str) -> list[PassageRecord]:
+        """A document's current passages, in reading order."""
+        return self.kb.document_passages(document_id)
+
+    def document_summaries(self) -> list[dict[str, object]]:
+        return self.kb.catalog.document_summaries()
+
+    def stats(self) -> dict[str, object]:
+        return self.kb.stats()
+
+    def check(self) -> CheckReport:
+        return self.kb.check()
+
+    def pid(self) -> int:
+        """The process serving this shard (its Ray actor's, on a cluster)."""
+        return os.getpid()
 
     def close(self) -> None:
         with self._lock:

@@ -15,12 +15,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..documents import Document, IngestError, Passage, SyncReport
+from ..documents import Document, IngestError, Passage, SyncReport, tracked
 from ..errors import DocumentExistsError
 from ..storage.layout import SEGMENTS, collect_garbage, disk_errors, file_checksums, write_lock
 from ..storage.writes import (
@@ -140,16 +139,7 @@ class LocalWriter:
         are kept, not deleted."""
         seen: set[str] = set()
         unread: list[str] = []
-
-        def tracked() -> Iterator[Document | IngestError]:
-            for doc in documents:
-                if isinstance(doc, IngestError):
-                    unread.append(str(Path(doc.path).resolve()))
-                else:
-                    seen.add(doc.id)
-                yield doc
-
-        report = self.upsert(tracked(), **kwargs)
+        report = self.upsert(tracked(documents, seen.add, unread), **kwargs)
         kept = set(self._catalog.document_ids(source_prefixes=unread)) if unread else set()
         stored = self._catalog.document_ids(source_prefixes=sources)
         stale = [d for d in stored if d not in seen and d not in kept]

@@ -37,6 +37,8 @@ MANIFEST = "manifest.json"
 CATALOG = "catalog.sqlite"
 INTERACTIONS = "interactions.sqlite"
 SEGMENTS = "segments"
+# A sharded base's manifest (srmkb.cluster): its folder holds shards, each a base.
+CLUSTER_MANIFEST = "cluster.json"
 
 
 @dataclass
