@@ -469,8 +469,9 @@ def test_mcp_without_its_extra_says_what_to_install(monkeypatch, tmp_path, capsy
 
 def test_a_sharded_base_from_ingest_to_check(kb, tmp_path):
     """``--shards`` makes a sharded base; every command then uses it as one base."""
-    path = tmp_path / "sharded"
+    path, single = tmp_path / "sharded", tmp_path / "single"
     args = ("--kb", str(path))
+    srmkb("ingest", str(EXAMPLES), "--kb", str(single), "--model", "hashing", "-q")
     out = srmkb(
         "ingest", str(EXAMPLES), *args, "--shards", "3", "--model", "hashing", "--json", "-q"
     )
@@ -479,7 +480,7 @@ def test_a_sharded_base_from_ingest_to_check(kb, tmp_path):
     assert json.loads(again.stdout)["unchanged"] == 28
     for query in ("flashing red light", "refund after 30 days exception"):
         found = json.loads(srmkb("search", query, *args, "--json").stdout)["hits"]
-        expected = json.loads(srmkb("search", query, "--kb", str(kb), "--json").stdout)["hits"]
+        expected = json.loads(srmkb("search", query, "--kb", str(single), "--json").stdout)["hits"]
         assert [(h["passage_id"], h["score"]) for h in found] == [
             (h["passage_id"], h["score"]) for h in expected
         ]
