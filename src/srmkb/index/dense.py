@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -108,6 +109,16 @@ class DenseSegment:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self.index.reconstruct_batch(rows)
 
+    def codes(self) -> np.ndarray:
+        """The index's codes, one row of ``sa_code_size()`` bytes per vector (a view of
+        the memory-mapped or loaded codes, not a copy): exhaustive indexes only."""
+        assert self.index is not None and self.exhaustive
+        index: Any = faiss.downcast_index(self.index)  # an IndexFlatCodes
+        n, width = int(index.ntotal), int(index.sa_code_size())
+        if not n:
+            return np.zeros((0, width), dtype=np.uint8)
+        return faiss.rev_swig_ptr(index.codes.data(), n * width).reshape(n, width)
+
     @classmethod
     def build(cls, vectors: np.ndarray, factory: str = "Flat") -> DenseSegment:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -123,12 +134,12 @@ class DenseSegment:
         merge at 1M passages does not hold the rows twice over."""
         total = sum(len(rows) for _, rows in parts)
         dim = parts[0][0].dimension if parts else 0
-        blocks = (
-            seg.rows(rows[start : start + _MERGE_BLOCK])
-            for seg, rows in parts
-            for start in range(0, len(rows), _MERGE_BLOCK)
-        )
         if stores_vectors(factory) or not _codes_only(factory, dim):
+            blocks = (
+                seg.rows(rows[start : start + _MERGE_BLOCK])
+                for seg, rows in parts
+                for start in range(0, len(rows), _MERGE_BLOCK)
+            )
             vectors = np.empty((total, dim), dtype=np.float32)
             at = 0
             for block in blocks:
@@ -136,8 +147,10 @@ class DenseSegment:
                 at += len(block)
             return cls.build(vectors, factory)
         index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
-        for block in blocks:
-            index.add(block)
+        for seg, rows in parts:  # the codes are the vectors: copied, never re-encoded
+            codes = seg.codes()
+            for start in range(0, len(rows), _MERGE_BLOCK):
+                index.add_sa_codes(np.ascontiguousarray(codes[rows[start : start + _MERGE_BLOCK]]))
         return cls(None, index)
 
     def save(self, directory: Path, factory: str) -> None:
