@@ -160,7 +160,7 @@ def test_fp16_save_load_keeps_one_half_size_copy(tmp_path):
 
 
 def test_fp16_vectors_survive_a_rebuild_bit_for_bit():
-    """A merge copies the float16 codes (never decoded and encoded again): nothing may drift."""
+    """Decoding the float16 codes and encoding them again (a rebuild) changes nothing."""
     first = DenseSegment.build(_unit(300), "SQfp16")
     again = DenseSegment.build(first.rows(np.arange(300)[::-1]), "SQfp16")
     np.testing.assert_array_equal(again.vectors, first.vectors[::-1])
