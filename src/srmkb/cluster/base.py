@@ -64,8 +64,8 @@ RETRY_PAUSE = 1.0  # seconds, times the attempt
 class ShardedKnowledgeBase(KnowledgeBase):
     """A knowledge base split into ``shards`` ordinary bases under ``path``.
 
-    ``cluster`` says where the shards run: ``None`` in this process (one after the
-    other), ``"local"`` as Ray actors of a Ray instance started on this machine (or the
+    ``cluster`` says where the shards run: ``None`` in this process (a thread per
+    shard), ``"local"`` as Ray actors of a Ray instance started on this machine (or the
     one this process already joined), ``"auto"`` or an address as actors of that Ray
     cluster. ``shards`` is needed to create a base and, when given, must match an
     existing one's. ``model``, ``dense``, ``dense_index`` and ``max_words`` are those of

@@ -3,7 +3,7 @@
 A fleet runs one method of several :class:`~srmkb.cluster.shard.Shard` objects and
 returns every answer, or raises: a shard that fails fails the whole call, so a caller
 never sees some shards' answers as if they were all. :class:`LocalFleet` calls the shards
-one after the other in this process; :class:`RayFleet` sends the calls to the shards'
+together in this process; :class:`RayFleet` sends the calls to the shards'
 actors together and waits for all of them. Errors the shards raise arrive as themselves
 (an :class:`~srmkb.InputError` stays one); a shard's actor that died or cannot be reached
 raises :class:`ShardUnavailableError`.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -60,25 +61,39 @@ def same(shards: Sequence[int], *args: object, **kwargs: object) -> Requests:
 
 
 class LocalFleet:
-    """Shards in this process."""
+    """Shards in this process, called together from a pool of threads (one per shard:
+    NumPy, faiss, SQLite and onnxruntime release the GIL, so shards use the cores a
+    single base's query leaves idle)."""
 
     def __init__(self, shards: Sequence[Shard]) -> None:
         self.shards = list(shards)
+        self._pool = (
+            ThreadPoolExecutor(len(self.shards), "srmkb-shard") if len(shards) > 1 else None
+        )
 
     @property
     def size(self) -> int:
         return len(self.shards)
 
     def call(self, method: str, requests: Requests, *, writing: bool = False) -> dict[int, Any]:
-        return {
-            i: getattr(self.shards[i], method)(*args, **kwargs)
+        if self._pool is None or len(requests) < 2:
+            return {
+                i: getattr(self.shards[i], method)(*args, **kwargs)
+                for i, (args, kwargs) in requests.items()
+            }
+        futures = {
+            i: self._pool.submit(getattr(self.shards[i], method), *args, **kwargs)
             for i, (args, kwargs) in requests.items()
         }
+        wait(futures.values())  # every shard finishes (a write commits or fails) first
+        return {i: future.result() for i, future in futures.items()}
 
     def notify(self, method: str, requests: Requests) -> None:
         self.call(method, requests)
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
         for shard in self.shards:
             shard.close()
 
