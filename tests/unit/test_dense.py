@@ -253,3 +253,28 @@ def test_merge_copies_the_kept_rows_in_order_across_blocks(tmp_path, factory):
     merged.save(tmp_path, factory)
     reloaded = DenseSegment.load(tmp_path, factory)
     np.testing.assert_array_equal(reloaded.rows(every), expected.rows(every))
+
+
+@pytest.mark.parametrize("sizes", [(70_000,), (30_000, 25_000, 15_000)], ids=["one", "three"])
+@pytest.mark.parametrize("allowed_share", [1.0, 0.5, 0.01])
+def test_large_segments_scanned_in_parts_give_the_exact_top(sizes, allowed_share):
+    """Exhaustive segments holding two parts' rows or more (32,768 each) are scanned as
+    row ranges at once (on a machine of two cores or more), cut across segments; the
+    top k is the exact one, filters applied, whatever the cuts."""
+    n = sum(sizes)
+    vectors = np.random.default_rng(7).standard_normal((n, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    bounds = np.cumsum((0, *sizes))
+    segments = [DenseSegment.build(vectors[a:b], "SQfp16") for a, b in zip(bounds, bounds[1:])]
+    live = np.ones(n, dtype=bool)
+    live[::97] = False  # deleted rows
+    allowed = np.random.default_rng(8).random(n) < allowed_share
+    index = DenseIndex(segments, live)
+    decoded = np.concatenate([s.rows(np.arange(s.n_passages)) for s in segments])
+    for query in vectors[1:6]:
+        rows, scores = index.search(query, 10, allowed)
+        exact = np.where(allowed & live, decoded @ query, -np.inf)
+        expected = np.argsort(-exact, kind="stable")[:10]
+        np.testing.assert_allclose(scores, exact[expected], rtol=0, atol=1e-6)
+        assert set(rows.tolist()) == set(expected.tolist())
+        assert (allowed & live)[rows].all()
