@@ -115,14 +115,12 @@ class Shard:
         version = self._current()
         if as_of is not None:
             version = version.at(as_of)
-        snap = version.snapshot
-        names, counts = np.unique(snap.row_languages[snap.live], return_counts=True)
+        languages = version.snapshot.language_counts
         with self._lock:
             token = next(self._tokens)
             self._pinned[token] = version
             while len(self._pinned) > PINNED:
                 self._pinned.popitem(last=False)
-        languages = {str(n): int(c) for n, c in zip(names, counts)}
         return Pinned(token, version.generation, len(version), languages)
 
     def release(self, token: int) -> None:
