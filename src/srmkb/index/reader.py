@@ -11,7 +11,7 @@ successive versions; only new ones are read from disk.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
@@ -130,12 +130,23 @@ class IndexReader:
         raise AssertionError("unreachable: the last attempt does not raise StaleRead")
 
     def segment(self, seg_id: str) -> Segment:
-        """A loaded segment of the current version."""
-        return self._loaded[seg_id]
+        """A committed segment (the writer holds the lock), mapped from its files when
+        no version loaded yet holds it."""
+        with self._lock:
+            seg = self._loaded.get(seg_id)
+            if seg is None:
+                directory = self.path / SEGMENTS / seg_id
+                if not directory.is_dir():
+                    raise StorageError(f"{directory} is missing: the base is damaged")
+                seg = self._loaded[seg_id] = Segment.load(directory, dense_factory=self._factory)
+            return seg
 
-    def remember(self, segment: Segment) -> None:
-        """A segment this process just committed: no need to read it back."""
-        self._loaded[segment.id] = segment
+    def forget(self, seg_ids: Sequence[str]) -> None:
+        """Drop this reader's maps of segments a merge has copied (versions that hold
+        them keep their own), so a build does not keep every merged-away file mapped."""
+        with self._lock:
+            for seg_id in seg_ids:
+                self._loaded.pop(seg_id, None)
 
     def _version_of(self, snapshot: Snapshot) -> LocalIndex:
         return LocalIndex(

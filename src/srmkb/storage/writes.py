@@ -206,6 +206,6 @@ def move_passages(
     """Point merged passages at their new segment and drop the old segments."""
     db.executemany(
         "UPDATE passages SET segment = ?, row = ? WHERE id = ?",
-        [(new_segment, row, pid) for row, pid in enumerate(passage_ids)],
+        ((new_segment, row, pid) for row, pid in enumerate(passage_ids)),  # not a list: 1M rows
     )
     db.executemany("DELETE FROM segments WHERE id = ?", [(s,) for s in old_segments])
