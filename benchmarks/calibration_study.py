@@ -63,6 +63,8 @@ HOLDOUT, SEED, MAX_QUESTIONS = 0.3, 13, 1000
 DROPOUTS = (0.0, 0.25, 0.5)
 TARGETS = (0.80, 0.85, 0.90)
 PRIORS = (5.0, 20.0, 100.0)
+FLOORS = (0.0, 0.5)
+NAMES = ("dropout", "target_precision", "prior", "floor")
 GOAL = {"precision": 0.80, "coverage": 0.50, "oos_abstention": 0.70}
 
 Rows = dict[str, np.ndarray]  # X, y, kind
@@ -161,13 +163,16 @@ def direction(views: dict[str, dict[str, Rows]], without: set[str]) -> Confidenc
     return _FITS[key]
 
 
-def calibrated(model: ConfidenceModel, pseudo: Rows, combo: tuple[float, float, float]):  # type: ignore[no-untyped-def]
-    _, target, prior = combo
+Combo = tuple[float, float, float, float]
+
+
+def calibrated(model: ConfidenceModel, pseudo: Rows, combo: Combo) -> ConfidenceModel:
+    _, target, prior, floor = combo
     rows = [
         calibration.Row(list(x), int(y), str(k))
         for x, y, k in zip(pseudo["X"], pseudo["y"], pseudo["kind"])
     ]
-    settings = calibration.Settings(target_precision=target, prior=prior)
+    settings = calibration.Settings(target_precision=target, prior=prior, floor=floor)
     return calibration.fit(model, rows, settings).apply(model)
 
 
@@ -179,9 +184,9 @@ def main() -> None:
     sets = tuple(args.sets)
     views = load_views(args.model, sets)
     shipped = default_model(MODEL_IDS[args.model])
-    combos = list(itertools.product(DROPOUTS, TARGETS, PRIORS))
+    combos = list(itertools.product(DROPOUTS, TARGETS, PRIORS, FLOORS))
 
-    def run(held: str, others: set[str], combo: tuple[float, float, float]) -> dict[str, float]:
+    def run(held: str, others: set[str], combo: Combo) -> dict[str, float]:
         base = direction(views, others | {held})
         return evaluate(
             calibrated(base, views[held][f"pseudo@{combo[0]}"], combo), views[held]["real"]
@@ -215,7 +220,7 @@ def main() -> None:
             "left-out model self-calibrated": evaluate(
                 calibrated(left_out, pseudo, chosen), views[held]["real"]
             ),
-            "constants": dict(zip(("dropout", "target_precision", "prior"), chosen)),
+            "constants": dict(zip(NAMES, chosen)),
         }
         print(held, json.dumps(table[held]), file=sys.stderr)
     # The constants to ship: chosen on every set, each judged left out of the model.
@@ -226,9 +231,9 @@ def main() -> None:
             "embedding_model": MODEL_IDS[args.model],
             "sets": list(sets),
             "goal": GOAL,
-            "grid": {"dropout": DROPOUTS, "target_precision": TARGETS, "prior": PRIORS},
+            "grid": dict(zip(NAMES, (DROPOUTS, TARGETS, PRIORS, FLOORS))),
             "leave_one_business_out": table,
-            "shipped_constants": dict(zip(("dropout", "target_precision", "prior"), final)),
+            "shipped_constants": dict(zip(NAMES, final)),
         }
     )
     path = write_result(record)

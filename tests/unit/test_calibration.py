@@ -65,6 +65,16 @@ def test_phrasings_are_titles_headings_and_short_lines():
     assert "Ok" not in found  # too short to be a question
 
 
+def test_prose_gives_its_questions_and_first_sentence_not_every_line():
+    prose = " ".join(["The refund reaches the card within five days of the return."] * 4)
+    text = f"{prose}\nWhen does my refund arrive?\n{prose}\nKeep the receipt for the shop."
+    found = phrasings(Document(id="d", text=text))
+    assert found == [
+        "When does my refund arrive?",
+        "The refund reaches the card within five days of the return.",
+    ]
+
+
 def test_phrasings_of_a_huge_document_are_bounded():
     doc = Document(id="d", text="word " * 2_000_000)
     found = phrasings(doc)

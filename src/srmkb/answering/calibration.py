@@ -65,7 +65,9 @@ class Settings:
 
     ``questions``: pseudo-questions per fit; ``dropout``: share of words dropped from
     each; ``target_precision`` and ``min_abstention``: what the threshold must reach on
-    them; ``prior``: the pull towards the shipped scale, in rows; ``refresh``: share of
+    them; ``floor``: the lowest threshold, a calibrated probability (never answer a
+    question more likely wrong than right, whatever the pseudo-questions allow);
+    ``prior``: the pull towards the shipped scale, in rows; ``refresh``: share of
     documents changed that makes a fit stale; ``min_documents``: below it, the shipped
     model is kept (too few rows to learn from)."""
 
@@ -73,6 +75,7 @@ class Settings:
     dropout: float = 0.25
     target_precision: float = 0.85
     min_abstention: float = 0.70
+    floor: float = 0.0
     prior: float = 20.0
     refresh: float = 0.10
     min_documents: int = 8
@@ -211,8 +214,9 @@ def changed_share(before: Sequence[int], now: Sequence[int], k: int = SKETCH) ->
 
 def phrasings(doc: Document) -> list[str]:
     """What a customer might ask that ``doc`` answers, in its own words: its title, its
-    section headings, its short lines (an FAQ's questions, a list of example requests)
-    and, for prose, the first sentence of each paragraph (a case's problem statement)."""
+    section headings, and per text either its short lines, when most lines are short
+    (a list of example requests, an FAQ's questions), or, for prose, its questions and
+    its first sentence (a resolved case's problem statement, an article's lead)."""
     out: list[str] = []
     if doc.title.strip():
         out.append(doc.title)
@@ -224,14 +228,15 @@ def phrasings(doc: Document) -> list[str]:
             break
         text = text[:budget]
         budget -= len(text)
-        for line in _LINE.findall(text):
-            words = line.split()
-            if 3 <= len(words) <= 25:
-                out.append(line)
-            elif len(words) > 25:
-                first = _SENTENCE_END.split(line.strip(), maxsplit=1)[0].split()
-                if len(first) >= 3:
-                    out.append(" ".join(first[:_MAX_WORDS]))
+        lines = [line for line in _LINE.findall(text) if line.strip()]
+        short = [line for line in lines if 3 <= len(line.split()) <= 15]
+        if lines and len(short) >= 0.6 * len(lines):
+            out += short
+            continue
+        out += [x for x in lines if x.rstrip().endswith("?") and 3 <= len(x.split()) <= 25]
+        first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0].split() if lines else []
+        if len(first) >= 3:
+            out.append(" ".join(first[:_MAX_WORDS]))
     return list(dict.fromkeys(" ".join(p.split()[:_MAX_WORDS]) for p in out if p.strip()))
 
 
@@ -377,7 +382,10 @@ def fit(
     a, b = platt(z, y, weights, settings.prior) if len(rows) else (1.0, 0.0)
     prob = 1.0 / (1.0 + np.exp(-np.clip(a * z + b, -50, 50)))
     threshold = (
-        choose_threshold(prob, y, kind, settings.target_precision, settings.min_abstention)
+        max(
+            choose_threshold(prob, y, kind, settings.target_precision, settings.min_abstention),
+            settings.floor,
+        )
         if len(rows)
         else model.threshold
     )
