@@ -451,6 +451,8 @@ class KnowledgeBase:
         The cost is ``settings.questions`` pseudo-questions asked twice each.
         """
         settings = settings or calibration.Settings()
+        if getattr(self, "_catalog", None) is None:  # a sharded base: the shipped model
+            return None
         with self._calibrating:
             generation = self._catalog.generation()
             found = self._fit_calibration(settings)
@@ -495,7 +497,8 @@ class KnowledgeBase:
     def _confidence(self) -> ConfidenceModel:
         """The confidence model answers use: the base's own calibration, fitted again
         when missing or stale (see :meth:`calibrate`), checked once per commit; the
-        shipped model when the file is damaged (logged) or for a sharded base."""
+        shipped model when the file is damaged (logged) or for a sharded base. A fit
+        runs in the answering thread; other threads answer meanwhile as before it."""
         shipped = default_model(self.model_id)
         catalog = getattr(self, "_catalog", None)  # a sharded base has no catalog of its own
         if catalog is None:
@@ -504,7 +507,10 @@ class KnowledgeBase:
         known = self._calibrated
         if known is not None and known[0] == generation:
             return known[1]
-        with self._calibrating:
+        if not self._calibrating.acquire(blocking=False):
+            # Another thread is fitting: answer meanwhile with what was used last.
+            return known[1] if known is not None else shipped
+        try:
             settings = calibration.Settings()
             try:
                 found = calibration.read(self.path)
@@ -524,6 +530,8 @@ class KnowledgeBase:
             model = found.apply(shipped) if found else shipped
             self._calibrated = (generation, model)
             return model
+        finally:
+            self._calibrating.release()
 
     def _query(self, text: str, name: str = "query") -> Query:
         """The query's facts, computed once per call; the embedder loads on first use,
