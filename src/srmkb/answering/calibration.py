@@ -73,10 +73,10 @@ class Settings:
 
     questions: int = 300
     dropout: float = 0.25
-    target_precision: float = 0.85
+    target_precision: float = 0.80
     min_abstention: float = 0.70
     floor: float = 0.0
-    prior: float = 20.0
+    prior: float = 100.0
     refresh: float = 0.10
     min_documents: int = 8
     feedback: int = 500
