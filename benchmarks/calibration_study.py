@@ -96,7 +96,7 @@ def view(name: str, embedder, tmp: Path) -> dict[str, Rows]:  # type: ignore[no-
     for dropout in DROPOUTS:
         start = time.perf_counter()
         pseudo = calibration.pseudo_questions(docs, limit=300, dropout=dropout, seed=0)
-        rows = calibration.rows_from_content(kb, pseudo)
+        rows = calibration.rows_from_content(kb, pseudo, {d.id: d for d in docs})
         out[f"pseudo@{dropout}"] = {
             "X": np.array([r.features for r in rows]),
             "y": np.array([r.label for r in rows]),

@@ -470,7 +470,7 @@ class KnowledgeBase:
         questions = calibration.pseudo_questions(
             docs, limit=settings.questions, dropout=settings.dropout
         )
-        rows = calibration.rows_from_content(self, questions)
+        rows = calibration.rows_from_content(self, questions, {d.id: d for d in docs})
         if self._audit.enabled:
             rows += calibration.rows_from_feedback(
                 self, self._audit.interactions(), limit=settings.feedback
