@@ -261,3 +261,19 @@ def test_a_small_base_keeps_the_shipped_model(tmp_path):
             shipped.probability(base.evidence(TOPICS[0][1]).features)
         )
         assert not (tmp_path / "kb" / CALIBRATION_FILE).exists()
+
+
+def test_another_edition_of_the_source_is_no_near_miss(tmp_path):
+    with KnowledgeBase(tmp_path / "kb", model=HashingEmbedder()) as base:
+        docs = documents()
+        copy = Document(id="reset-password.pdf", title="Password", text=docs[0].text)
+        base.upsert([*docs, copy])
+        question = [("reset my password settings security", "reset-password")]
+        rows = calibration.rows_from_content(base, question, {d.id: d for d in docs})
+        # The copy's text is the source's: no unanswerable row from it, and when it
+        # ranks first the answer counts as right.
+        assert [r.kind for r in rows] == ["answerable"]
+        assert rows[0].label == 1
+        other = [("how do I get a refund card", "refund")]
+        rows = calibration.rows_from_content(base, other, {d.id: d for d in docs})
+        assert sorted(r.kind for r in rows) == ["answerable", "unanswerable"]
