@@ -403,8 +403,9 @@ class KnowledgeBase:
         ``"customer"`` on every other; a server passes its caller's audience, so the
         channel a request asks for never widens what its caller sees. ``confidence`` is
         the probability that the cited document answers the question, calibrated on this
-        base's own content (see :meth:`calibrate`); below ``threshold`` (default: the
-        one that calibration chose) the answer declines. ``as_of``
+        base's own content once :meth:`calibrate` was called (else the shipped model's);
+        below ``threshold`` (default: the calibration's, else the shipped one) the
+        answer declines. ``as_of``
         answers from the documents as they stood then (see :meth:`search`);
         ``document_version`` names the version used. ``language`` is the asker's
         (detected from the question when None): srmkb's own words (refusal, hand-over,
@@ -445,10 +446,11 @@ class KnowledgeBase:
         (``calibration.json``) and answer with it; None, and the shipped model, for a
         base of fewer than ``settings.min_documents`` documents.
 
-        :meth:`answer` calls it by itself when there is no fit yet or when more than
-        ``settings.refresh`` of the documents changed since the last one, so a base
-        calibrates itself; call it after ingest to keep that cost off the first answer.
-        The cost is ``settings.questions`` pseudo-questions asked twice each.
+        Once a base is calibrated, :meth:`answer` fits again by itself when more than
+        ``settings.refresh`` of the documents changed since the last fit, so it stays
+        calibrated as it changes. An uncalibrated base answers with the shipped model:
+        a sharded base has no calibration yet and must answer as one base would. The
+        cost is ``settings.questions`` pseudo-questions asked twice each.
         """
         settings = settings or calibration.Settings()
         if getattr(self, "_catalog", None) is None:  # a sharded base: the shipped model
@@ -496,8 +498,8 @@ class KnowledgeBase:
 
     def _confidence(self) -> ConfidenceModel:
         """The confidence model answers use: the base's own calibration, fitted again
-        when missing or stale (see :meth:`calibrate`), checked once per commit; the
-        shipped model when the file is damaged (logged) or for a sharded base. A fit
+        when stale (see :meth:`calibrate`), checked once per commit; the shipped model
+        for a base never calibrated, a damaged file (logged) or a sharded base. A fit
         runs in the answering thread; other threads answer meanwhile as before it."""
         shipped = default_model(self.model_id)
         catalog = getattr(self, "_catalog", None)  # a sharded base has no catalog of its own
@@ -519,9 +521,11 @@ class KnowledgeBase:
                 self._calibrated = (generation, shipped)
                 return shipped
             ids = catalog.document_ids()
+            if found is None:  # never calibrated: the shipped model (see calibrate())
+                self._calibrated = (generation, shipped)
+                return shipped
             stale = (
-                found is None
-                or found.model_id != (self.model_id or "")
+                found.model_id != (self.model_id or "")
                 or calibration.changed_share(found.sketch, self._content_sketch(ids))
                 > settings.refresh
             )
