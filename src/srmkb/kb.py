@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import random
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
@@ -22,12 +25,13 @@ from typing import Concatenate, Literal, ParamSpec, TypeVar
 
 import numpy as np
 
-from .answering import respond
+from .answering import calibration, respond
 from .answering.compose import Answer
+from .answering.confidence import ConfidenceModel, default_model
 from .answering.evidence import Evidence, LineVectors, gather
 from .check import CheckReport, check_base
 from .documents import Document, Hit, IngestError, SearchResults, SyncReport
-from .errors import InputError
+from .errors import InputError, StorageError
 from .index import Index, LocalIndex, Query, Ranking
 from .index.base import open_base
 from .index.filters import Filters, KnownFields
@@ -56,6 +60,7 @@ from .vocabulary import (
 )
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 _P = ParamSpec("_P")
 
 
@@ -148,6 +153,8 @@ class KnowledgeBase:
         self._audit = AuditLog(self.path / INTERACTIONS, enabled=log_interactions)
         self._lines = LineVectors(lambda lines: self.embedder.embed_documents(lines))
         self._fields = KnownFields(self._catalog.documents_for_filter)
+        self._calibrated: tuple[int, ConfidenceModel] | None = None
+        self._calibrating = threading.Lock()
 
     # -- model -------------------------------------------------------------------------
 
@@ -395,8 +402,10 @@ class KnowledgeBase:
         channel (the agent desktop: internal notes and related cases) and to
         ``"customer"`` on every other; a server passes its caller's audience, so the
         channel a request asks for never widens what its caller sees. ``confidence`` is
-        the calibrated probability that the cited document answers the question; below
-        ``threshold`` (default: the shipped model's) the answer declines. ``as_of``
+        the probability that the cited document answers the question, calibrated on this
+        base's own content once :meth:`calibrate` was called (else the shipped model's);
+        below ``threshold`` (default: the calibration's, else the shipped one) the
+        answer declines. ``as_of``
         answers from the documents as they stood then (see :meth:`search`);
         ``document_version`` names the version used. ``language`` is the asker's
         (detected from the question when None): srmkb's own words (refusal, hand-over,
@@ -411,6 +420,7 @@ class KnowledgeBase:
             self.model_id,
             facts,
             self._lines,
+            model=self._confidence(),
             channel=channel,
             audience=audience,
             filters=filters,
@@ -427,6 +437,105 @@ class KnowledgeBase:
 
     asearch = _in_thread(search)
     aanswer = _in_thread(answer)
+
+    def calibrate(
+        self, settings: calibration.Settings | None = None
+    ) -> calibration.Calibration | None:
+        """Fit answer confidence and threshold to this base's own content and feedback
+        (:mod:`srmkb.answering.calibration`), keep the fit in the base folder
+        (``calibration.json``) and answer with it; None, and the shipped model, for a
+        base of fewer than ``settings.min_documents`` documents.
+
+        Once a base is calibrated, :meth:`answer` fits again by itself when more than
+        ``settings.refresh`` of the documents changed since the last fit, so it stays
+        calibrated as it changes. An uncalibrated base answers with the shipped model:
+        a sharded base has no calibration yet and must answer as one base would. The
+        cost is ``settings.questions`` pseudo-questions asked twice each.
+        """
+        settings = settings or calibration.Settings()
+        if getattr(self, "_catalog", None) is None:  # a sharded base: the shipped model
+            return None
+        with self._calibrating:
+            generation = self._catalog.generation()
+            found = self._fit_calibration(settings)
+            model = default_model(self.model_id)
+            self._calibrated = (generation, found.apply(model) if found else model)
+            return found
+
+    def _fit_calibration(self, settings: calibration.Settings) -> calibration.Calibration | None:
+        ids = self._catalog.document_ids()
+        content = self._content_sketch(ids)
+        if len(ids) < settings.min_documents:
+            return None
+        sample = random.Random(0).sample(ids, min(len(ids), settings.questions))
+        docs = [s.document for s in map(self._catalog.get_document, sample) if s is not None]
+        questions = calibration.pseudo_questions(
+            docs, limit=settings.questions, dropout=settings.dropout
+        )
+        rows = calibration.rows_from_content(self, questions, {d.id: d for d in docs})
+        if self._audit.enabled:
+            rows += calibration.rows_from_feedback(
+                self, self._audit.interactions(), limit=settings.feedback
+            )
+        found = calibration.fit(
+            default_model(self.model_id),
+            rows,
+            settings,
+            model_id=self.model_id or "",
+            documents=len(ids),
+            content=content,
+        )
+        try:
+            calibration.write(self.path, found)
+        except OSError as exc:  # a read-only base still answers with the fit
+            log.warning("calibration of %s not kept: %s", self.path, exc)
+        return found
+
+    def _content_sketch(self, ids: list[str]) -> list[int]:
+        """A bottom-k sketch of the documents' ids and content hashes (what changed)."""
+        stored = self._catalog.stored_versions(ids)
+        return calibration.sketch((i, digest) for i, (digest, _) in stored.items())
+
+    def _confidence(self) -> ConfidenceModel:
+        """The confidence model answers use: the base's own calibration, fitted again
+        when stale (see :meth:`calibrate`), checked once per commit; the shipped model
+        for a base never calibrated, a damaged file (logged) or a sharded base. A fit
+        runs in the answering thread; other threads answer meanwhile as before it."""
+        shipped = default_model(self.model_id)
+        catalog = getattr(self, "_catalog", None)  # a sharded base has no catalog of its own
+        if catalog is None:
+            return shipped
+        generation = catalog.generation()
+        known = self._calibrated
+        if known is not None and known[0] == generation:
+            return known[1]
+        if not self._calibrating.acquire(blocking=False):
+            # Another thread is fitting: answer meanwhile with what was used last.
+            return known[1] if known is not None else shipped
+        try:
+            settings = calibration.Settings()
+            try:
+                found = calibration.read(self.path)
+            except StorageError as exc:
+                log.warning("%s; answering with the shipped confidence model", exc)
+                self._calibrated = (generation, shipped)
+                return shipped
+            ids = catalog.document_ids()
+            if found is None:  # never calibrated: the shipped model (see calibrate())
+                self._calibrated = (generation, shipped)
+                return shipped
+            stale = (
+                found.model_id != (self.model_id or "")
+                or calibration.changed_share(found.sketch, self._content_sketch(ids))
+                > settings.refresh
+            )
+            if stale:
+                found = self._fit_calibration(settings)
+            model = found.apply(shipped) if found else shipped
+            self._calibrated = (generation, model)
+            return model
+        finally:
+            self._calibrating.release()
 
     def _query(self, text: str, name: str = "query") -> Query:
         """The query's facts, computed once per call; the embedder loads on first use,

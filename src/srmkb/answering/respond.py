@@ -122,13 +122,16 @@ def answering(
     filters: Filters | None,
     threshold: float | None,
     language: str | None,
+    model: ConfidenceModel | None = None,
 ) -> Callable[[Index, bool], Answer]:
     """What an answer is checked and set with (the channel, its default audience: the
     agent's on the agent channel, the model's cut), as a call answering from one version
-    of an index (``final``: see :func:`answer`); one local or sharded base alike."""
+    of an index (``final``: see :func:`answer`); one local or sharded base alike.
+    ``model`` is the base's own calibrated confidence model, by default the shipped one
+    for ``model_id``."""
     check_choice("channel", channel, CHANNELS)
     seen: Audience = audience or ("agent" if channel == "agent" else "customer")
-    model = default_model(model_id)
+    model = model or default_model(model_id)
     cut = model.cut(threshold)
 
     def run(index: Index, final: bool) -> Answer:
