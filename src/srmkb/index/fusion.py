@@ -66,3 +66,33 @@ def fuse(
         same_language=same_language,
     )
     return w * zscore(bm25) + (1.0 - w) * zscore(dense)
+
+
+def fuse_translated(
+    original_keys: np.ndarray,
+    original: np.ndarray,
+    translated_keys: np.ndarray,
+    translated: np.ndarray,
+    weight: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One list from a query's ranking and its translation's: (keys, scores) over the
+    union of their keys, in key order.
+
+    Each list's scores are z-normalised over the union, a key missing from a list
+    taking that list's lowest score (it ranked below all of them there); the translated
+    list weighs ``weight``, the original ``1 − weight``. The weight is measured,
+    leave-one-set-out, in ``benchmarks/results/cross-language-latest.md``.
+    """
+    keys = np.union1d(original_keys, translated_keys)
+    w = min(max(weight, 0.0), 1.0)
+    fused = np.zeros(len(keys), dtype=np.float32)
+    for these, scores, share in (
+        (original_keys, original, 1.0 - w),
+        (translated_keys, translated, w),
+    ):
+        if not len(these):
+            continue
+        filled = np.full(len(keys), float(np.min(scores)), dtype=np.float64)
+        filled[np.searchsorted(keys, these)] = scores
+        fused += share * zscore(filled)
+    return keys, fused
