@@ -9,9 +9,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from srmkb import Document, HashingEmbedder, InputError, KnowledgeBase, MissingDependencyError
+from srmkb.index import Ranking
+from srmkb.index.fusion import fuse_lists
+from srmkb.kb import fuse_rankings
 from srmkb.text.translation import (
     ApertiumTranslator,
     TranslationError,
@@ -217,3 +221,43 @@ def test_a_failing_translator_leaves_the_search_untranslated(
             expected = plain.search(QUESTION, k=3, log=False)
         assert [h.passage_id for h in hits] == [h.passage_id for h in expected]
         assert "not translated" in caplog.text
+
+
+# -- fusing a query's ranking with its translation's -----------------------------------
+
+
+def ranking(ids: list[str], scores: list[float], dense: list[float]) -> Ranking:
+    return Ranking(
+        passage_ids=np.array(ids),
+        document_ids=np.array([i.split("#")[0] for i in ids]),
+        scores=np.array(scores, dtype=np.float32),
+        parts={"dense": np.array(dense, dtype=np.float32)},
+        coverage=np.array(scores, dtype=np.float32),
+    )
+
+
+def test_fused_lists_fill_a_missing_key_with_the_lists_lowest_score() -> None:
+    keys, fused = fuse_lists(
+        [(np.array(["b", "a"]), np.array([2.0, 1.0])), (np.array(["c"]), np.array([5.0]))],
+        [1.0, 1.0],
+    )
+    assert keys.tolist() == ["a", "b", "c"]
+    # First list: a=1, b=2, c filled with 1; the second holds one key: no spread, zeros.
+    assert fused.tolist() == pytest.approx([-(2**-0.5), 2**0.5, -(2**-0.5)])
+    with pytest.raises(ValueError):
+        fuse_lists([(keys, fused)], [0.5, 0.5])
+
+
+def test_fused_rankings_follow_the_weights_and_keep_the_first_rankings_parts() -> None:
+    original = ranking(["x#1", "y#1", "z#1"], [3.0, 2.0, 1.0], [0.3, 0.2, 0.1])
+    translated = ranking(["z#1", "w#1", "y#1"], [9.0, 8.0, 1.0], [0.9, 0.8, 0.7])
+    only_original = fuse_rankings([original, translated], [1.0, 0.0], 2)
+    assert only_original.passage_ids.tolist() == ["x#1", "y#1"]
+    only_translated = fuse_rankings([original, translated], [0.0, 1.0], 2)
+    assert only_translated.passage_ids.tolist() == ["z#1", "w#1"]
+    both = fuse_rankings([original, translated], [0.5, 0.5], 4)
+    assert both.passage_ids[0] == "z#1"  # near the top of both
+    assert set(both.passage_ids.tolist()) == {"w#1", "x#1", "y#1", "z#1"}
+    parts = dict(zip(both.passage_ids.tolist(), both.parts["dense"].tolist()))
+    assert parts["z#1"] == pytest.approx(0.1) and parts["w#1"] == pytest.approx(0.8)
+    assert dict(zip(both.passage_ids.tolist(), both.document_ids.tolist()))["w#1"] == "w"
