@@ -249,14 +249,14 @@ def test_fused_lists_fill_a_missing_key_with_the_lists_lowest_score() -> None:
 
 
 def test_fused_rankings_follow_the_weights_and_keep_the_first_rankings_parts() -> None:
-    original = ranking(["x#1", "y#1", "z#1"], [3.0, 2.0, 1.0], [0.3, 0.2, 0.1])
+    original = ranking(["x#1", "z#1", "y#1"], [3.0, 2.5, 1.0], [0.3, 0.1, 0.2])
     translated = ranking(["z#1", "w#1", "y#1"], [9.0, 8.0, 1.0], [0.9, 0.8, 0.7])
     only_original = fuse_rankings([original, translated], [1.0, 0.0], 2)
-    assert only_original.passage_ids.tolist() == ["x#1", "y#1"]
+    assert only_original.passage_ids.tolist() == ["x#1", "z#1"]
     only_translated = fuse_rankings([original, translated], [0.0, 1.0], 2)
     assert only_translated.passage_ids.tolist() == ["z#1", "w#1"]
     both = fuse_rankings([original, translated], [0.5, 0.5], 4)
-    assert both.passage_ids[0] == "z#1"  # near the top of both
+    assert both.passage_ids[0] == "z#1"  # near the top of both lists
     assert set(both.passage_ids.tolist()) == {"w#1", "x#1", "y#1", "z#1"}
     parts = dict(zip(both.passage_ids.tolist(), both.parts["dense"].tolist()))
     assert parts["z#1"] == pytest.approx(0.1) and parts["w#1"] == pytest.approx(0.8)
