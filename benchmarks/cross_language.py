@@ -319,6 +319,8 @@ def leave_one_out(results: dict[str, dict[str, dict[str, object]]]) -> dict[str,
         per_set: dict[str, object] = {}
         for held in sets:
             others = [s for s in sets if s != held]
+            if not others:  # nothing to choose on but the set itself
+                continue
             best = max((str(w) for w in WEIGHTS), key=lambda w: score(models, others, w))
             per_set[held] = {
                 "weight": float(best),
@@ -373,6 +375,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         else QueryMemo(CachedEmbedder(load_embedder(model, threads=THREADS), store))
         for model in args.models
     }
+    record["results"] = results
+    record["same_language"] = same
+    record["second_models"] = second
+    path: Path | None = None
+
+    def save() -> None:
+        """Write the record so far (after every set: a long run keeps what it measured)."""
+        nonlocal path
+        record["leave_one_set_out"] = leave_one_out(results)
+        if path is None:
+            path = write_result(record)
+        else:
+            path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        (RESULTS / f"{SUITE}-latest.md").write_text(render(record))
+
     with tempfile.TemporaryDirectory(prefix="srmkb-xl-") as tmp:
         for name in args.sets:
             kept: dict[str, dict[str, tuple[Ranking, Ranking]]] = {}
@@ -391,18 +408,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 second.setdefault("fusions", {})[name] = second_models(name, kept, fired)
                 print(name, json.dumps(second["fusions"][name]), flush=True)  # type: ignore[index]
             del kept
+            save()
         for model, embedder in embedders.items():
             for name in args.same:
                 same[model][name] = measure_same(
                     name, model, embedder, Path(tmp) / f"s-{model}-{name}"
                 )
                 print(model, name, same[model][name], flush=True)
-    record["results"] = results
-    record["same_language"] = same
-    record["second_models"] = second
-    record["leave_one_set_out"] = leave_one_out(results)
-    path = write_result(record)
-    (RESULTS / f"{SUITE}-latest.md").write_text(render(record))
+    save()
     print("wrote", path)
     return 0
 
