@@ -125,10 +125,7 @@ def measure_set(
     runs: dict[str, dict[str, list[str]]] = {}
     kept: dict[str, list[Ranking]] = {}
     for qid, text, other in zip(qids, texts, translated):
-        asked = {
-            "original": Query(text, embed),
-            "translated": Query(other, embed, language=target),  # as srmkb makes it
-        }
+        asked = {"original": Query(text, embed), "translated": Query(other, embed)}
         for side, query in asked.items():
             for mode in ("bm25", "dense", "hybrid") if dense else ("bm25",):
                 ranking = index.search(query, DEPTH, mode=mode, audience="agent")  # type: ignore[arg-type]
@@ -199,12 +196,9 @@ def use_rankings(
     embedded = embedder.misses - misses
     pairs, runs = {}, {}
     for qid, text in texts.items():
-        queries = (
-            Query(text, embedder.embed_query),
-            Query(translated[qid], embedder.embed_query, language=target),
-        )
         pair = tuple(
-            kb.index.search(query, DEPTH, mode="dense", audience="agent") for query in queries
+            kb.index.search(Query(t, embedder.embed_query), DEPTH, mode="dense", audience="agent")
+            for t in (text, translated[qid])
         )
         pairs[qid] = pair
         for side, ranking in zip(("original dense", "translated dense"), pair):

@@ -460,11 +460,11 @@ class KnowledgeBase:
     asearch = _in_thread(search)
     aanswer = _in_thread(answer)
 
-    def _query(self, text: str, name: str = "query", *, language: str | None = None) -> Query:
+    def _query(self, text: str, name: str = "query") -> Query:
         """The query's facts, computed once per call; the embedder loads on first use,
-        and only when the dense side runs. ``language``: the text's, when known."""
+        and only when the dense side runs."""
         check_text(text, name)
-        return Query(text, lambda t: self.embedder.embed_query(t), language=language)
+        return Query(text, lambda t: self.embedder.embed_query(t))
 
     def _translator(self) -> Translator | None:
         """The translator searches use, or None when translation is off."""
@@ -502,7 +502,7 @@ class KnowledgeBase:
         known = model_languages(self.model_id)
         crossing = mode != "bm25" and (known is None or {source, target} <= known)
         weight = TRANSLATED_WEIGHT if crossing else TRANSLATED_WEIGHT_NOT_CROSSING
-        return self._query(text, language=target), weight
+        return self._query(text), weight
 
     # -- the log and the knowledge loop ------------------------------------------------
 

@@ -31,23 +31,12 @@ MAX_QUERY_CHARS = 10_000
 
 
 class Query:
-    """The text of a search or question and what is derived from it, each once.
+    """The text of a search or question and what is derived from it, each once."""
 
-    ``language`` states the text's language instead of detecting it (a query
-    translated into that language)."""
-
-    def __init__(
-        self,
-        text: str,
-        embed: Callable[[str], np.ndarray] | None = None,
-        *,
-        language: str | None = None,
-    ) -> None:
+    def __init__(self, text: str, embed: Callable[[str], np.ndarray] | None = None) -> None:
         self.text = text
         self._embed = embed
         self._terms: dict[str, list[str]] = {}
-        if language is not None:  # known, not detected: a translation's target language
-            self.__dict__["languages"] = {language: 1.0}
 
     def __repr__(self) -> str:
         return f"Query({self.text!r})"
