@@ -13,8 +13,15 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # No torch: the models run on onnxruntime. Only make bench installs torch (the CPU wheel).
+# Query translation is optional: Debian's apertium with its French-Spanish and
+# English-Spanish pairs, installed here when running as root with apt-get; without it,
+# searches run untranslated (benchmarks/results/cross-language-latest.md).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dense,service,report,multilingual]"
+	@{ apertium -l 2>/dev/null | grep -q fr-es && apertium -l | grep -q spa-eng; } \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && { apt-get update -qq \
+	  && apt-get install -y -qq apertium apertium-fr-es apertium-eng-spa; } >/dev/null 2>&1; } \
+	  || echo "note: apertium not installed; queries will not be translated"
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed

@@ -34,18 +34,21 @@ from .documents import Document, Hit, IngestError, SearchResults, SyncReport
 from .errors import InputError, StorageError
 from .index import Index, LocalIndex, Query, Ranking
 from .index.base import open_base
+from .index.candidates import ranked
 from .index.filters import Filters, KnownFields
+from .index.fusion import fuse_lists
 from .index.protocol import Progress
 from .index.query import check_text
 from .index.snapshot import CANDIDATES
 from .ingestion import IngestProgress, ReportingSlot, Sources
-from .models import Embedder
+from .models import Embedder, model_languages
 from .storage.catalog import Catalog
 from .storage.interactions import AuditLog
 from .storage.layout import CLUSTER_MANIFEST, INTERACTIONS
 from .storage.records import DocumentView, PassageRecord, VersionInfo
 from .text.chunking import DEFAULT_MAX_WORDS
-from .text.language import document_language, primary_language
+from .text.language import UNDETERMINED, document_language, primary_language
+from .text.translation import PAIRS, TranslationError, Translator, default_translator
 from .vocabulary import (
     AUDIENCES,
     COLLAPSES,
@@ -62,6 +65,19 @@ from .vocabulary import (
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
 _P = ParamSpec("_P")
+
+logger = logging.getLogger(__name__)
+
+# The weight of the translated query's ranking against the original's, when a query is
+# run translated too (see KnowledgeBase.search): where the original ranking can cross
+# languages itself (a multilingual model's dense side) and where it cannot (BM25 alone,
+# or a model that does not know the query's language). Each chosen leave-one-set-out
+# over the cross-language sets: benchmarks/results/cross-language-latest.md.
+TRANSLATED_WEIGHT = 0.5
+TRANSLATED_WEIGHT_NOT_CROSSING = 0.8
+# The probability a query must have of being in a language to be translated from it
+# (among English and French only): more likely than not.
+TRANSLATE_MIN_CONFIDENCE = 0.5
 
 
 def _in_thread(
@@ -102,7 +118,16 @@ class KnowledgeBase:
     ``cluster`` says where its shards run: ``None`` in this process, ``"local"`` on a
     Ray instance started here, ``"auto"`` or an address on that Ray cluster
     (``pip install 'srmkb[ray]'``; see the README's "Scaling out").
+
+    ``translate``: a French query over an English base (or an English one over a French
+    base) is also run translated (Apertium, see :mod:`srmkb.text.translation`) and the
+    two rankings fused; ``None`` (the default) does so when Apertium is installed,
+    ``False`` never, ``True`` requires it (:class:`MissingDependencyError` when absent),
+    and a :class:`~srmkb.text.translation.Translator` uses that one.
     """
+
+    # Class-wide, so that a sharded base (which has an __init__ of its own) translates too.
+    _translate: bool | Translator | None = None
 
     def __new__(
         cls,
@@ -135,6 +160,7 @@ class KnowledgeBase:
         log_interactions: bool | None = None,
         shards: int | None = None,
         cluster: str | None = None,
+        translate: bool | Translator | None = None,
     ) -> None:
         if shards is not None or cluster is not None:  # only a subclass gets here with them
             raise InputError(f"{type(self).__name__} cannot be sharded: open KnowledgeBase itself")
@@ -155,6 +181,9 @@ class KnowledgeBase:
         self._fields = KnownFields(self._catalog.documents_for_filter)
         self._calibrated: tuple[int, ConfidenceModel] | None = None
         self._calibrating = threading.Lock()
+        if translate is True and not default_translator().available():
+            default_translator().translate("", "fr", "en")  # raises, naming the packages
+        self._translate = translate
 
     # -- model -------------------------------------------------------------------------
 
@@ -328,9 +357,10 @@ class KnowledgeBase:
 
         def run(index: Index, final: bool) -> list[Hit]:
             self._check_filters(index, filters)
+            translated = self._translated(facts, index, filters, mode)
 
             def rank(n: int) -> Ranking:
-                return index.search(facts, n, mode=mode, audience=audience, filters=filters)
+                return _search(index, facts, translated, n, mode, audience, filters)
 
             ranking = rank(k) if collapse is None else _best_per_document(rank, k, len(index))
             return respond.hits(index, ranking, audience, final=final)
@@ -355,9 +385,10 @@ class KnowledgeBase:
         facts = self._query(query)
         index = self.index
         self._check_filters(index, filters)
+        translated = self._translated(facts, index, filters, mode)
 
         def rank(n: int) -> Ranking:
-            return index.search(facts, n, mode=mode, audience=audience, filters=filters)
+            return _search(index, facts, translated, n, mode, audience, filters)
 
         ranking = _best_per_document(rank, k, len(index))
         return list(zip(ranking.document_ids.tolist(), ranking.scores.tolist()))
@@ -543,6 +574,44 @@ class KnowledgeBase:
         check_text(text, name)
         return Query(text, lambda t: self.embedder.embed_query(t))
 
+    def _translator(self) -> Translator | None:
+        """The translator searches use, or None when translation is off."""
+        if self._translate is False:
+            return None
+        if self._translate is None or self._translate is True:
+            return default_translator()
+        return self._translate
+
+    def _translated(
+        self, facts: Query, index: Index, filters: Filters | None, mode: Mode
+    ) -> tuple[Query, float] | None:
+        """The query translated into the language of the passages searched, with the
+        weight of its ranking, when it is in another language (English or French,
+        P >= TRANSLATE_MIN_CONFIDENCE) and a translator can; else None. The passages'
+        language is the one the filters ask for, else the base's most frequent. A failing
+        translator is logged and the search goes on untranslated."""
+        translator = self._translator()
+        if translator is None:
+            return None
+        wanted = filters.get("language") if filters else None
+        target = wanted if isinstance(wanted, str) else next(iter(index.languages), None)
+        source = facts.language(("en", "fr"), min_confidence=TRANSLATE_MIN_CONFIDENCE)
+        if source == UNDETERMINED or target is None or (source, target) not in PAIRS:
+            return None
+        if not translator.can_translate(source, target):
+            return None
+        try:
+            text = translator.translate(facts.text, source, target)
+        except TranslationError as exc:
+            logger.warning("query not translated (%s): %s", exc, facts.text[:80])
+            return None
+        if not text.strip() or text == facts.text:
+            return None
+        known = model_languages(self.model_id)
+        crossing = mode != "bm25" and (known is None or {source, target} <= known)
+        weight = TRANSLATED_WEIGHT if crossing else TRANSLATED_WEIGHT_NOT_CROSSING
+        return self._query(text), weight
+
     # -- the log and the knowledge loop ------------------------------------------------
 
     @property
@@ -686,6 +755,66 @@ def _as_seen_by(doc: Document, audience: Audience) -> Document | None:
         # A case's metadata is trimmed for customers: its dates (closed = updated) too.
         updated_at=doc.updated_at if len(metadata) == len(stored) else None,
     )
+
+
+def _search(
+    index: Index,
+    facts: Query,
+    translated: tuple[Query, float] | None,
+    n: int,
+    mode: Mode,
+    audience: Audience,
+    filters: Filters | None,
+) -> Ranking:
+    """The ``n`` best passages for the query, and for its translation when there is one:
+    each ranked alone (at least :data:`CANDIDATES` passages), then the two rankings fused
+    (:func:`fuse_rankings`), the translated one with ``weight``."""
+    if translated is None:
+        return index.search(facts, n, mode=mode, audience=audience, filters=filters)
+    m = max(n, CANDIDATES)
+    query, weight = translated
+    first = index.search(facts, m, mode=mode, audience=audience, filters=filters)
+    other = index.search(query, m, mode=mode, audience=audience, filters=filters)
+    return fuse_rankings([first, other], [1.0 - weight, weight], n)
+
+
+def fuse_rankings(rankings: Sequence[Ranking], weights: Sequence[float], n: int) -> Ranking:
+    """The ``n`` best of rankings of one index version fused (a query's and its
+    translation's; see :func:`~srmkb.index.fusion.fuse_lists`), ties by passage id. A
+    passage keeps the part scores and coverage of the first ranking that holds it."""
+    keys, fused = fuse_lists([(r.passage_ids, r.scores) for r in rankings], weights)
+    top = ranked(fused, keys, n)
+    chosen = keys[top]
+    last_first = list(reversed(rankings))  # the first ranking's values written last: they win
+    places = [_positions(r.passage_ids, chosen) for r in last_first]
+
+    def pick(arrays: Sequence[np.ndarray]) -> np.ndarray:
+        out = np.zeros(len(chosen), dtype=np.result_type(*arrays))
+        for array, where in zip(arrays, places):
+            hit = where >= 0
+            out[hit] = array[where[hit]]
+        return out
+
+    names = [name for name in rankings[0].parts if all(name in r.parts for r in rankings)]
+    coverages = [r.coverage for r in last_first if r.coverage is not None]
+    return Ranking(
+        passage_ids=chosen,
+        document_ids=pick([r.document_ids for r in last_first]),
+        scores=fused[top],
+        parts={name: pick([r.parts[name] for r in last_first]) for name in names},
+        coverage=pick(coverages) if len(coverages) == len(rankings) else None,
+        query_vector=rankings[0].query_vector,
+    )
+
+
+def _positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The position of each of ``wanted`` in ``keys`` (unique), -1 where absent."""
+    if not len(keys):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    at = np.searchsorted(keys, wanted, sorter=order).clip(0, len(keys) - 1)
+    found = order[at]
+    return np.where(keys[found] == wanted, found, -1)
 
 
 def _best_per_document(rank: Callable[[int], Ranking], k: int, passages: int) -> Ranking:

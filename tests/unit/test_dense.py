@@ -1,5 +1,7 @@
 """Dense segments on deterministic synthetic vectors."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -265,7 +267,7 @@ def test_large_segments_scanned_in_parts_give_the_exact_top(sizes, allowed_share
     vectors = np.random.default_rng(7).standard_normal((n, 32)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     bounds = np.cumsum((0, *sizes))
-    segments = [DenseSegment.build(vectors[a:b], "SQfp16") for a, b in zip(bounds, bounds[1:])]
+    segments = [DenseSegment.build(vectors[a:b], "SQfp16") for a, b in itertools.pairwise(bounds)]
     live = np.ones(n, dtype=bool)
     live[::97] = False  # deleted rows
     allowed = np.random.default_rng(8).random(n) < allowed_share

@@ -18,6 +18,8 @@ languages. No constant is tuned per data set. The measurements behind each rule 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -66,3 +68,30 @@ def fuse(
         same_language=same_language,
     )
     return w * zscore(bm25) + (1.0 - w) * zscore(dense)
+
+
+def fuse_lists(
+    lists: Sequence[tuple[np.ndarray, np.ndarray]], weights: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """One list from several ranked lists of (keys, scores), each key once per list:
+    (keys, scores) over the union of their keys, in key order.
+
+    Each list's scores are z-normalised over the union, a key missing from a list
+    taking that list's lowest score (it ranked below all of them there), then summed
+    with ``weights``. Used to fuse a query's ranking with its translation's (see
+    :func:`srmkb.kb.fuse_rankings`); the weights are measured, leave-one-set-out, in
+    ``benchmarks/results/cross-language-latest.md``.
+    """
+    if len(lists) != len(weights):
+        raise ValueError("one weight per list")
+    keys = np.zeros(0, dtype=str)
+    for these, _ in lists:
+        keys = np.union1d(keys, these)
+    fused = np.zeros(len(keys), dtype=np.float32)
+    for (these, scores), weight in zip(lists, weights):
+        if not len(these):
+            continue
+        filled = np.full(len(keys), float(np.min(scores)), dtype=np.float64)
+        filled[np.searchsorted(keys, these)] = scores
+        fused += np.float32(weight) * zscore(filled)
+    return keys, fused
