@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from srmkb import Document, InputError, KnowledgeBase, Section, StorageError
+from srmkb import Document, InputError, KnowledgeBase, Section, SrmkbError, StorageError
 from srmkb.cluster import ShardedKnowledgeBase
 from srmkb.loop.capture import approve, capture, list_drafts
 
@@ -56,6 +56,12 @@ def test_every_public_call_is_the_sharded_base_s_own_or_runs_on_its_hooks():
     assert public - own == INHERITED
     for name in ("__len__", "__contains__", "_read", "_check_filters", "_reporting"):
         assert name in vars(ShardedKnowledgeBase), name
+
+
+def test_calibrating_a_sharded_base_is_refused_clearly(tmp_path):
+    with KnowledgeBase(tmp_path / "kb", shards=2, model="hashing") as kb:
+        with pytest.raises(SrmkbError, match="calibrating a sharded base is not supported"):
+            kb.calibrate()
 
 
 def test_knowledge_base_makes_and_opens_a_sharded_base(tmp_path):

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from ..answering.evidence import LineVectors
 from ..check import CheckReport, Problem, check_base
 from ..documents import Document, IngestError, SyncReport, tracked
-from ..errors import InputError, StorageError
+from ..errors import InputError, SrmkbError, StorageError
 from ..index import Index, StaleRead
 from ..index.filters import Filters
 from ..index.protocol import Progress
@@ -291,6 +291,15 @@ class ShardedKnowledgeBase(KnowledgeBase):
     def optimize(self) -> None:
         """Merge each shard's segments into one (see :meth:`srmkb.KnowledgeBase.optimize`)."""
         self.fleet.call("optimize", same(range(self.shards)), writing=True)
+
+    def calibrate(self, settings: object | None = None) -> None:
+        """Not available for a sharded base yet: it answers with the shipped confidence
+        model, as one base does before :meth:`srmkb.KnowledgeBase.calibrate`. Raises
+        :class:`~srmkb.SrmkbError` rather than appear to calibrate."""
+        raise SrmkbError(
+            f"{self.path}: calibrating a sharded base is not supported yet; its answers"
+            " use the shipped confidence model"
+        )
 
     def _write(
         self, method: str, items: Sequence[tuple[str, object]], **kwargs: object
