@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -321,3 +322,16 @@ def test_fixes_and_their_counts_survive_reopening_the_base(kb, tmp_path):
         None,
     ]
     assert "fixes" not in published.metadata and "cases" not in published.metadata
+
+
+def test_a_draft_stored_before_fixes_were_counted_has_one_fix_used_by_all_its_cases(kb):
+    capture(
+        kb,
+        [_case("1", "Router gets very hot", COOLING), _case("2", "router gets very hot", COOLING)],
+    )
+    stored = kb.get("draft-1")
+    kb.upsert(
+        [replace(stored, metadata={k: v for k, v in stored.metadata.items() if k != "fixes"})]
+    )
+    capture(kb, [_case("3", "Router gets very hot again", MOVE)])
+    assert kb.get("draft-1").metadata["fixes"] == [["1", "2"], ["3"]]
