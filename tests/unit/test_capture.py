@@ -335,3 +335,9 @@ def test_a_draft_stored_before_fixes_were_counted_has_one_fix_used_by_all_its_ca
     )
     capture(kb, [_case("3", "Router gets very hot again", MOVE)])
     assert kb.get("draft-1").metadata["fixes"] == [["1", "2"], ["3"]]
+
+
+def test_a_case_longer_than_a_query_is_captured(kb):
+    long = " ".join(["Keep the router in a cool and dry place."] * 300)  # over 10,000 chars
+    report = capture(kb, [_case("1", "Router gets very hot", long, said=long)])
+    assert [d.action for d in report.decisions] == ["drafted"]

@@ -43,6 +43,7 @@ import numpy as np
 from ..answering.compose import split_sentences
 from ..answering.confidence import default_model
 from ..documents import Document, JSONValue
+from ..index.query import MAX_QUERY_CHARS
 from ..models import model_threshold
 from ..text.redaction import Redactor, redact
 from .drafts import (
@@ -178,7 +179,7 @@ def capture(
             report.decisions.append(CaseDecision(case_id, "skipped", seen[case_id], 0.0, 0.0))
             continue
         seen[case_id] = case.id
-        evidence = kb.evidence(problem, audience="agent", filters=_NOT_CASES)
+        evidence = kb.evidence(_as_query(problem), audience="agent", filters=_NOT_CASES)
         confidence = model.probability(evidence.features) if evidence.document_ids else 0.0
         target, support = _already_answered(
             kb, evidence.document_ids, confidence, resolution, drafts
@@ -246,7 +247,7 @@ def _already_answered(
     candidates = [
         doc_id
         for doc_id, _ in kb.rank_documents(
-            resolution, k=3, mode="dense", audience="agent", filters=_NOT_CASES
+            _as_query(resolution), k=3, mode="dense", audience="agent", filters=_NOT_CASES
         )
         if doc_id not in drafts
     ]
@@ -267,6 +268,12 @@ def _already_answered(
     if answerer is not None and support.get(answerer, 0.0) >= with_answer:
         return answerer, support[answerer]
     return None, support[best] if best is not None else 0.0
+
+
+def _as_query(text: str) -> str:
+    """``text`` cut to the longest query the base accepts: a case's description or
+    resolution may be longer, and one long case must not stop the capture of an export."""
+    return text if len(text) <= MAX_QUERY_CHARS else text[:MAX_QUERY_CHARS]
 
 
 def _lines(text: str) -> list[str]:
