@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -14,7 +15,13 @@ RESET = "Hold the reset button for 10 seconds. The light turns blue when the rou
 COOLING = "1. Stand the router upright. 2. Clean the vents with a dry brush. 3. Keep it away from heaters."
 
 
-def _case(case_id: str, subject: str, resolution: str, product: str = "router") -> Document:
+def _case(
+    case_id: str,
+    subject: str,
+    resolution: str,
+    product: str = "router",
+    said: str = "Call me on +1 415 555 0134.",
+) -> Document:
     return Document(
         id=f"case-{case_id}",
         title=subject,
@@ -22,7 +29,7 @@ def _case(case_id: str, subject: str, resolution: str, product: str = "router") 
         metadata={"source_type": "crm", "case_id": case_id, "product": product, "channel": "Phone"},
         sections=(
             Section(
-                f"{subject}. Call me on +1 415 555 0134.",
+                f"{subject}. {said}",
                 ("Problem",),
                 "problem",
                 visibility="internal",
@@ -217,3 +224,120 @@ def test_thresholds_follow_the_model_scale(tmp_path):
         ("2", "drafted", "draft-2"),
         ("3", "merged", "draft-2"),
     ]
+
+
+MOVE = "Move the router to a cooler room, away from the window."
+
+
+def _resolutions(doc: Document) -> list[tuple[tuple[str, ...], str]]:
+    return [(s.heading, s.text) for s in doc.sections if s.anchor.startswith("resolution")]
+
+
+def test_cases_sharing_a_problem_but_not_a_fix_make_one_draft_with_ranked_fixes(kb):
+    report = capture(
+        kb,
+        [
+            _case("1", "Router gets very hot", MOVE),
+            _case("2", "Router gets very hot again", COOLING),
+            _case("3", "router gets very hot", COOLING),
+        ],
+    )
+    assert [(d.action, d.document_id) for d in report.decisions] == [
+        ("drafted", "draft-1"),
+        ("merged", "draft-1"),
+        ("merged", "draft-1"),
+    ]
+    draft = kb.get("draft-1")
+    # The fix two cases used comes first, though it came second.
+    assert _resolutions(draft) == [
+        (
+            ("Resolution", "Fix 1: used in 2 cases"),
+            "1. Stand the router upright.\n2. Clean the vents with a dry brush.\n"
+            "3. Keep it away from heaters.",
+        ),
+        (("Resolution", "Fix 2: used in 1 case"), f"1. {MOVE}"),
+    ]
+    assert draft.metadata["fixes"] == [["2", "3"], ["1"]]
+
+
+def test_one_fix_for_two_problems_does_not_merge_them(kb):
+    fix = "Restart the device and install the latest update."
+    report = capture(
+        kb,
+        [
+            _case("1", "Blue screen on TV", fix, said="Since this morning."),
+            _case("2", "Printer jams paper", fix, said="Every second page."),
+        ],
+    )
+    assert [(d.action, d.document_id) for d in report.decisions] == [
+        ("drafted", "draft-1"),
+        ("drafted", "draft-2"),
+    ]
+
+
+def test_cases_about_different_products_do_not_merge(kb):
+    report = capture(
+        kb,
+        [
+            _case("1", "Gets very hot", COOLING, product="router"),
+            _case("2", "Gets very hot", COOLING, product="Modem"),
+            _case("3", "gets very hot", COOLING, product="Router "),
+        ],
+    )
+    assert [(d.action, d.document_id) for d in report.decisions] == [
+        ("drafted", "draft-1"),
+        ("drafted", "draft-2"),
+        ("merged", "draft-1"),  # the same product, written otherwise
+    ]
+
+
+def test_fixes_and_their_counts_survive_reopening_the_base(kb, tmp_path):
+    capture(
+        kb,
+        [_case("1", "Router gets very hot", COOLING), _case("2", "Router gets very hot", MOVE)],
+    )
+    kb.close()
+    reopened = KnowledgeBase(tmp_path / "kb")
+    report = capture(
+        reopened,
+        [
+            _case("3", "router gets very hot again", MOVE),
+            _case("1", "Router gets very hot", COOLING),  # already captured
+        ],
+    )
+    assert [(d.action, d.document_id) for d in report.decisions] == [
+        ("merged", "draft-1"),
+        ("skipped", "draft-1"),
+    ]
+    draft = reopened.get("draft-1")
+    assert [heading for heading, _ in _resolutions(draft)] == [
+        ("Resolution", "Fix 1: used in 2 cases"),
+        ("Resolution", "Fix 2: used in 1 case"),
+    ]
+    assert draft.metadata["fixes"] == [["2", "3"], ["1"]]
+    assert draft.metadata["cases"] == ["1", "2", "3"]
+    published = approve(reopened, "draft-1", public=True)
+    assert [s.visibility for s in published.sections if s.anchor.startswith("resolution")] == [
+        None,
+        None,
+    ]
+    assert "fixes" not in published.metadata and "cases" not in published.metadata
+
+
+def test_a_draft_stored_before_fixes_were_counted_has_one_fix_used_by_all_its_cases(kb):
+    capture(
+        kb,
+        [_case("1", "Router gets very hot", COOLING), _case("2", "router gets very hot", COOLING)],
+    )
+    stored = kb.get("draft-1")
+    kb.upsert(
+        [replace(stored, metadata={k: v for k, v in stored.metadata.items() if k != "fixes"})]
+    )
+    capture(kb, [_case("3", "Router gets very hot again", MOVE)])
+    assert kb.get("draft-1").metadata["fixes"] == [["1", "2"], ["3"]]
+
+
+def test_a_case_longer_than_a_query_is_captured(kb):
+    long = " ".join(["Keep the router in a cool and dry place."] * 300)  # over 10,000 chars
+    report = capture(kb, [_case("1", "Router gets very hot", long, said=long)])
+    assert [d.action for d in report.decisions] == ["drafted"]

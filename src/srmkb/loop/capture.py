@@ -11,11 +11,15 @@ answers it or the case holds new knowledge:
   answer its problem with confidence. The case is linked to that document, and the link
   counts as a reuse of it in the KPI report.
 - **New knowledge**: a draft article is written, or an open draft about the same problem
-  (same resolution, or the same question asked) takes the case in. A draft has the
-  problem as its title, the questions as asked, the environment (product, channel), the
-  resolution as numbered steps and the source case ids. It is an ``internal`` document of
-  the base, so agents find it at once, and customers only once it is approved
-  (:func:`approve` with ``public=True``); :func:`reject` deletes it.
+  takes the case in (see :func:`_matching_draft`). Cases merge on the problem they solve,
+  not on the fix: agents word the same fix differently and often solve one problem
+  another way, while one generic fix ("escalated to tier 2") serves many problems. A draft
+  has the problem as its title, the questions as asked, the environment (product,
+  channel), each fix as numbered steps, most used first with its count of cases, and the
+  source case ids. It is an ``internal`` document of the base, so agents find it at
+  once, and customers only once it is approved (:func:`approve` with ``public=True``);
+  :func:`reject` deletes it. Measured on exports with agent-written resolutions:
+  benchmarks/results/capture-eval-latest.md.
 
 **Personal data**: every text a draft takes from a case is redacted on the way in
 (:func:`srmkb.redact`, plus the caller's ``redactor``), and the draft again as a whole
@@ -39,27 +43,47 @@ import numpy as np
 from ..answering.compose import split_sentences
 from ..answering.confidence import default_model
 from ..documents import Document, JSONValue
+from ..index.query import MAX_QUERY_CHARS
 from ..models import model_threshold
 from ..text.redaction import Redactor, redact
-from .drafts import STATUSES, Draft, approve, list_drafts, open_drafts, reject, save_drafts
+from .drafts import (
+    STATUSES,
+    Draft,
+    Fix,
+    approve,
+    list_drafts,
+    open_drafts,
+    reject,
+    save_drafts,
+)
 
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase
 
 __all__ = [
-    "LINK_SUPPORT", "LINK_WITH_ANSWER", "MERGE_BOTH", "MERGE_PROBLEM", "MERGE_RESOLUTION",
-    "STATUSES", "CaptureReport", "CaseDecision", "approve", "capture", "list_drafts", "reject",
+    "FIX_MARGIN", "LINK_SUPPORT", "LINK_WITH_ANSWER", "MERGE_BORDERLINE", "MERGE_BOTH",
+    "MERGE_PROBLEM", "MERGE_RESOLUTION", "STATUSES", "CaptureReport", "CaseDecision",
+    "approve", "capture", "list_drafts", "reject",
 ]  # fmt: skip
 
 # Cosine thresholds on MiniLM's scale; a base with another model compares its cosines with
 # the same thresholds on that model's scale (srmkb.models.model_threshold).
 LINK_SUPPORT = 0.8  # mean best cosine of the resolution's sentences to a document's lines
 LINK_WITH_ANSWER = 0.7  # the same, for the document the answer model cites confidently
-MERGE_RESOLUTION = 0.8  # resolution ↔ draft resolution cosine: the same fix
-MERGE_PROBLEM = 0.85  # problem ↔ one of a draft's problems: the same question
-# Or both fairly close (mean cosine): on the example CRM export, every pair of cases about
-# one problem scored ≥ 0.63 and every other pair ≤ 0.53.
-MERGE_BOTH = 0.6
+# Merging (see _matching_draft). Problem: cosine of the case's problem with the closest of
+# a draft's. Fix: how well the case's resolution matches one of the draft's fixes, the
+# better of the whole-text cosine and sentence support either way (see _fix_fit).
+# Chosen on three FAQ sets with agent-written resolutions (benchmarks/capture_eval.py
+# --resolutions agent): two questions of one FAQ entry have a median cosine near 0.6, of
+# two entries 0.2 to 0.4, but 1% of the latter pass 0.6 to 0.75; a same-question bar of
+# 0.7 instead of 0.8 left as many drafts on banking77 and cut purity from 0.99 to 0.95.
+MERGE_PROBLEM = 0.8  # the same question, whatever the fix
+MERGE_BORDERLINE = 0.4  # below this, two questions are different problems, same fix or not
+MERGE_BOTH = 0.6  # from the borderline up: mean of problem and (distinctive) fix
+MERGE_RESOLUTION = 0.7  # a resolution that matches a fix this well counts towards it
+# A fix is evidence for a draft only when it matches that draft's fixes clearly better
+# than any other draft's: a generic fix that fits many drafts says nothing of the problem.
+FIX_MARGIN = 0.1
 _NOT_CASES: dict[str, JSONValue] = {"source_type": {"ne": "crm"}}
 
 
@@ -155,7 +179,7 @@ def capture(
             report.decisions.append(CaseDecision(case_id, "skipped", seen[case_id], 0.0, 0.0))
             continue
         seen[case_id] = case.id
-        evidence = kb.evidence(problem, audience="agent", filters=_NOT_CASES)
+        evidence = kb.evidence(_as_query(problem), audience="agent", filters=_NOT_CASES)
         confidence = model.probability(evidence.features) if evidence.document_ids else 0.0
         target, support = _already_answered(
             kb, evidence.document_ids, confidence, resolution, drafts
@@ -166,18 +190,19 @@ def capture(
             report.decisions.append(CaseDecision(case_id, "linked", target, support, confidence))
             continue
         problem_vector = kb.embedder.embed_query(problem)
-        resolution_vector = kb.embedder.embed_documents([resolution])[0] if resolution else None
-        draft = _matching_draft(drafts.values(), problem_vector, resolution_vector, kb.model_id)
+        fit = _fix_fit(kb, resolution, drafts.values())
+        draft = _matching_draft(
+            drafts.values(), problem_vector, environment.get("product"), fit, kb.model_id
+        )
         if draft is None:
             draft = Draft(
                 id=f"draft-{_slug(case_id)}",
                 cases=[],
                 problems=[],
-                resolution=resolution,
+                fixes=[],
                 environment=environment,
                 language=case.language or "",
                 problem_vectors=[],
-                resolution_vector=resolution_vector,
                 created_at=time.time(),
             )
             drafts[draft.id] = draft
@@ -187,6 +212,8 @@ def capture(
         draft.cases.append(case_id)
         draft.problems.append(subject)
         draft.problem_vectors.append(problem_vector)
+        if resolution:
+            _count_fix(draft, case_id, resolution, fit, kb.model_id)
         draft.changed = True
         report.decisions.append(CaseDecision(case_id, action, draft.id, support, confidence))
     save_drafts(kb, [d for d in drafts.values() if d.changed], links)
@@ -220,7 +247,7 @@ def _already_answered(
     candidates = [
         doc_id
         for doc_id, _ in kb.rank_documents(
-            resolution, k=3, mode="dense", audience="agent", filters=_NOT_CASES
+            _as_query(resolution), k=3, mode="dense", audience="agent", filters=_NOT_CASES
         )
         if doc_id not in drafts
     ]
@@ -243,35 +270,109 @@ def _already_answered(
     return None, support[best] if best is not None else 0.0
 
 
+def _as_query(text: str) -> str:
+    """``text`` cut to the longest query the base accepts: a case's description or
+    resolution may be longer, and one long case must not stop the capture of an export."""
+    return text if len(text) <= MAX_QUERY_CHARS else text[:MAX_QUERY_CHARS]
+
+
 def _lines(text: str) -> list[str]:
     """Sentences of a text worth matching (three words or more), at most 40."""
     lines = [s for s in split_sentences(text) if len(s.split()) >= 3][:40]
     return lines or [text]
 
 
+def _fix_fit(kb: KnowledgeBase, resolution: str, drafts: Iterable[Draft]) -> dict[int, float]:
+    """How well ``resolution`` matches each fix of the open drafts, by ``id(fix)``.
+
+    The better of the whole-text cosine and sentence support either way: the mean best
+    cosine of the resolution's sentences to the fix's steps, or of the fix's steps to the
+    resolution's sentences, so that a fix given in part, or with more said around it,
+    still matches."""
+    if not resolution:
+        return {}
+    said = kb.embed_lines(_lines(resolution))
+    whole = kb.embedder.embed_documents([resolution])[0]
+    fit = {}
+    for draft in drafts:
+        for fix in draft.fixes:
+            vector, lines = _fix_vectors(kb, fix)
+            cosines = said @ lines.T
+            fit[id(fix)] = max(
+                float(whole @ vector),
+                float(cosines.max(axis=1).mean()),
+                float(cosines.max(axis=0).mean()),
+            )
+    return fit
+
+
+def _fix_vectors(kb: KnowledgeBase, fix: Fix) -> tuple[np.ndarray, np.ndarray]:
+    """A fix's whole-text and step vectors, computed once per capture."""
+    if fix.vector is None:
+        fix.vector = kb.embedder.embed_documents([fix.text])[0]
+    if fix.line_vectors is None:
+        fix.line_vectors = kb.embed_lines(_lines(fix.text))
+    return fix.vector, fix.line_vectors
+
+
 def _matching_draft(
     drafts: Iterable[Draft],
     problem: np.ndarray,
-    resolution: np.ndarray | None,
+    product: str | None,
+    fit: dict[int, float],
     model_id: str | None = None,
 ) -> Draft | None:
-    same_fix_at, same_question_at, both_at = (
-        model_threshold(t, model_id) for t in (MERGE_RESOLUTION, MERGE_PROBLEM, MERGE_BOTH)
+    """The open draft about the case's problem, if any.
+
+    Problem first: a draft of another product is another problem; a question as close
+    as ``MERGE_PROBLEM`` to one of the draft's is the same problem whatever its fix; from
+    ``MERGE_BORDERLINE`` up, the fix may tip the balance (mean of the two cosines
+    ``MERGE_BOTH`` or more), but only a distinctive one: a fix that matches this draft's
+    fixes ``FIX_MARGIN`` better than any other draft's. Below the borderline, two
+    questions are two problems even with one fix text. The draft scoring best
+    (problem plus distinctive fix) takes the case.
+    """
+    same_question_at, borderline_at, both_at = (
+        model_threshold(t, model_id) for t in (MERGE_PROBLEM, MERGE_BORDERLINE, MERGE_BOTH)
     )
+    # Margins and means are differences of cosines: on another model's scale, scaled alike.
+    scale = model_threshold(1.0, model_id) - model_threshold(0.0, model_id)
+    drafts = list(drafts)
+    fixes = [max((fit.get(id(f), 0.0) for f in d.fixes), default=0.0) for d in drafts]
     best, best_score = None, float("-inf")
-    for draft in drafts:
-        same_fix = (
-            float(resolution @ draft.resolution_vector)
-            if resolution is not None and draft.resolution_vector is not None
-            else 0.0
-        )
+    for n, draft in enumerate(drafts):
+        if _other_product(product, draft.environment.get("product")):
+            continue
         same_question = max((float(problem @ v) for v in draft.problem_vectors), default=0.0)
-        both = (same_fix + same_question) / 2
-        if same_fix >= same_fix_at or same_question >= same_question_at or both >= both_at:
-            score = max(same_fix, same_question, both)
+        if same_question < borderline_at:
+            continue
+        runner_up = max((f for m, f in enumerate(fixes) if m != n), default=0.0)
+        fix = fixes[n] if fixes[n] - runner_up >= FIX_MARGIN * scale else 0.0
+        if same_question >= same_question_at or (same_question + fix) / 2 >= both_at:
+            score = same_question + fix
             if score > best_score:
                 best, best_score = draft, score
     return best
+
+
+def _other_product(case: str | None, draft: str | None) -> bool:
+    """Whether a case and a draft name different products (both must name one)."""
+    if not case or not draft:
+        return False
+    return " ".join(case.casefold().split()) != " ".join(draft.casefold().split())
+
+
+def _count_fix(
+    draft: Draft, case_id: str, resolution: str, fit: dict[int, float], model_id: str | None
+) -> None:
+    """Count the case towards the draft's fix its resolution matches best, or add its
+    resolution as a new alternative fix."""
+    same_fix_at = model_threshold(MERGE_RESOLUTION, model_id)
+    best = max(draft.fixes, key=lambda f: fit.get(id(f), 0.0), default=None)
+    if best is not None and fit.get(id(best), 0.0) >= same_fix_at:
+        best.cases.append(case_id)
+    else:
+        draft.fixes.append(Fix.from_text(resolution, [case_id]))
 
 
 def _slug(text: str) -> str:

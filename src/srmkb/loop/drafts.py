@@ -2,8 +2,11 @@
 
 A draft is an ``internal`` document of the base (``source_type`` ``draft``) with the
 problem as its title, the questions as asked (*Problem*), the environment (product,
-channel), the resolution as numbered steps and the source case ids; the catalog keeps its
-status and cases. :func:`approve` publishes it (``public=True``: customers see it too),
+channel), the fixes agents used as numbered steps and the source case ids; the catalog
+keeps its status and cases. One problem often has more than one fix: each is its own
+*Resolution* section, most used first, with the number of cases that used it, and the
+metadata ``fixes`` keeps which cases used which, so a draft reread from the base
+(:func:`open_drafts`) counts on where it left off. :func:`approve` publishes it (``public=True``: customers see it too),
 :func:`reject` deletes it.
 
 **Personal data**: every text of a draft (title, sections, metadata strings) is redacted
@@ -33,8 +36,37 @@ if TYPE_CHECKING:
     from ..kb import KnowledgeBase
 
 STATUSES = DRAFT_STATUSES  # ("draft", "approved", "rejected")
-# Metadata that holds identifiers, kept as they are (as the CRM connector keeps case ids).
-_IDENTIFIERS = frozenset({"cases"})
+# Metadata that holds identifiers, kept as they are (as the CRM connector keeps case ids):
+# the source cases, and per fix the cases that used it.
+_IDENTIFIERS = frozenset({"cases", "fixes"})
+_NUMBER = re.compile(r"^\s*\d{1,2}[.)]\s+")
+
+
+@dataclass
+class Fix:
+    """One way a draft's problem was solved: its steps, the cases that used it, and the
+    vectors capture compares a new case's resolution with (filled on first use)."""
+
+    steps: list[str]
+    cases: list[str]
+    vector: np.ndarray | None = None
+    line_vectors: np.ndarray | None = None
+
+    @classmethod
+    def from_text(cls, text: str, cases: list[str]) -> Fix:
+        """A fix from a resolution as written (numbered steps, or sentences)."""
+        lines = [_NUMBER.sub("", line).strip() for line in text.splitlines()]
+        steps = extract_steps(text.splitlines()) or [
+            s for line in lines for s in split_sentences(line) if s.strip()
+        ]
+        return cls(steps=steps or [text.strip()], cases=cases)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.steps)
+
+    def numbered(self) -> str:
+        return "\n".join(f"{n}. {s}" for n, s in enumerate(self.steps, 1))
 
 
 @dataclass
@@ -44,22 +76,33 @@ class Draft:
     id: str
     cases: list[str]
     problems: list[str]
-    resolution: str
+    fixes: list[Fix]
     environment: dict[str, str]
     language: str
     problem_vectors: list[np.ndarray]
-    resolution_vector: np.ndarray | None
     created_at: float  # POSIX time, as the catalog stores it (listed: DraftInfo.created_at)
     changed: bool = False
 
+    def ranked_fixes(self) -> list[Fix]:
+        """Fixes with steps, most used first (the earlier first among equals)."""
+        return sorted((f for f in self.fixes if f.text.strip()), key=lambda f: -len(f.cases))
+
     def document(self) -> Document:
-        steps = extract_steps(self.resolution.splitlines()) or [
-            s for s in split_sentences(self.resolution) if s.strip()
-        ]
-        numbered = "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1))
+        fixes = self.ranked_fixes()
         environment = "\n".join(f"{k}: {v}" for k, v in sorted(self.environment.items()))
         # Section visibility is set for the day the draft is approved as public: only the
-        # resolution inherits the document's (see approve).
+        # resolution sections inherit the document's (see approve).
+        if len(fixes) == 1:
+            resolutions = [Section(fixes[0].numbered(), ("Resolution",), "resolution")]
+        else:
+            resolutions = [
+                Section(
+                    fix.numbered(),
+                    ("Resolution", f"Fix {n}: used in {_cases(len(fix.cases))}"),
+                    "resolution" if n == 1 else f"resolution-{n}",
+                )
+                for n, fix in enumerate(fixes, 1)
+            ]
         sections = [
             Section(
                 "\n".join(dict.fromkeys(self.problems)),
@@ -70,7 +113,7 @@ class Draft:
             Section(environment, ("Environment",), "environment", visibility="internal")
             if environment
             else None,
-            Section(numbered or self.resolution, ("Resolution",), "resolution"),
+            *resolutions,
             Section(
                 "Source cases: " + ", ".join(self.cases),
                 ("Source cases",),
@@ -87,6 +130,7 @@ class Draft:
                 "source_type": "draft",
                 "status": "draft",
                 "cases": list(self.cases),
+                "fixes": [list(f.cases) for f in fixes],
                 **(
                     {"product": self.environment["product"]}
                     if "product" in self.environment
@@ -100,6 +144,14 @@ class Draft:
         # the caller's redactor), and from drafts stored by an earlier version, whose
         # redaction knew less. The built-in redaction leaves its own output unchanged.
         return _redacted(draft)
+
+
+def _cases(n: int) -> str:
+    return f"{n} case" if n == 1 else f"{n} cases"
+
+
+def _is_resolution(anchor: str) -> bool:
+    return anchor == "resolution" or re.fullmatch(r"resolution-\d+", anchor) is not None
 
 
 def _redact_json(value: JSONValue) -> JSONValue:
@@ -138,19 +190,30 @@ def open_drafts(kb: KnowledgeBase) -> dict[str, Draft]:
             continue
         by_anchor = {s.anchor: s.text for s in doc.sections}
         problems = [p for p in by_anchor.get("problem", doc.title).split("\n") if p.strip()]
-        resolution = by_anchor.get("resolution", "")
         out[doc.id] = Draft(
             id=doc.id,
             cases=list(row.cases),
             problems=problems,
-            resolution=resolution,
+            fixes=_fixes(doc, list(row.cases)),
             environment=_environment(by_anchor.get("environment", "")),
             language=doc.language or "",
-            problem_vectors=list(kb.embedder.embed_documents(problems)) if problems else [],
-            resolution_vector=kb.embedder.embed_documents([resolution])[0] if resolution else None,
+            problem_vectors=[kb.embedder.embed_query(p) for p in problems],
             created_at=row.created_at.timestamp(),
         )
     return out
+
+
+def _fixes(doc: Document, cases: list[str]) -> list[Fix]:
+    """A stored draft's fixes, in the order shown, with the cases that used each. A draft
+    stored before fixes were counted has one, used by all its cases."""
+    texts = [s.text for s in doc.sections if _is_resolution(s.anchor)]
+    stored = doc.metadata.get("fixes")
+    used: list[list[str]] = []
+    if isinstance(stored, list) and len(stored) == len(texts):
+        used = [[str(c) for c in ids] if isinstance(ids, list) else [] for ids in stored]
+    else:
+        used = [cases] + [[] for _ in texts[1:]]
+    return [Fix.from_text(text, ids) for text, ids in zip(texts, used)]
 
 
 def save_drafts(
@@ -203,13 +266,14 @@ def approve(
     for s in doc.sections:
         if s.anchor == "problem":  # the customers' subjects
             sections.append(Section(s.text, ("Reported as",), "reported", visibility="internal"))
-        elif s.anchor == "resolution":
+        elif _is_resolution(s.anchor):
             sections.append(Section(s.text, s.heading, s.anchor))
         else:  # environment, source cases, and anything else a draft may hold
             sections.append(Section(s.text, s.heading, s.anchor, s.page, "internal"))
     meta = {**doc.metadata, "source_type": "captured", "status": "approved"}
     if public:  # case ids are internal: a customer's hit carries the document's metadata
         meta.pop("cases", None)
+        meta.pop("fixes", None)
     published = _redacted(  # the approver's texts too
         Document(
             id=doc.id,
