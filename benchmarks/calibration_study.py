@@ -44,7 +44,7 @@ sys.path.insert(0, str(HERE))
 
 from _cache import CACHE  # noqa: E402
 from _record import RESULTS, provenance, provenance_line, write_result  # noqa: E402
-from confidence_study import _QueryMemo  # noqa: E402
+from confidence_study import _QueryMemo, labelled  # noqa: E402
 from confidence_study import choose_threshold as set_threshold  # noqa: E402
 from confidence_study import fit as fit_direction  # noqa: E402
 from srmkb import KnowledgeBase  # noqa: E402
@@ -86,13 +86,8 @@ def view(name: str, embedder, tmp: Path) -> dict[str, Rows]:  # type: ignore[no-
         qids = sorted(random.Random(SEED).sample(qids, MAX_QUESTIONS))
     questions = [(data.queries[q], {d for d, r in data.qrels[q].items() if r > 0}) for q in qids]
     questions += [(text, set()) for text in oos.values()]
-    X, y, kind = [], [], []
-    for text, relevant in questions:
-        ev = kb.evidence(text, audience="agent")
-        X.append(ev.features)
-        y.append(1 if ev.document_ids and ev.document_ids[0] in relevant else 0)
-        kind.append("oos" if not relevant else ("in" if relevant - held else "held"))
-    out = {"real": {"X": np.array(X), "y": np.array(y), "kind": np.array(kind)}}
+    X, y, kind = labelled(kb, questions, held)
+    out = {"real": {"X": X, "y": y, "kind": kind}}
     for dropout in DROPOUTS:
         start = time.perf_counter()
         pseudo = calibration.pseudo_questions(docs, limit=300, dropout=dropout, seed=0)

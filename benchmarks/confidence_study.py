@@ -82,13 +82,20 @@ def collect(name: str, embedder, holdout: float, seed: int, tmp: Path, oos: bool
     ]
     if oos:
         questions += [(text, set()) for text in load_oos_queries(BEIR / name).values()]
+    rows = labelled(kb, questions, held)
+    kb.close()
+    return rows
+
+
+def labelled(kb: KnowledgeBase, questions: list[tuple[str, set[str]]], held: set[str]) -> Rows:
+    """Each question's evidence features, whether the base's top document is relevant,
+    and its kind: ``oos`` (no relevant document), ``held`` (only held-out ones), ``in``."""
     X, y, kind = [], [], []
     for text, relevant in questions:
         ev = kb.evidence(text, audience="agent")
         X.append(ev.features)
         y.append(1 if ev.document_ids and ev.document_ids[0] in relevant else 0)
         kind.append("oos" if not relevant else ("in" if relevant - held else "held"))
-    kb.close()
     return np.array(X, dtype=float), np.array(y), np.array(kind)
 
 

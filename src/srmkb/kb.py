@@ -34,9 +34,7 @@ from .documents import Document, Hit, IngestError, SearchResults, SyncReport
 from .errors import InputError, StorageError
 from .index import Index, LocalIndex, Query, Ranking
 from .index.base import open_base
-from .index.candidates import ranked
 from .index.filters import Filters, KnownFields
-from .index.fusion import fuse_lists
 from .index.protocol import Progress
 from .index.query import check_text
 from .index.snapshot import CANDIDATES
@@ -63,10 +61,9 @@ from .vocabulary import (
 )
 
 _T = TypeVar("_T")
-log = logging.getLogger(__name__)
 _P = ParamSpec("_P")
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 # The weight of the translated query's ranking against the original's, when a query is
 # run translated too (see KnowledgeBase.search): where the original ranking can cross
@@ -479,13 +476,11 @@ class KnowledgeBase:
 
         Once a base is calibrated, :meth:`answer` fits again by itself when more than
         ``settings.refresh`` of the documents changed since the last fit, so it stays
-        calibrated as it changes. An uncalibrated base answers with the shipped model:
-        a sharded base has no calibration yet and must answer as one base would. The
+        calibrated as it changes. An uncalibrated base answers with the shipped model
+        (a sharded base cannot calibrate yet, and answers as one base would). The
         cost is ``settings.questions`` pseudo-questions asked twice each.
         """
         settings = settings or calibration.Settings()
-        if getattr(self, "_catalog", None) is None:  # a sharded base: the shipped model
-            return None
         with self._calibrating:
             generation = self._catalog.generation()
             found = self._fit_calibration(settings)
@@ -551,13 +546,14 @@ class KnowledgeBase:
                 log.warning("%s; answering with the shipped confidence model", exc)
                 self._calibrated = (generation, shipped)
                 return shipped
-            ids = catalog.document_ids()
             if found is None:  # never calibrated: the shipped model (see calibrate())
                 self._calibrated = (generation, shipped)
                 return shipped
             stale = (
                 found.model_id != (self.model_id or "")
-                or calibration.changed_share(found.sketch, self._content_sketch(ids))
+                or calibration.changed_share(
+                    found.sketch, self._content_sketch(catalog.document_ids())
+                )
                 > settings.refresh
             )
             if stale:
@@ -603,7 +599,7 @@ class KnowledgeBase:
         try:
             text = translator.translate(facts.text, source, target)
         except TranslationError as exc:
-            logger.warning("query not translated (%s): %s", exc, facts.text[:80])
+            log.warning("query not translated (%s): %s", exc, facts.text[:80])
             return None
         if not text.strip() or text == facts.text:
             return None
@@ -768,53 +764,14 @@ def _search(
 ) -> Ranking:
     """The ``n`` best passages for the query, and for its translation when there is one:
     each ranked alone (at least :data:`CANDIDATES` passages), then the two rankings fused
-    (:func:`fuse_rankings`), the translated one with ``weight``."""
+    (:meth:`~srmkb.index.Ranking.fuse`), the translated one with ``weight``."""
     if translated is None:
         return index.search(facts, n, mode=mode, audience=audience, filters=filters)
     m = max(n, CANDIDATES)
     query, weight = translated
     first = index.search(facts, m, mode=mode, audience=audience, filters=filters)
     other = index.search(query, m, mode=mode, audience=audience, filters=filters)
-    return fuse_rankings([first, other], [1.0 - weight, weight], n)
-
-
-def fuse_rankings(rankings: Sequence[Ranking], weights: Sequence[float], n: int) -> Ranking:
-    """The ``n`` best of rankings of one index version fused (a query's and its
-    translation's; see :func:`~srmkb.index.fusion.fuse_lists`), ties by passage id. A
-    passage keeps the part scores and coverage of the first ranking that holds it."""
-    keys, fused = fuse_lists([(r.passage_ids, r.scores) for r in rankings], weights)
-    top = ranked(fused, keys, n)
-    chosen = keys[top]
-    last_first = list(reversed(rankings))  # the first ranking's values written last: they win
-    places = [_positions(r.passage_ids, chosen) for r in last_first]
-
-    def pick(arrays: Sequence[np.ndarray]) -> np.ndarray:
-        out = np.zeros(len(chosen), dtype=np.result_type(*arrays))
-        for array, where in zip(arrays, places):
-            hit = where >= 0
-            out[hit] = array[where[hit]]
-        return out
-
-    names = [name for name in rankings[0].parts if all(name in r.parts for r in rankings)]
-    coverages = [r.coverage for r in last_first if r.coverage is not None]
-    return Ranking(
-        passage_ids=chosen,
-        document_ids=pick([r.document_ids for r in last_first]),
-        scores=fused[top],
-        parts={name: pick([r.parts[name] for r in last_first]) for name in names},
-        coverage=pick(coverages) if len(coverages) == len(rankings) else None,
-        query_vector=rankings[0].query_vector,
-    )
-
-
-def _positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """The position of each of ``wanted`` in ``keys`` (unique), -1 where absent."""
-    if not len(keys):
-        return np.full(len(wanted), -1, dtype=np.int64)
-    order = np.argsort(keys, kind="stable")
-    at = np.searchsorted(keys, wanted, sorter=order).clip(0, len(keys) - 1)
-    found = order[at]
-    return np.where(keys[found] == wanted, found, -1)
+    return Ranking.fuse([first, other], [1.0 - weight, weight], n)
 
 
 def _best_per_document(rank: Callable[[int], Ranking], k: int, passages: int) -> Ranking:

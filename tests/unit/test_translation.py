@@ -15,7 +15,6 @@ import pytest
 from srmkb import Document, HashingEmbedder, InputError, KnowledgeBase, MissingDependencyError
 from srmkb.index import Ranking
 from srmkb.index.fusion import fuse_lists
-from srmkb.kb import fuse_rankings
 from srmkb.text.translation import (
     ApertiumTranslator,
     TranslationError,
@@ -251,11 +250,11 @@ def test_fused_lists_fill_a_missing_key_with_the_lists_lowest_score() -> None:
 def test_fused_rankings_follow_the_weights_and_keep_the_first_rankings_parts() -> None:
     original = ranking(["x#1", "z#1", "y#1"], [3.0, 2.5, 1.0], [0.3, 0.1, 0.2])
     translated = ranking(["z#1", "w#1", "y#1"], [9.0, 8.0, 1.0], [0.9, 0.8, 0.7])
-    only_original = fuse_rankings([original, translated], [1.0, 0.0], 2)
+    only_original = Ranking.fuse([original, translated], [1.0, 0.0], 2)
     assert only_original.passage_ids.tolist() == ["x#1", "z#1"]
-    only_translated = fuse_rankings([original, translated], [0.0, 1.0], 2)
+    only_translated = Ranking.fuse([original, translated], [0.0, 1.0], 2)
     assert only_translated.passage_ids.tolist() == ["z#1", "w#1"]
-    both = fuse_rankings([original, translated], [0.5, 0.5], 4)
+    both = Ranking.fuse([original, translated], [0.5, 0.5], 4)
     assert both.passage_ids[0] == "z#1"  # near the top of both lists
     assert set(both.passage_ids.tolist()) == {"w#1", "x#1", "y#1", "z#1"}
     parts = dict(zip(both.passage_ids.tolist(), both.parts["dense"].tolist()))

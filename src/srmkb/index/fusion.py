@@ -79,7 +79,7 @@ def fuse_lists(
     Each list's scores are z-normalised over the union, a key missing from a list
     taking that list's lowest score (it ranked below all of them there), then summed
     with ``weights``. Used to fuse a query's ranking with its translation's (see
-    :func:`srmkb.kb.fuse_rankings`); the weights are measured, leave-one-set-out, in
+    :meth:`srmkb.index.Ranking.fuse`); the weights are measured, leave-one-set-out, in
     ``benchmarks/results/cross-language-latest.md``.
     """
     if len(lists) != len(weights):

@@ -25,8 +25,9 @@ from ..documents import Document, IngestError, SyncReport
 from ..errors import InputError
 from ..storage.records import PassageRecord
 from ..vocabulary import AUDIENCES, MODES, Audience, Mode, check_choice
-from .candidates import Candidates
+from .candidates import Candidates, ranked
 from .filters import Filters, validate
+from .fusion import fuse_lists
 from .query import Query
 from .statistics import LexicalStatistics
 
@@ -63,6 +64,45 @@ class Ranking:
     def empty(cls) -> Ranking:
         none = np.zeros(0, dtype=str)
         return cls(none, none, np.zeros(0, dtype=np.float32))
+
+    @classmethod
+    def fuse(cls, rankings: Sequence[Ranking], weights: Sequence[float], n: int) -> Ranking:
+        """The ``n`` best of rankings of one index version fused (a query's and its
+        translation's; see :func:`~srmkb.index.fusion.fuse_lists`), ties by passage id. A
+        passage keeps the part scores and coverage of the first ranking that holds it."""
+        keys, fused = fuse_lists([(r.passage_ids, r.scores) for r in rankings], weights)
+        top = ranked(fused, keys, n)
+        chosen = keys[top]
+        last_first = list(reversed(rankings))  # the first ranking's values written last: win
+        places = [_positions(r.passage_ids, chosen) for r in last_first]
+
+        def pick(arrays: Sequence[np.ndarray]) -> np.ndarray:
+            out = np.zeros(len(chosen), dtype=np.result_type(*arrays))
+            for array, where in zip(arrays, places):
+                hit = where >= 0
+                out[hit] = array[where[hit]]
+            return out
+
+        names = [name for name in rankings[0].parts if all(name in r.parts for r in rankings)]
+        coverages = [r.coverage for r in last_first if r.coverage is not None]
+        return cls(
+            passage_ids=chosen,
+            document_ids=pick([r.document_ids for r in last_first]),
+            scores=fused[top],
+            parts={name: pick([r.parts[name] for r in last_first]) for name in names},
+            coverage=pick(coverages) if len(coverages) == len(rankings) else None,
+            query_vector=rankings[0].query_vector,
+        )
+
+
+def _positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The position of each of ``wanted`` in ``keys`` (unique), -1 where absent."""
+    if not len(keys):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    at = np.searchsorted(keys, wanted, sorter=order).clip(0, len(keys) - 1)
+    found = order[at]
+    return np.where(keys[found] == wanted, found, -1)
 
 
 def check_search(k: object, mode: str, audience: str, filters: Filters | None) -> None:
