@@ -4,6 +4,8 @@ cache and limits, and search with a translator over a base in another language."
 from __future__ import annotations
 
 import logging
+import os
+import re
 import stat
 import sys
 import textwrap
@@ -142,6 +144,126 @@ def test_the_real_apertium_translates_both_ways() -> None:
     assert "*" not in english
     french = translator.translate("How do I change the password?", "en", "fr")
     assert "mot de passe" in french
+
+
+# -- the pipeline kept running ----------------------------------------------------------
+
+# A stand-in for one Apertium stage in null-flush mode: it answers each text ended by
+# the null character with the text as it is (or upper-cased), then the null character;
+# FAKE_STAGE makes it hang or die instead.
+STAGE = textwrap.dedent(
+    """\
+    #!{python}
+    import os, sys
+    how = os.environ.get("FAKE_STAGE", "echo")
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    buf = b""
+    while True:
+        byte = stdin.read(1)
+        if not byte:
+            sys.exit(0)
+        if byte != b"\\0":
+            buf += byte
+            continue
+        if how == "die":
+            sys.exit(1)
+        if how == "hang":
+            continue
+        stdout.write((buf.upper() if sys.argv[1] == "upper" else buf) + b"\\0")
+        stdout.flush()
+        buf = b""
+    """
+)
+# ``apertium-wblank-mode -z FILE`` prints the stages of a mode as a shell pipeline.
+WBLANK = textwrap.dedent(
+    """\
+    #!{python}
+    import sys
+    print(open(sys.argv[-1]).read().strip())
+    """
+)
+
+
+@pytest.fixture
+def fake_pipeline(fake: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fake ``apertium`` with mode files beside it, whose stages stand in for
+    Apertium's null-flush processes."""
+    bin_dir, modes = fake.parent, fake.parent.parent / "share" / "apertium" / "modes"
+    modes.mkdir(parents=True)
+    for name, text in (("stage", STAGE), ("apertium-wblank-mode", WBLANK)):
+        (bin_dir / name).write_text(text.format(python=sys.executable))
+        (bin_dir / name).chmod(0o755)
+    stage = bin_dir / "stage"
+    for mode, how in (
+        ("fr-es", "echo"),
+        ("spa-eng", "upper"),
+        ("eng-spa", "echo"),
+        ("es-fr", "echo"),
+    ):
+        (modes / f"{mode}.mode").write_text(f"'{stage}' {how} | '{stage}' echo $2\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return fake
+
+
+def test_a_kept_pipeline_translates_and_keeps_the_stream_format_out_of_the_text(
+    fake_pipeline: Path,
+) -> None:
+    translator = ApertiumTranslator(binary=str(fake_pipeline), cache_size=0)
+    # Through the stages (upper-cased by spa-eng's), not the per-call command.
+    assert translator.translate("Bonjour le monde", "fr", "en") == "BONJOUR LE MONDE"
+    # Characters of Apertium's format are escaped on the way in and unescaped on the way
+    # out; its blanks are dropped.
+    special = "a\\b [x] ^y$ <t> {u} ~z / fin"
+    assert translator.translate(special, "en", "fr") == special
+    assert translator.calls == 2
+    translator.close()
+    assert translator.translate("encore", "fr", "en") == "ENCORE"  # started again
+
+
+@pytest.mark.parametrize("how", ["die", "hang"])
+def test_a_broken_pipeline_is_an_error_and_the_next_translation_starts_a_new_one(
+    fake_pipeline: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    monkeypatch.setenv("FAKE_STAGE", how)
+    translator = ApertiumTranslator(binary=str(fake_pipeline), timeout=1.0)
+    with pytest.raises(TranslationError, match="stopped" if how == "die" else "timed out"):
+        translator.translate("Bonjour", "fr", "en")
+    monkeypatch.setenv("FAKE_STAGE", "echo")
+    assert translator.translate("Bonjour", "fr", "en") == "BONJOUR"
+
+
+def test_without_mode_files_each_translation_runs_the_command(fake: Path) -> None:
+    translator = ApertiumTranslator(binary=str(fake))  # no share/apertium/modes beside it
+    assert translator.translate("Bonjour", "fr", "en") == "Bonjour fres gap x spaeng gap x"
+    persistent_off = ApertiumTranslator(binary=str(fake), persistent=False)
+    assert persistent_off.translate("Bonjour", "fr", "en") == "Bonjour fres gap x spaeng gap x"
+
+
+@pytest.mark.skipif(
+    not ApertiumTranslator().available("fr", "en")
+    or not ApertiumTranslator().available("en", "fr"),
+    reason="apertium, apertium-fr-es and apertium-eng-spa are not installed",
+)
+def test_the_kept_pipeline_translates_as_the_apertium_command_does() -> None:
+    kept = ApertiumTranslator(cache_size=0)
+    per_call = ApertiumTranslator(cache_size=0, persistent=False)
+    french = [
+        "Comment installer un paquet sans connexion réseau ?",
+        "Qu'est-ce que Debian GNU/Linux ?",
+        "L'outil « apt-get » : 3,5 Go, 10 % ; e-mail — l’été (2024) !",
+        "Où se trouve le fichier /etc/apt/sources.list ? [urgent] <svp>",
+    ]
+    english = ["How do I change the password?", "Where is the C:\\ drive {root}?"]
+
+    def words(text: str) -> list[str]:
+        return re.findall(r"\w+", text)
+
+    for texts, source, target in ((french, "fr", "en"), (english, "en", "fr")):
+        for text in texts:
+            assert words(kept.translate(text, source, target)) == words(
+                per_call.translate(text, source, target)
+            )
+    kept.close()
 
 
 # -- search ---------------------------------------------------------------------------
