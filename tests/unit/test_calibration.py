@@ -174,6 +174,16 @@ def test_calibration_is_fitted_from_content_and_kept_with_the_base(kb):
     again.close()
 
 
+def test_a_calibration_reads_short(kb):
+    found = kb.calibrate()
+    assert found is not None and len(found.sketch) == len(TOPICS)
+    text = repr(found)
+    # What was fitted, at a glance: not the content sketch's hashes nor every setting.
+    assert f"threshold={found.threshold}" in text and "rows=" in text
+    assert "sketch" not in text and "settings" not in text
+    assert len(text) < 250, text
+
+
 def test_a_calibrated_base_refreshes_itself_after_a_large_change(kb):
     kb.answer(TOPICS[0][1], log=False)
     assert not (kb.path / CALIBRATION_FILE).exists()  # never calibrated: shipped model

@@ -108,7 +108,8 @@ class Row:
 @dataclass(frozen=True)
 class Calibration:
     """A fitted rescaling ``σ(scale·z + shift)`` of a model's logit ``z``, its
-    threshold, and what it was fitted on."""
+    threshold, and what it was fitted on (its repr leaves out the content sketch and the
+    settings: hundreds of numbers that say nothing at a glance)."""
 
     scale: float
     shift: float
@@ -116,9 +117,9 @@ class Calibration:
     model_id: str
     fitted_at: float
     documents: int
-    sketch: list[int] = field(default_factory=list)
+    sketch: list[int] = field(default_factory=list, repr=False)
     rows: dict[str, int] = field(default_factory=dict)
-    settings: dict[str, float] = field(default_factory=dict)
+    settings: dict[str, float] = field(default_factory=dict, repr=False)
 
     def apply(self, model: ConfidenceModel) -> ConfidenceModel:
         """``model`` rescaled: the same logistic model with scaled weights and bias."""
