@@ -12,7 +12,7 @@ is measured in ``benchmarks/results/cross-language-latest.md``.
 its two modes (morphological analysis, tagging, transfer, generation: 24 processes)
 started once, in Apertium's null-flush mode, connected by pipes with no shell, so a
 translation costs a few milliseconds instead of the 0.2–0.7 s of loading every
-dictionary again (about 350 MB resident per direction; ``persistent=False`` runs the
+dictionary again (about 180 MB of memory per direction; ``persistent=False`` runs the
 ``apertium`` command per call instead, as it does wherever the pipeline cannot be
 set up). It strips Apertium's marks on unknown words, and keeps the last translations in
 a bounded LRU cache. Apertium is an optional system package:
