@@ -152,7 +152,7 @@ class Snapshot:
         if mode == "bm25":
             assert bm25 is not None and coverage is not None
             matched = np.flatnonzero(bm25 > 0)
-            rows = matched[ranked(bm25[matched], self.passage_ids[matched], k)]
+            rows = matched[ranked(bm25[matched], self.passage_ids, k, matched)]
             none = np.zeros(len(rows), dtype=np.float32)
             searched = np.full(len(rows), -np.inf, dtype=np.float32)
             return self._candidates(rows, bm25[rows], coverage[rows], searched, none, none)
@@ -170,7 +170,7 @@ class Snapshot:
             return self._candidates(d_rows, none, none, d_scores, d_scores, cosines, qvec, crossed)
         assert bm25 is not None and coverage is not None
         matched = np.flatnonzero(bm25 > 0)
-        l_rows = matched[ranked(bm25[matched], self.passage_ids[matched], n_cand)]
+        l_rows = matched[ranked(bm25[matched], self.passage_ids, n_cand, matched)]
         rows = np.union1d(l_rows, d_rows)
         searched = np.full(len(rows), -np.inf, dtype=np.float32)
         searched[np.searchsorted(rows, d_rows)] = d_scores
