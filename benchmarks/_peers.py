@@ -4,8 +4,8 @@ Every peer gets the same texts as srmkb and MiniLM vectors from the same model
 (through :mod:`_vectors`), and is configured as its documentation's example does:
 
 * rank-bm25: ``BM25Okapi`` (k1 = 1.5, b = 0.75) over lower-cased ``\\w+`` tokens.
-* bm25s: ``bm25s.tokenize`` (its default tokenizer, stopwords of the corpus language),
-  ``BM25()`` (Lucene variant, k1 = 1.5, b = 0.75).
+* bm25s: as its quickstart, ``bm25s.tokenize`` with PyStemmer's Snowball stemmer and
+  the stop words of the corpus language, ``BM25()`` (Lucene variant, k1 = 1.5, b = 0.75).
 * LangChain: ``BM25Retriever`` (whitespace tokens, its default) and a ``FAISS`` vector
   store (exact L2 over unit vectors, its default) combined by ``EnsembleRetriever``
   with its default equal weights (reciprocal-rank fusion, c = 60).
@@ -58,17 +58,27 @@ class RankBM25:
         return [self.ids[i] for i in _top(scores, k)]
 
 
+# PyStemmer's name of each corpus language bm25s is given (its stop-word codes).
+STEMMERS = {"en": "english", "fr": "french"}
+
+
 class Bm25s:
+    """bm25s as its quickstart sets it up: stemmer and stop words of the corpus language."""
+
     name = "bm25s"
 
     def __init__(self, ids: Sequence[str], texts: Sequence[str], language: str = "en") -> None:
         import bm25s
+        import Stemmer
 
         self.ids = list(ids)
         self.stopwords = language
+        self.stemmer = Stemmer.Stemmer(STEMMERS[language])
         self.index = bm25s.BM25()
         self.index.index(
-            bm25s.tokenize(list(texts), stopwords=language, show_progress=False),
+            bm25s.tokenize(
+                list(texts), stopwords=language, stemmer=self.stemmer, show_progress=False
+            ),
             show_progress=False,
         )
 
@@ -76,7 +86,11 @@ class Bm25s:
         import bm25s
 
         tokens = bm25s.tokenize(
-            [query], stopwords=self.stopwords, show_progress=False, return_ids=False
+            [query],
+            stopwords=self.stopwords,
+            stemmer=self.stemmer,
+            show_progress=False,
+            return_ids=False,
         )
         k = min(k, len(self.ids))
         docs, _ = self.index.retrieve(tokens, k=k, show_progress=False, n_threads=1)

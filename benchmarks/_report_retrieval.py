@@ -96,7 +96,8 @@ def quality_section(found: Result, results: Path, readme_dir: Path) -> list[str]
         " does in use (passages of at most 100 words; a document ranks by its best passage)"
         " and hybrid is its adaptive fusion. The peers index whole documents (title + text)"
         " as their examples do: rank-bm25 `BM25Okapi` over lower-cased `\\w+` tokens; bm25s"
-        " with its default tokenizer and the stop words of the corpus language; LangChain's"
+        " as its quickstart sets it up (its tokenizer with PyStemmer's Snowball stemmer and"
+        " the stop words of the corpus language); LangChain's"
         " `FAISS` store (exact) and `EnsembleRetriever` over `BM25Retriever` (its default"
         " whitespace tokens) and that store, equal weights (reciprocal-rank fusion); txtai"
         " `Embeddings(hybrid=True, content=True)`. Dense vectors for every system are"
@@ -104,8 +105,10 @@ def quality_section(found: Result, results: Path, readme_dir: Path) -> list[str]
         " offline: loading the model folder itself (`Embeddings(path=<model folder>)`)"
         " gives the same nDCG@10 as the shared vectors passed through its `external` method"
         " (checked on hint3-sofmattress: 0.8538 both), so the suite passes the shared"
-        " vectors. The French and cross-lingual sets use the same English MiniLM model (the"
-        " default): their dense figures show that model's limits, not the fusion's.",
+        " vectors. The French and cross-lingual sets use the same English MiniLM model here:"
+        " their dense figures show that model's limits, not the fusion's. The multilingual"
+        " model against e5 alone and txtai with the same model: the French and"
+        " cross-lingual section below (`benchmarks/multilingual.py`).",
     ]
     return lines
 
