@@ -8,7 +8,7 @@ For each cross-language set (French questions over English answers or pages and 
 built and every question is searched as it is and translated by Apertium
 (:class:`srmkb.text.translation.ApertiumTranslator`, through Spanish), each by BM25,
 dense and the hybrid; then the two hybrid rankings are fused
-(:func:`srmkb.kb.fuse_rankings`) with the translated ranking's weight ``w`` from 0 to 1.
+(:meth:`srmkb.index.Ranking.fuse`) with the translated ranking's weight ``w`` from 0 to 1.
 Documents are ranked by their best passage, as ``srmkb eval`` does.
 
 ``w`` is chosen leave-one-set-out: the figure reported for a set uses the ``w`` that
@@ -60,7 +60,6 @@ from srmkb.kb import (
     TRANSLATE_MIN_CONFIDENCE,
     TRANSLATED_WEIGHT,
     TRANSLATED_WEIGHT_NOT_CROSSING,
-    fuse_rankings,
 )
 from srmkb.models import CachedEmbedder, EmbeddingStore, load_embedder
 from srmkb.text.translation import ApertiumTranslator, default_translator
@@ -138,7 +137,7 @@ def measure_set(
     for w in WEIGHTS:
         run = {}
         for qid, (first, second) in hybrids.items():
-            best = fuse_rankings([first, second], [1 - w, w], DEPTH) if qid in fired else first
+            best = Ranking.fuse([first, second], [1 - w, w], DEPTH) if qid in fired else first
             run[qid] = documents(best)
         fusion[str(w)] = metrics(run, data)
     kb.close()
@@ -252,7 +251,7 @@ def second_models(
             ]
             if qid not in fired:  # as srmkb: no translation, one model's ranking
                 chosen = chosen[:1]
-            best = fuse_rankings(chosen, [1.0] * len(chosen), DEPTH)
+            best = Ranking.fuse(chosen, [1.0] * len(chosen), DEPTH)
             run[qid] = documents(best)
         out[label] = metrics(run, data)
     return out
