@@ -45,7 +45,7 @@ from .storage.interactions import AuditLog
 from .storage.layout import CLUSTER_MANIFEST, INTERACTIONS
 from .storage.records import DocumentView, PassageRecord, VersionInfo
 from .text.chunking import DEFAULT_MAX_WORDS
-from .text.language import UNDETERMINED, document_language, primary_language
+from .text.language import document_language, primary_language
 from .text.translation import PAIRS, TranslationError, Translator, default_translator
 from .vocabulary import (
     AUDIENCES,
@@ -591,10 +591,15 @@ class KnowledgeBase:
             return None
         wanted = filters.get("language") if filters else None
         target = wanted if isinstance(wanted, str) else next(iter(index.languages), None)
-        source = facts.language(("en", "fr"), min_confidence=TRANSLATE_MIN_CONFIDENCE)
-        if source == UNDETERMINED or target is None or (source, target) not in PAIRS:
+        # What the translator can bring into the target, asked before the query's
+        # language is detected: without Apertium a search pays for no detection.
+        if target is None:
             return None
-        if not translator.can_translate(source, target):
+        sources = [s for s, t in PAIRS if t == target and translator.can_translate(s, t)]
+        if not sources:
+            return None
+        source = facts.language(("en", "fr"), min_confidence=TRANSLATE_MIN_CONFIDENCE)
+        if source not in sources:
             return None
         try:
             text = translator.translate(facts.text, source, target)

@@ -146,7 +146,7 @@ class ApertiumTranslator:
         self._pipelines: dict[tuple[str, str], _Pipeline | None] = {}
         self._pipelines_lock = threading.Lock()
         self._pid = os.getpid()
-        weakref.finalize(self, _close_all, self._pipelines)
+        self._finalizer = weakref.finalize(self, _close_all, self._pipelines)
 
     def __repr__(self) -> str:
         return f"ApertiumTranslator(binary={self.binary!r}, timeout={self.timeout})"
@@ -275,9 +275,10 @@ class ApertiumTranslator:
         ``apertium``)."""
         with self._pipelines_lock:
             if os.getpid() != self._pid:  # a forked child: its parent's pipes are not its
+                self._finalizer.detach()  # nor are they its to close
                 self._pipelines = {}
                 self._pid = os.getpid()
-                weakref.finalize(self, _close_all, self._pipelines)
+                self._finalizer = weakref.finalize(self, _close_all, self._pipelines)
             key = (source, target)
             if key not in self._pipelines:
                 commands = _stage_commands(self.binary, steps, self.timeout)
