@@ -211,10 +211,10 @@ def test_a_kept_pipeline_translates_and_keeps_the_stream_format_out_of_the_text(
     translator = ApertiumTranslator(binary=str(fake_pipeline), cache_size=0)
     # Through the stages (upper-cased by spa-eng's), not the per-call command.
     assert translator.translate("Bonjour le monde", "fr", "en") == "BONJOUR LE MONDE"
-    # Characters of Apertium's format are escaped on the way in and unescaped on the way
-    # out; its blanks are dropped.
-    special = "a\\b [x] ^y$ <t> {u} ~z / fin"
-    assert translator.translate(special, "en", "fr") == special
+    # Characters of Apertium's format become spaces on the way in (a stage may never
+    # answer a text ending in one); its blanks are dropped on the way out.
+    special = "a\\b [x] ^y$ <t> {u} ~z / fin^"
+    assert translator.translate(special, "en", "fr") == "a b x y t u z fin"
     assert translator.calls == 2
     translator.close()
     assert translator.translate("encore", "fr", "en") == "ENCORE"  # started again
@@ -237,6 +237,25 @@ def test_without_mode_files_each_translation_runs_the_command(fake: Path) -> Non
     assert translator.translate("Bonjour", "fr", "en") == "Bonjour fres gap x spaeng gap x"
     persistent_off = ApertiumTranslator(binary=str(fake), persistent=False)
     assert persistent_off.translate("Bonjour", "fr", "en") == "Bonjour fres gap x spaeng gap x"
+
+
+@pytest.mark.skipif(
+    not ApertiumTranslator().available("fr", "en")
+    or not ApertiumTranslator().available("en", "fr"),
+    reason="apertium, apertium-fr-es and apertium-eng-spa are not installed",
+)
+def test_the_kept_pipeline_answers_texts_ending_in_the_stream_formats_characters() -> None:
+    # lrx-proc never answered a text ending in an escaped ^: each translation waited for
+    # the timeout (a logged query "e^" made /report take 10 s per replay).
+    translator = ApertiumTranslator(cache_size=0, timeout=2.0)
+    for special in "\\[]^$<>/@{}~":
+        for text in (f"e{special}", f"{special}", f"le chat{special}{special}"):
+            for source, target in (("fr", "en"), ("en", "fr")):
+                translator.translate(text, source, target)  # within the timeout
+    assert translator.translate("le chat^", "fr", "en") == translator.translate(
+        "le chat", "fr", "en"
+    )
+    translator.close()
 
 
 @pytest.mark.skipif(

@@ -70,10 +70,12 @@ DEFAULT_TIMEOUT = 10.0
 _MARK = re.compile(r"(?<!\w)[*#@]+(?=\w)")
 # Line breaks and other control characters would split one text into several lines.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
-# Characters of Apertium's stream format, escaped in a text sent to a pipeline (as
-# ``apertium-destxt`` does); in its output, an unescaped [ ... ] is a blank of the format
-# and a backslash escapes the character after it.
-_SPECIAL = re.compile(r"([\\\[\]^$<>/@{}~])")
+# Characters of Apertium's stream format become spaces in a text sent to a pipeline:
+# escaped (as ``apertium-destxt`` does), some still stop a stage (``lrx-proc`` never
+# answers a text ending in an escaped ^), and a query's symbols are not words to
+# translate. In the output, an unescaped [ ... ] is a blank of the format and a
+# backslash escapes the character after it.
+_SPECIAL = re.compile(r"[\\\[\]^$<>/@{}~]+")
 _SUPERBLANK = re.compile(r"(?<!\\)\[(?:[^\]\\]|\\.)*\]")
 _ESCAPED = re.compile(r"\\(.)")
 # What ends a text sent to a pipeline: a blank holding a line break (a stage reads one
@@ -362,7 +364,7 @@ class _Pipeline:
     def translate(self, text: str, timeout: float) -> str:
         """``text`` (one line, no control character) through every stage, within
         ``timeout`` seconds; :class:`TranslationError` when a stage has died or hangs."""
-        data = memoryview(_SPECIAL.sub(r"\\\1", text).encode("utf-8") + _END)
+        data = memoryview(_SPECIAL.sub(" ", text).encode("utf-8") + _END)
         deadline = time.monotonic() + timeout
         out = bytearray()
         with self._lock:
@@ -383,7 +385,7 @@ class _Pipeline:
                 except BrokenPipeError:
                     raise TranslationError("the Apertium pipeline stopped") from None
         translated = _SUPERBLANK.sub(" ", out[:-1].decode("utf-8", "replace"))
-        return _MARK.sub("", _ESCAPED.sub(r"\1", translated)).strip()
+        return " ".join(_MARK.sub("", _ESCAPED.sub(r"\1", translated)).split())
 
     def close(self) -> None:
         for proc in self._procs:
