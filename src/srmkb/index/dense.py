@@ -33,6 +33,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from .. import npy
 from ..errors import StorageError
 from .topk import top_k
 
@@ -166,7 +167,7 @@ class DenseSegment:
     def load(cls, directory: Path, factory: str) -> DenseSegment:
         vectors = None
         if stores_vectors(factory):
-            vectors = np.load(directory / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            vectors = npy.load(directory / "vectors.npy")
         index = None
         if factory != "Flat":
             path = directory / "dense.faiss"

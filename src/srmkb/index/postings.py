@@ -13,9 +13,10 @@ from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
+
+from .. import npy
 
 _FILES = ("terms", "indptr", "rows", "tf", "length")
 LEXICAL_FILES = tuple(f"lexical_{name}.npy" for name in _FILES)
@@ -171,13 +172,10 @@ class LexicalSegment:
 
     @classmethod
     def load(cls, directory: Path, *, mmap: bool = True) -> LexicalSegment:
-        mode: Literal["r"] | None = "r" if mmap else None
         # Plain ndarray views of the maps: slicing a np.memmap costs a Python-level
         # __array_finalize__ per slice, a tenth of a 100k-passage query's time.
         arrays = [
-            np.load(directory / f"lexical_{name}.npy", mmap_mode=mode, allow_pickle=False).view(
-                np.ndarray
-            )
+            npy.load(directory / f"lexical_{name}.npy", mmap=mmap).view(np.ndarray)
             for name in _FILES
         ]
         return cls(*arrays)

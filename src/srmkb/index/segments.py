@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import npy
 from ..documents import Passage
 from ..errors import StorageError
 from .dense import DenseSegment, dense_files
@@ -115,13 +116,8 @@ class Segment:
         for name in expected:
             if not (directory / name).is_file():
                 raise StorageError(f"{directory / name} is missing: the segment is damaged")
-            if name.endswith(".npy"):
-                _check_npy(directory / name)
         try:
-            rows = {
-                name: np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-                for name in _ROW_FILES
-            }
+            rows = {name: npy.load(directory / f"{name}.npy") for name in _ROW_FILES}
             lexical = LexicalSegment.load(directory)
             dense = DenseSegment.load(directory, dense_factory) if dense_factory else None
         except (OSError, ValueError, EOFError, RuntimeError) as exc:
@@ -170,26 +166,6 @@ def merge_segments(
         dense=DenseSegment.merge(dense_parts, factory) if has_dense else None,
     )
     return merged, merged.passage_ids.tolist()
-
-
-def _check_npy(path: Path) -> None:
-    """A ``.npy`` file whose header reads and whose size holds the array it declares."""
-    try:
-        with open(path, "rb") as handle:
-            version = np.lib.format.read_magic(handle)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-            offset = handle.tell()
-        needed = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        size = path.stat().st_size
-    except (OSError, ValueError, EOFError) as exc:
-        raise StorageError(f"{path} is unreadable ({exc}): the segment is damaged") from exc
-    if size < needed:
-        raise StorageError(
-            f"{path} is truncated ({size} bytes of {needed}): the segment is damaged"
-        )
 
 
 def _fsync(path: Path) -> None:

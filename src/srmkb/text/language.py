@@ -23,14 +23,16 @@ import io
 import lzma
 import os
 import threading
+import zipfile
 from array import array
 from collections.abc import Iterable
 from typing import Protocol
 
 import numpy as np
 
+from .. import npy
 from ..documents import Document
-from ..errors import InputError
+from ..errors import InputError, StorageError
 
 UNDETERMINED = "und"
 
@@ -88,6 +90,9 @@ def _full_model() -> _Identifier:
     return full
 
 
+_MODEL_ARRAYS = ("ptc", "pc", "classes", "out_feat", "nextmove", "nextmove_row")
+
+
 def _read_model() -> _Identifier:
     """py3langid's model, decompressed in one call (py3langid streams it through a
     temporary file in chunks, each taking the GIL again: a load in the background then
@@ -97,12 +102,13 @@ def _read_model() -> _Identifier:
 
     try:
         raw = lzma.decompress((MODEL_DIR / MODEL_FILE).read_bytes())
-        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-            ptc, pc = data["ptc"], data["pc"]
-            classes, output = data["classes"].tolist(), data["out_feat"].tolist()
-            nextmove, row = _stdlib_array(data["nextmove"]), _stdlib_array(data["nextmove_row"])
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:  # an .npz, read without ast
+            data = {name: npy.parse(archive.read(f"{name}.npy")) for name in _MODEL_ARRAYS}
+        ptc, pc = data["ptc"], data["pc"]
+        classes, output = data["classes"].tolist(), data["out_feat"].tolist()
+        nextmove, row = _stdlib_array(data["nextmove"]), _stdlib_array(data["nextmove_row"])
         return LanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, StorageError, zipfile.BadZipFile):
         return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
