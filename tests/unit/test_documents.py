@@ -1,7 +1,12 @@
+import hashlib
+import json
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from srmkb import Document, InputError
-from srmkb.documents import Section, SyncReport
+from srmkb.documents import Section, SyncReport, encode_document
 
 
 def test_from_json_accepts_beir_id_and_defaults():
@@ -132,3 +137,46 @@ def test_sync_report_adds_up():
         "skipped": 0,
         "errors": [],
     }
+
+
+# Text with what JSON escapes: quotes, backslashes, control characters, non-ASCII.
+_TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
+_JSON_DATA = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=_TEXT.filter(str.strip),
+    title=_TEXT,
+    url=_TEXT,
+    visibility=st.sampled_from(["public", "internal"]),
+    language=st.none() | _TEXT,
+    metadata=st.dictionaries(_TEXT, _JSON_DATA, max_size=4),
+    sections=st.lists(
+        st.builds(
+            Section,
+            text=_TEXT,
+            heading=st.lists(_TEXT, max_size=2).map(tuple),
+            anchor=_TEXT,
+            page=st.none() | st.integers(1, 2**63 - 1),
+            visibility=st.none() | st.sampled_from(["public", "internal"]),
+        ),
+        max_size=2,
+    ).map(tuple),
+    updated_at=st.none() | _TEXT,
+    source=_TEXT,
+)
+def test_a_documents_stored_json_and_hash_are_json_dumps_of_its_fields(**fields) -> None:
+    doc = Document(id='d"\\é\n', **fields)
+    body, digest = encode_document(doc)
+    assert body == json.dumps(doc.to_json(), ensure_ascii=False)
+    data = doc.to_json()
+    del data["source"]
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
+    assert digest == hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+    assert doc.content_hash() == digest
+    assert json.loads(body) == doc.to_json()

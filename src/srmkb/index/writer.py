@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..documents import Document, IngestError, Passage, SyncReport, tracked
+from ..documents import Document, IngestError, Passage, SyncReport, encode_document, tracked
 from ..errors import DocumentExistsError
 from ..storage.layout import SEGMENTS, collect_garbage, disk_errors, file_checksums, write_lock
 from ..storage.writes import (
@@ -205,7 +205,8 @@ class LocalWriter:
     def _commit_unique(self, docs: list[Document]) -> SyncReport:
         """Index and store ``docs`` (distinct ids) in one segment and one transaction."""
         unique = {d.id: d for d in docs}
-        hashes = {d.id: d.content_hash() for d in unique.values()}
+        encoded = {d.id: encode_document(d) for d in unique.values()}  # (body, content hash)
+        hashes = {i: digest for i, (_, digest) in encoded.items()}
         # The write lock is held, so what is stored cannot change before the commit below.
         stored = self._catalog.stored_versions(list(unique))
         same = {i for i in unique if i in stored and stored[i][0] == hashes[i]}
@@ -230,7 +231,7 @@ class LocalWriter:
 
         def record(db: sqlite3.Connection) -> None:
             delete_documents(db, updated, deleted=False)
-            insert_documents(db, [(d, hashes[d.id], languages[d.id]) for d in changed])
+            insert_documents(db, [(d, *encoded[d.id], languages[d.id]) for d in changed])
             insert_passages(db, segment.id, passages)
 
         self._commit_segment(segment, record)

@@ -121,16 +121,17 @@ def mark_deleted(db: sqlite3.Connection, seg_id: str, rows: Sequence[int]) -> No
 
 
 def insert_documents(
-    db: sqlite3.Connection, documents: Sequence[tuple[Document, str, str]]
+    db: sqlite3.Connection, documents: Sequence[tuple[Document, str, str, str]]
 ) -> list[int]:
-    """Store documents, each given with its content hash and language, as their next
+    """Store documents, each given with its JSON and content hash (as
+    :func:`~srmkb.documents.encode_document` returns them) and its language, as their next
     versions (after every version kept, deleted ones included, so a version number never
     names two texts); returns the versions.
 
     One query finds the latest versions of a whole batch and one ``executemany`` stores
     it: a statement per document was a large share of a big ingest.
     """
-    ids = [doc.id for doc, _, _ in documents]
+    ids = [doc.id for doc, _, _, _ in documents]
     latest: dict[str, int] = {}
     for start in range(0, len(ids), 400):
         chunk = ids[start : start + 400]
@@ -145,7 +146,7 @@ def insert_documents(
         )
     now = time.time()
     versions, rows = [], []
-    for doc, digest, language in documents:
+    for doc, body, digest, language in documents:
         version = (latest.get(doc.id) or 0) + 1
         latest[doc.id] = version  # an id given twice gets two versions, as one by one
         versions.append(version)
@@ -161,7 +162,7 @@ def insert_documents(
                 doc.updated_at,
                 doc.source,
                 metadata,
-                _JSON.encode(doc.to_json()),
+                body,
                 version,
                 now,
             )
