@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from srmkb.documents import Document, Section
 from srmkb.text.chunking import chunk_document
 
@@ -65,3 +68,28 @@ def test_internal_document_never_has_public_passages():
 def test_title_only_document_is_indexed_by_title():
     [p] = chunk_document(Document(id="d", title="Only a title"))
     assert "Only a title" in p.indexed_text
+
+
+# One line of words and whitespace (no line break), from short to over the limit.
+_LINE = st.lists(
+    st.text(st.sampled_from("ab é.?!"), min_size=1, max_size=6)
+    | st.sampled_from([" ", "\t", "  ", "\r", "\x0b", "\u3000"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(line=_LINE, max_words=st.integers(8, 12))
+def test_one_line_gives_the_passages_of_the_general_path(line: str, max_words: int) -> None:
+    # A one-line text short enough takes a shortcut; with a line break after it, the
+    # same text goes through paragraphs and packing, which must agree.
+    def texts(text: str) -> list[str]:
+        doc = Document(id="d", title="T", sections=(Section(text=text),))
+        return [p.text for p in chunk_document(doc, max_words=max_words)]
+
+    assert texts(line) == texts(line + "\n")
+    plain = Document(id="d", title="T", text=line)  # its lines joined by "\n" ("\r" too)
+    normal = "\n".join(line.splitlines())
+    assert [p.text for p in chunk_document(plain, max_words=max_words)] == (
+        texts(normal + "\n") if line.strip() else ["T"]
+    )

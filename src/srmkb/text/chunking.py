@@ -23,7 +23,7 @@ through :attr:`Passage.indexed_text`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from ..documents import Document, Passage, Section
 
@@ -56,7 +56,7 @@ def chunk_document(
         # of an internal document does not become public.
         if doc.visibility == "internal":
             visibility = "internal"
-        for text in _pack(_pieces(section.text, max_words), max_words):
+        for text in _texts(section.text, max_words):
             passages.append(
                 Passage(
                     id=f"{doc.id}#{len(passages)}",
@@ -103,6 +103,15 @@ def _markdown_sections(text: str) -> Iterator[Section]:
         else:
             lines.append(line)
     yield from flush()
+
+
+def _texts(text: str, max_words: int) -> Iterable[str]:
+    """The passage texts of one section's text."""
+    if "\n" not in text and len(words := text.split()) <= max_words:
+        # One short line is one passage, as the pieces packed below would give, at a
+        # third of the cost (most records of a large ingest are short, one-line texts).
+        return [text.strip()] if words else []
+    return _pack(_pieces(text, max_words), max_words)
 
 
 def _pieces(text: str, max_words: int) -> Iterator[str]:
