@@ -387,6 +387,11 @@ def _check_storable(doc: Document) -> None:
     UTF-8 (JSON's ``"\\ud83d"`` escape decodes to a lone surrogate, which is not),
     metadata must be JSON data, and a page a positive 64-bit integer.
     """
+    if doc.metadata == {} and not doc.sections and _ascii(doc.text) and _ascii(doc.title):
+        # Most records of a large ingest: ASCII strings only, checked in a few C calls.
+        if _ascii(doc.id) and _ascii(doc.url) and _ascii(doc.source):
+            if _ascii_or_none(doc.language) and _ascii_or_none(doc.updated_at):
+                return
     who = f"document {doc.id!r}: "
     fields: list[tuple[str, object]] = [
         ("id", doc.id),
@@ -427,6 +432,14 @@ def _check_storable(doc: Document) -> None:
         raise InputError(f"{who}metadata must be JSON data: {exc}") from None
     if not payload.isascii():
         _check_utf8(payload, f"{who}metadata")
+
+
+def _ascii(value: object) -> bool:
+    return type(value) is str and value.isascii()
+
+
+def _ascii_or_none(value: object) -> bool:
+    return value is None or (type(value) is str and value.isascii())
 
 
 def _check_utf8(value: str, what: str) -> None:

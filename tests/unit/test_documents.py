@@ -101,6 +101,12 @@ def test_sections_accept_pages_written_as_text_or_whole_floats():
         ({"sections": (Section("x", ("\ud83d",)),)}, r"sections\[0\]\.heading\[0\] is not"),
         ({"sections": (Section("x", page=2**63),)}, r"sections\[0\]\.page must be a positive"),
         ({"text": "x", "title": None}, "title must be a string"),
+        # Plain ASCII documents take a shortcut; its misses still reach every check.
+        ({"text": "x", "metadata": []}, "metadata must be an object"),
+        ({"text": "x", "url": b"/a"}, "url must be a string"),
+        ({"text": "x", "language": 1}, "language must be a string"),
+        ({"text": "x", "updated_at": "\ud83d"}, "updated_at is not valid Unicode"),
+        ({"text": "x", "source": None}, "source must be a string"),
     ],
 )
 def test_documents_the_base_cannot_store_are_refused(fields, message):
