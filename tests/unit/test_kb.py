@@ -497,3 +497,23 @@ def test_the_agent_channel_answers_for_an_agent_unless_told_otherwise(kb):
     assert "Team leads" not in customer.text
     chat = kb.answer(quoted, threshold=0.0)  # any other channel: a customer by default
     assert chat.audience == "customer" and chat.document_id != "secret"
+
+
+def test_a_merge_of_whole_and_partly_deleted_segments_keeps_every_record_at_its_row(tmp_path):
+    # Segments kept whole move in one statement, shifted by the rows before them; the
+    # others row by row: every passage must still be read back as itself.
+    base = KnowledgeBase(tmp_path / "kb", model=HashingEmbedder())
+    words = [f"zq{i:03d}x" for i in range(40)]
+    for start in range(0, 40, 10):  # four segments of ten
+        base.upsert(
+            [Document(id=f"d{i}", text=f"{words[i]} shared") for i in range(start, start + 10)]
+        )
+    base.delete([f"d{i}" for i in (11, 12, 30)])  # the second and fourth lose rows
+    base.optimize()
+    assert len(base.index.snapshot.segments) == 1
+    for i, word in enumerate(words):
+        hits = base.search(word, k=1, mode="bm25")
+        if i in (11, 12, 30):
+            assert not hits or hits[0].document_id != f"d{i}"
+            continue
+        assert [(h.passage_id, h.text) for h in hits] == [(f"d{i}#0", f"{word} shared")]

@@ -309,7 +309,7 @@ class LocalWriter:
             self._reader.forget(seg_ids)
 
             def record(db: sqlite3.Connection) -> None:
-                move_passages(db, merged.id, pids, seg_ids)
+                move_passages(db, merged.id, pids, [(i, ~deleted[i]) for i in seg_ids])
                 mark_segments(db, seg_ids, "retired")
 
             self._commit_segment(merged, record)
