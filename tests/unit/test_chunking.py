@@ -93,3 +93,25 @@ def test_one_line_gives_the_passages_of_the_general_path(line: str, max_words: i
     assert [p.text for p in chunk_document(plain, max_words=max_words)] == (
         texts(normal + "\n") if line.strip() else ["T"]
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(_LINE, min_size=1, max_size=8),
+    max_words=st.integers(8, 12),
+    visibility=st.sampled_from(["public", "internal"]),
+)
+def test_plain_text_gives_the_passages_of_one_section(
+    lines: list[str], max_words: int, visibility: str
+) -> None:
+    # Text without a heading takes a shortcut past the sections; it must give what one
+    # section holding the same text gives.
+    text = "\n".join(lines)
+    body = "\n".join(text.splitlines()).strip()
+    fields = {"id": "d", "title": "T", "url": "https://x/a", "visibility": visibility}
+    plain = chunk_document(Document(text=text, **fields), max_words=max_words)
+    if not body:
+        assert [p.text for p in plain] == ["T"]
+        return
+    one = chunk_document(Document(sections=(Section(text=body),), **fields), max_words=max_words)
+    assert plain == one

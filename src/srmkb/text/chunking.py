@@ -40,6 +40,23 @@ def chunk_document(
     """Return the passages of ``doc`` according to the module's policy."""
     if max_words < 8:
         raise ValueError("max_words must be at least 8")
+    if not doc.sections and "#" not in doc.text:
+        # Plain text (most records of a large ingest): one section without heading,
+        # anchor or page, as _markdown_sections gives, with no Section built for it.
+        body = "\n".join(doc.text.splitlines()).strip()
+        return [
+            Passage(
+                id=f"{doc.id}#{i}",
+                document_id=doc.id,
+                text=text,
+                title=doc.title,
+                url=doc.url,
+                visibility=doc.visibility,
+                language=language,
+                position=i,
+            )
+            for i, text in enumerate(_texts(body or doc.title, max_words))
+        ]
     sections = doc.sections or tuple(_markdown_sections(doc.text))
     if not sections:  # a title-only document is still findable by its title
         sections = (Section(text=doc.title),)
