@@ -9,6 +9,7 @@ this module reads it with one bounded regular expression, then maps or copies th
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import struct
@@ -36,7 +37,7 @@ def load(path: str | os.PathLike[str], *, mmap: bool = True) -> np.ndarray:
     try:
         with open(path, "rb") as handle:
             dtype, shape, offset = _header(handle.read)
-            count = int(np.prod(shape, dtype=np.int64))
+            count = math.prod(shape)  # exact: a forged shape must not wrap around
             size, needed = path.stat().st_size, offset + count * dtype.itemsize
             if size < needed:
                 raise StorageError(f"truncated ({size} bytes of {needed})")
@@ -61,7 +62,7 @@ def parse(data: bytes) -> np.ndarray:
         return chunk
 
     dtype, shape, offset = _header(read)
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)  # exact: a forged shape must not wrap around
     if len(data) < offset + count * dtype.itemsize:
         raise StorageError(f"an array's data is truncated ({len(data)} bytes)")
     return np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
@@ -107,6 +108,9 @@ def _header(read: Callable[[int], bytes]) -> tuple[np.dtype, tuple[int, ...], in
         shape = tuple(int(part) for part in items["shape"][1:-1].split(",") if part.strip())
     except (TypeError, ValueError) as exc:
         raise StorageError(f"unexpected .npy header {text[:80]!r}") from exc
+    if math.prod(max(n, 1) for n in shape) * max(dtype.itemsize, 1) >= 2**62:
+        # Even with a zero dimension: numpy's own size arithmetic would overflow.
+        raise StorageError(f"a .npy shape of {shape} is too large")
     if dtype.kind not in _KINDS or dtype.hasobject:
         raise StorageError(f"a .npy array of {dtype} is not expected here")
     return dtype, shape, start + length

@@ -91,6 +91,12 @@ GOOD = _saved(np.arange(6, dtype=np.float32).reshape(2, 3))
 HEADER_END = GOOD.index(b"\n") + 1
 
 
+def _with_shape(shape: bytes) -> bytes:
+    """GOOD with another shape in its header, the header's length field rewritten."""
+    header = GOOD[10:HEADER_END].replace(b"(2, 3)", shape)
+    return GOOD[:8] + len(header).to_bytes(2, "little") + header + GOOD[HEADER_END:]
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -106,6 +112,11 @@ HEADER_END = GOOD.index(b"\n") + 1
         (GOOD.replace(b"'descr': '<f4'", b"'descr': '|O8'"), "object"),
         (GOOD.replace(b"(2, 3)", b"(2; 3)"), r"unexpected \.npy header"),
         (GOOD.replace(b"(2, 3)", b"(9, 9)"), "truncated"),
+        # Shapes whose size overflows 64 bits must not wrap around to a small one.
+        (_with_shape(b"(99999999999999999999,)"), "too large"),
+        (_with_shape(b"(3037000500, 3037000500)"), "too large"),
+        (_with_shape(b"(4294967296, 4294967296, 0)"), "too large"),
+        (_with_shape(b"(1000000000,)"), "truncated"),
         (GOOD.replace(b"'descr': '<f4', ", b"'descr': '<f4', 'descr': '<f4'"), "unexpected"),
     ],
 )
