@@ -5,6 +5,7 @@ import time
 import pytest
 
 from srmkb import Document, HashingEmbedder, KnowledgeBase
+from srmkb.loop import report as report_module
 from srmkb.loop.conflicts import differing_facts
 
 from ..conftest import SqueezedEmbedder
@@ -287,3 +288,24 @@ def test_a_differing_fact_is_another_value_in_the_same_place():
         "values": ["10", "15"],
         "sentences": ["Step 2 takes 10 minutes.", "Step 2 takes 15 minutes."],
     }
+
+
+def test_only_the_most_asked_unanswered_questions_are_clustered(tmp_path, monkeypatch):
+    # Clustering compares every pair of questions: a busy period's log is cut to the
+    # most asked distinct ones, and the report says how many it left out.
+    monkeypatch.setattr(report_module, "MAX_GAP_QUESTIONS", 2)
+    kb = _base(tmp_path / "kb", HashingEmbedder())
+    start = time.time()
+    asked = {
+        "Do you sell televisions?": 1,
+        "What are your opening hours?": 3,
+        "Is there a shop?": 2,
+    }
+    for question, times in asked.items():
+        for _ in range(times):
+            kb.answer(question, threshold=DECLINE)
+    r = kb.report(since=start)
+    assert r["content_gap_questions"] == {"distinct": 3, "clustered": 2}
+    clustered = {q for g in r["content_gaps"] for q in g["questions"]}
+    assert clustered == {"What are your opening hours?", "Is there a shop?"}
+    assert sum(g["size"] for g in r["content_gaps"]) == 5  # every time they were asked

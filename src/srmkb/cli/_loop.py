@@ -57,6 +57,12 @@ def summary(report: dict[str, Any]) -> str:
         lines.append(
             f"content gap ({gap['size']} asked, {gap['coverage']}): {gap['questions'][0]!r}"
         )
+    counted = report.get("content_gap_questions") or {}
+    if 0 < counted.get("clustered", 0) < counted.get("distinct", 0):
+        lines.append(
+            f"content gaps from the {counted['clustered']:,} most asked of"
+            f" {counted['distinct']:,} distinct unanswered questions"
+        )
     for product in report["incidents_by_product"]["products"]:
         if product["flagged"]:
             lines.append(f"flagged product {product['product']}: {product['why']}")

@@ -26,7 +26,9 @@ Built from the interaction log (searches, answers and their feedback) and the ca
 - ``content_gaps``: declined or unhelpful questions grouped by meaning (leader
   clustering on the embedding model's cosine), each with its size, representative
   questions, channels and nearest document (``partly covered`` when that document is
-  close in meaning, else ``not covered``), largest first.
+  close in meaning, else ``not covered``), largest first. Only the
+  :data:`MAX_GAP_QUESTIONS` most asked distinct questions are clustered;
+  ``content_gap_questions`` counts the distinct ones and those clustered.
 - ``conflicts``: documents from different sources whose titles ask the same question
   and whose texts disagree: the same sentence gives another value (``facts``: a few such
   values, each with both sentences), or, in one language, the texts have little in
@@ -59,6 +61,10 @@ if TYPE_CHECKING:
 # Cosine thresholds on MiniLM's scale; a base with another model compares its cosines with
 # the same thresholds on that model's scale (srmkb.models.model_threshold).
 GAP_SIMILARITY = 0.6  # cosine at which two unanswered questions ask the same thing
+# Distinct unanswered questions the gap analysis embeds and clusters, the most asked first:
+# clustering compares every pair, and a busy period logs tens of thousands (50,000 would
+# need a 10 GB similarity matrix and minutes of embedding); the others are only counted.
+MAX_GAP_QUESTIONS = 2_000
 PARTLY_COVERED = 0.45  # cosine of a gap to its nearest document for "partly covered"
 SELF_SERVICE_AUDIENCE = "customer"
 
@@ -99,6 +105,7 @@ def build_report(
         "reuse": dict(sorted(reuse.items(), key=lambda kv: (-kv[1], kv[0]))),
         "incidents_by_product": _incidents(documents, since, end),
         "content_gaps": _gaps(kb, answers, max_gaps) if kb.model_id else [],
+        "content_gap_questions": _gap_questions(answers, clustered=bool(kb.model_id)),
         "conflicts": conflicts(kb, documents) if kb.model_id else [],
     }
 
@@ -262,11 +269,28 @@ def _incidents(
     return {"median": median, "products": products}
 
 
+def _unanswered(answers: Sequence[Interaction]) -> list[Interaction]:
+    return [i for i in answers if not i.answered or i.outcome == "not_helpful"]
+
+
+def _gap_texts(unanswered: Sequence[Interaction]) -> tuple[list[str], int]:
+    """The distinct questions to cluster, most asked first (ties: first asked first), at
+    most :data:`MAX_GAP_QUESTIONS`; and how many distinct ones there are."""
+    asked = Counter(i.question for i in unanswered)
+    texts = sorted(asked, key=lambda text: -asked[text])  # stable: first asked first
+    return texts[:MAX_GAP_QUESTIONS], len(asked)
+
+
+def _gap_questions(answers: Sequence[Interaction], *, clustered: bool) -> dict[str, int]:
+    texts, distinct = _gap_texts(_unanswered(answers))
+    return {"distinct": distinct, "clustered": len(texts) if clustered else 0}
+
+
 def _gaps(kb: KnowledgeBase, answers: Sequence[Interaction], limit: int) -> list[dict[str, Any]]:
-    unanswered = [i for i in answers if not i.answered or i.outcome == "not_helpful"]
+    unanswered = _unanswered(answers)
     if not unanswered:
         return []
-    texts = list(dict.fromkeys(i.question for i in unanswered))
+    texts, _ = _gap_texts(unanswered)
     vectors = kb.embedder.embed_documents(texts)
     clusters = leader_clusters(vectors, model_threshold(GAP_SIMILARITY, kb.model_id))
     by_text: defaultdict[str, list[Interaction]] = defaultdict(list)
