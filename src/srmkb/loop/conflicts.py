@@ -42,6 +42,19 @@ _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+|[^\w\s]")
 _GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")  # 1,000,000
 
 
+def _close_pairs(vectors: np.ndarray, threshold: float, block: int = 1024) -> list[list[int]]:
+    """Pairs ``(a, b)``, ``a < b``, whose cosine is at least ``threshold``, in row order;
+    computed a block of rows at a time (20,000 titles whole: a 1.6 GB matrix)."""
+    pairs: list[list[int]] = []
+    for start in range(0, len(vectors), block):
+        sims = vectors[start : start + block] @ vectors.T
+        rows, cols = np.nonzero(sims >= threshold)
+        rows += start
+        above = cols > rows
+        pairs += np.column_stack([rows[above], cols[above]]).tolist()
+    return pairs
+
+
 def conflicts(kb: KnowledgeBase, documents: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Pairs of ``documents`` (catalog summaries) whose titles ask the same question and
     whose texts disagree, most similar questions first."""
@@ -53,12 +66,10 @@ def conflicts(kb: KnowledgeBase, documents: Sequence[dict[str, Any]]) -> list[di
     if len(docs) < 2 or len(docs) > MAX_CONFLICT_DOCUMENTS:
         return []
     titles = kb.embedder.embed_documents([d["title"] for d in docs])
-    sims = titles @ titles.T
     same_question = model_threshold(DUPLICATE_QUESTION, kb.model_id)
-    close = np.argwhere(np.triu(sims >= same_question, k=1)).tolist()
     pairs = [
         (a, b)
-        for a, b in close
+        for a, b in _close_pairs(titles, same_question)
         if docs[a]["source"] != docs[b]["source"] and not editions(docs[a], docs[b])
     ]
     if not pairs:
@@ -89,7 +100,7 @@ def conflicts(kb: KnowledgeBase, documents: Sequence[dict[str, Any]]) -> list[di
                 "documents": [docs[a]["id"], docs[b]["id"]],
                 "titles": [docs[a]["title"], docs[b]["title"]],
                 "sources": [docs[a]["source"], docs[b]["source"]],
-                "question_similarity": round(float(sims[a, b]), 4),
+                "question_similarity": round(float(titles[a] @ titles[b]), 4),
                 "text_similarity": round(agree, 4),
                 "facts": facts,
                 "why": reason,
