@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srmkb.errors import StorageError
+from .errors import StorageError
 
 __all__ = ["load", "parse"]
 
