@@ -35,6 +35,7 @@ import numpy as np
 
 from .. import npy
 from ..errors import StorageError
+from .pages import release
 from .topk import top_k
 
 # Below this many allowed rows a segment is scored exactly by NumPy: cheaper than a
@@ -139,22 +140,22 @@ class DenseSegment:
         total = sum(len(rows) for _, rows in parts)
         dim = parts[0][0].dimension if parts else 0
         if stores_vectors(factory) or not _codes_only(factory, dim):
-            blocks = (
-                seg.rows(rows[start : start + _MERGE_BLOCK])
-                for seg, rows in parts
-                for start in range(0, len(rows), _MERGE_BLOCK)
-            )
             vectors = np.empty((total, dim), dtype=np.float32)
             at = 0
-            for block in blocks:
-                vectors[at : at + len(block)] = block
-                at += len(block)
+            for seg, rows in parts:
+                for start in range(0, len(rows), _MERGE_BLOCK):
+                    block = seg.rows(rows[start : start + _MERGE_BLOCK])
+                    vectors[at : at + len(block)] = block
+                    at += len(block)
+                if seg._vectors is not None:  # read for the last time (see pages.release)
+                    release(np.asarray(seg._vectors))
             return cls.build(vectors, factory)
         index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
         for seg, rows in parts:  # the codes are the vectors: copied, never re-encoded
             codes = seg.codes()
             for start in range(0, len(rows), _MERGE_BLOCK):
                 index.add_sa_codes(np.ascontiguousarray(codes[rows[start : start + _MERGE_BLOCK]]))
+            release(codes)  # read for the last time (see pages.release)
         return cls(None, index)
 
     def save(self, directory: Path, factory: str) -> None:

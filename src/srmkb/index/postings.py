@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import npy
+from .pages import release
 
 _FILES = ("terms", "indptr", "rows", "tf", "length")
 LEXICAL_FILES = tuple(f"lexical_{name}.npy" for name in _FILES)
@@ -156,6 +157,8 @@ class LexicalSegment:
             rows[place] = mapped[alive]
             tf[place] = np.asarray(seg.tf)[alive]
             cursor[to_vocab] += counts
+            for done in (seg.rows, seg.tf):  # read for the last time (see pages.release)
+                release(np.asarray(done))
         lengths = [np.asarray(seg.length)[np.asarray(keep, dtype=bool)] for seg, keep in parts]
         return cls(
             terms=vocab[present],
