@@ -206,10 +206,9 @@ class LocalWriter:
         """Index and store ``docs`` (distinct ids) in one segment and one transaction."""
         unique = {d.id: d for d in docs}
         encoded = {d.id: encode_document(d) for d in unique.values()}  # (body, content hash)
-        hashes = {i: digest for i, (_, digest) in encoded.items()}
         # The write lock is held, so what is stored cannot change before the commit below.
         stored = self._catalog.stored_versions(list(unique))
-        same = {i for i in unique if i in stored and stored[i][0] == hashes[i]}
+        same = {i for i in unique if i in stored and stored[i][0] == encoded[i][1]}
         unchanged = tuple(i for i in unique if i in same)
         changed = [d for d in unique.values() if d.id not in same]
         if not changed:

@@ -83,6 +83,8 @@ def build_report(
     answers = [i for i in items if i.kind == "answer"]
     searches = [i for i in items if i.kind == "search"]
     reads = sum(1 for i in items if i.kind == "document")
+    unanswered = [i for i in answers if not i.answered or i.outcome == "not_helpful"]
+    gap_texts, distinct_gaps = _gap_texts(unanswered)
     documents = kb.catalog.document_summaries()
     titles = {d["id"]: d["title"] for d in documents}
     reuse = kb.catalog.reuse_counts()
@@ -104,8 +106,11 @@ def build_report(
         "stale_documents": _stale(answers, searches, documents, end, stale_days),
         "reuse": dict(sorted(reuse.items(), key=lambda kv: (-kv[1], kv[0]))),
         "incidents_by_product": _incidents(documents, since, end),
-        "content_gaps": _gaps(kb, answers, max_gaps) if kb.model_id else [],
-        "content_gap_questions": _gap_questions(answers, clustered=bool(kb.model_id)),
+        "content_gaps": _gaps(kb, unanswered, gap_texts, max_gaps) if kb.model_id else [],
+        "content_gap_questions": {
+            "distinct": distinct_gaps,
+            "clustered": len(gap_texts) if kb.model_id else 0,
+        },
         "conflicts": conflicts(kb, documents) if kb.model_id else [],
     }
 
@@ -269,10 +274,6 @@ def _incidents(
     return {"median": median, "products": products}
 
 
-def _unanswered(answers: Sequence[Interaction]) -> list[Interaction]:
-    return [i for i in answers if not i.answered or i.outcome == "not_helpful"]
-
-
 def _gap_texts(unanswered: Sequence[Interaction]) -> tuple[list[str], int]:
     """The distinct questions to cluster, most asked first (ties: first asked first), at
     most :data:`MAX_GAP_QUESTIONS`; and how many distinct ones there are."""
@@ -281,16 +282,13 @@ def _gap_texts(unanswered: Sequence[Interaction]) -> tuple[list[str], int]:
     return texts[:MAX_GAP_QUESTIONS], len(asked)
 
 
-def _gap_questions(answers: Sequence[Interaction], *, clustered: bool) -> dict[str, int]:
-    texts, distinct = _gap_texts(_unanswered(answers))
-    return {"distinct": distinct, "clustered": len(texts) if clustered else 0}
-
-
-def _gaps(kb: KnowledgeBase, answers: Sequence[Interaction], limit: int) -> list[dict[str, Any]]:
-    unanswered = _unanswered(answers)
-    if not unanswered:
+def _gaps(
+    kb: KnowledgeBase, unanswered: Sequence[Interaction], texts: list[str], limit: int
+) -> list[dict[str, Any]]:
+    """Content gaps: ``texts`` (the distinct questions of ``unanswered`` to cluster)
+    grouped by meaning, each counting every time its questions were asked."""
+    if not texts:
         return []
-    texts, _ = _gap_texts(unanswered)
     vectors = kb.embedder.embed_documents(texts)
     clusters = leader_clusters(vectors, model_threshold(GAP_SIMILARITY, kb.model_id))
     by_text: defaultdict[str, list[Interaction]] = defaultdict(list)

@@ -92,13 +92,6 @@ def chunk_document(
 
 
 def _markdown_sections(text: str) -> Iterator[Section]:
-    if "#" not in text:
-        # No line can be a heading: one section, as the loop below would give, without
-        # matching every line (most documents of a large ingest are plain text).
-        body = "\n".join(text.splitlines()).strip()
-        if body:
-            yield Section(text=body)
-        return
     path: list[tuple[int, str]] = []
     lines: list[str] = []
 
