@@ -260,6 +260,30 @@ def test_cases_sharing_a_problem_but_not_a_fix_make_one_draft_with_ranked_fixes(
     assert draft.metadata["fixes"] == [["2", "3"], ["1"]]
 
 
+def test_a_resolution_quoting_a_document_amid_the_agents_own_words_is_linked(kb):
+    quoted = "Hold the reset button for 10 seconds."
+    report = capture(
+        kb,
+        [
+            # Half of what the agent wrote is the article's step, word for word: the
+            # rest (their own words) keeps the mean support below LINK_SUPPORT.
+            _case("1", "Router frozen", f"Walked the caller through it by phone today. {quoted}"),
+            # The same step inside another fix of several steps: new knowledge.
+            _case(
+                "2",
+                "Router drops the wifi every night",
+                f"{quoted} Then switch the wifi channel to 11 in the admin page. Disable the"
+                " nightly firmware check under Maintenance. Replace the power adapter.",
+            ),
+        ],
+    )
+    assert [(d.action, d.document_id) for d in report.decisions] == [
+        ("linked", "reset"),
+        ("drafted", "draft-2"),
+    ]
+    assert report.decisions[0].support < 0.8
+
+
 def test_one_fix_for_two_problems_does_not_merge_them(kb):
     fix = "Restart the device and install the latest update."
     report = capture(

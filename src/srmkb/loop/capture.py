@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from ..kb import KnowledgeBase
 
 __all__ = [
-    "FIX_MARGIN", "LINK_SUPPORT", "LINK_WITH_ANSWER", "MERGE_BORDERLINE", "MERGE_BOTH",
+    "FIX_MARGIN", "LINK_QUOTE", "LINK_SUPPORT", "LINK_WITH_ANSWER", "MERGE_BORDERLINE", "MERGE_BOTH",
     "MERGE_PROBLEM", "MERGE_RESOLUTION", "STATUSES", "CaptureReport", "CaseDecision",
     "approve", "capture", "list_drafts", "reject",
 ]  # fmt: skip
@@ -70,6 +70,12 @@ __all__ = [
 # the same thresholds on that model's scale (srmkb.models.model_threshold).
 LINK_SUPPORT = 0.8  # mean best cosine of the resolution's sentences to a document's lines
 LINK_WITH_ANSWER = 0.7  # the same, for the document the answer model cites confidently
+# A resolution that quotes a document: one of its sentences of QUOTE_WORDS words or more
+# is this close to one of the document's lines, and half of its sentences reach
+# LINK_SUPPORT. Agents copy an article's step and write their own lines around it
+# ("Advised the customer:", "Case closed."), which pull the mean below LINK_SUPPORT.
+LINK_QUOTE = 0.9
+QUOTE_WORDS = 5
 # Merging (see _matching_draft). Problem: cosine of the case's problem with the closest of
 # a draft's. Fix: how well the case's resolution matches one of the draft's fixes, the
 # better of the whole-text cosine and sentence support either way (see _fix_fit).
@@ -235,8 +241,9 @@ def _already_answered(
     everything the agent wrote scores near 1 and one on the same topic that says other
     things scores far less (a whole-text cosine blurs the two). Candidates are the
     documents closest to the resolution and the one the answer model would cite.
-    Linked when support ≥ ``LINK_SUPPORT``, or ≥ ``LINK_WITH_ANSWER`` for the cited
-    document when the answer model is confident.
+    Linked when support ≥ ``LINK_SUPPORT``; else to the best supported document the
+    resolution quotes (see ``LINK_QUOTE``); else, when the answer model is confident, to
+    the cited document if its support is ≥ ``LINK_WITH_ANSWER``.
     """
     threshold = default_model(kb.model_id).threshold  # the base's model's own fit
     answerer = ranked[0] if ranked and confidence >= threshold else None
@@ -253,16 +260,25 @@ def _already_answered(
     ]
     if answerer is not None and answerer not in candidates:
         candidates.append(answerer)
-    said = kb.embed_lines(_lines(resolution))
-    support = {}
+    sentences = _lines(resolution)
+    said = kb.embed_lines(sentences)
+    long_enough = np.array([len(s.split()) >= QUOTE_WORDS for s in sentences])
+    support_at, quote_at = (model_threshold(t, kb.model_id) for t in (LINK_SUPPORT, LINK_QUOTE))
+    support, quoted = {}, []
     for doc_id in candidates:
         passages = kb.catalog.document_passages(doc_id)
         lines = [line for p in passages for line in _lines(p.text)]
         lines += [passages[0].title] if passages and passages[0].title else []
         if lines:
-            support[doc_id] = float((said @ kb.embed_lines(lines).T).max(axis=1).mean())
+            closest = (said @ kb.embed_lines(lines).T).max(axis=1)
+            support[doc_id] = float(closest.mean())
+            if (closest[long_enough] >= quote_at).any() and np.mean(closest >= support_at) >= 0.5:
+                quoted.append(doc_id)
     best = max(support, key=lambda d: support[d], default=None)
-    if best is not None and support[best] >= model_threshold(LINK_SUPPORT, kb.model_id):
+    if best is not None and support[best] >= support_at:
+        return best, support[best]
+    if quoted:  # the best supported of the documents it quotes
+        best = max(quoted, key=lambda d: support[d])
         return best, support[best]
     with_answer = model_threshold(LINK_WITH_ANSWER, kb.model_id)
     if answerer is not None and support.get(answerer, 0.0) >= with_answer:
