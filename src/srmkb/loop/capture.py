@@ -6,10 +6,10 @@ a *Subject* section for a case with a public resolution; sections *Problem*,
 answers it or the case holds new knowledge:
 
 - **Already answered**: the case's resolution says what a document of the base says
-  (each sentence of the resolution finds a close line in that document: see
-  :func:`_already_answered`), or, for a case without a resolution, the answer model would
-  answer its problem with confidence. The case is linked to that document, and the link
-  counts as a reuse of it in the KPI report.
+  (each sentence of the resolution finds a close line in that document), or quotes it
+  amid the agent's own words (see :func:`_already_answered`), or, for a case without a
+  resolution, the answer model would answer its problem with confidence. The case is
+  linked to that document, and the link counts as a reuse of it in the KPI report.
 - **New knowledge**: a draft article is written, or an open draft about the same problem
   takes the case in (see :func:`_matching_draft`). Cases merge on the problem they solve,
   not on the fix: agents word the same fix differently and often solve one problem
