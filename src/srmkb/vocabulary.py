@@ -20,7 +20,7 @@ Audience = Literal["customer", "agent"]
 Channel = Literal["chat", "email", "voice", "web", "agent"]
 Outcome = Literal["resolved", "escalated", "not_helpful"]
 Visibility = Literal["public", "internal"]
-DraftStatus = Literal["draft", "approved", "rejected"]
+DraftStatus = Literal["draft", "approved", "rejected", "merged"]
 Collapse = Literal["document"]  # search: one hit per document
 
 MODES: tuple[str, ...] = get_args(Mode)

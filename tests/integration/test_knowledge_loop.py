@@ -81,6 +81,27 @@ def test_cli_capture_and_drafts(kb):
         srmkb("capture", str(EXAMPLES / "crm" / "cases.csv"), "--kb", str(kb), "--json").stdout
     )
     assert rerun["skipped"] == result["cases"]
+    # A reviewer merges two drafts of one problem; a bad request is refused, clearly.
+    keep, other = [d for d in listed if d["id"] != draft][:2]
+    out = srmkb("drafts", "merge", keep["id"], other["id"], "--kb", str(kb))
+    total = len(keep["cases"]) + len(other["cases"])
+    assert out.stdout.strip() == f"merged {other['id']} into {keep['id']} ({total} cases)"
+    statuses = {
+        d["id"]: d["status"]
+        for d in json.loads(srmkb("drafts", "list", "--kb", str(kb), "--json").stdout)
+    }
+    assert statuses[other["id"]] == "merged" and statuses[keep["id"]] == "draft"
+    for args, error in (
+        (("merge", keep["id"], other["id"]), "already merged"),
+        (("merge", keep["id"]), "at least one"),
+        (("reject", keep["id"], draft), "takes one draft ID"),
+    ):
+        refused = srmkb("drafts", *args, "--kb", str(kb), check=False)
+        assert refused.returncode == 1 and error in refused.stderr
+    assert statuses == {
+        d["id"]: d["status"]
+        for d in json.loads(srmkb("drafts", "list", "--kb", str(kb), "--json").stdout)
+    }
 
 
 def test_cli_settings(kb):

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from srmkb import Document, HashingEmbedder, InputError, KnowledgeBase, Section
-from srmkb.loop.capture import approve, capture, list_drafts, reject
+from srmkb.loop.capture import approve, capture, list_drafts, merge, reject
 
 from ..conftest import SqueezedEmbedder
 
@@ -282,6 +282,57 @@ def test_a_resolution_quoting_a_document_amid_the_agents_own_words_is_linked(kb)
         ("drafted", "draft-2"),
     ]
     assert report.decisions[0].support < 0.8
+
+
+def test_a_reviewer_merges_drafts_capture_kept_apart(kb):
+    # Questions worded apart and fixes that differ: capture keeps them apart.
+    capture(
+        kb,
+        [
+            _case("1", "Router gets very hot", COOLING),
+            _case("2", "Box warm to the touch since the update", MOVE, product="Router"),
+            _case("3", "Device overheats at night", MOVE),
+            _case("4", "Blue screen on TV", "Replace the HDMI cable.", product="tv"),
+        ],
+    )
+    assert {d.id for d in list_drafts(kb)} == {"draft-1", "draft-2", "draft-3", "draft-4"}
+    before = {d.id: d for d in list_drafts(kb)}
+    merged = merge(kb, "draft-1", ["draft-2", "draft-3", "draft-2"])
+    assert merged.metadata["cases"] == ["1", "2", "3"]
+    # The same steps count together and rank first; the draft's own fix follows.
+    assert _resolutions(merged) == [
+        (("Resolution", "Fix 1: used in 2 cases"), f"1. {MOVE}"),
+        (
+            ("Resolution", "Fix 2: used in 1 case"),
+            "1. Stand the router upright.\n2. Clean the vents with a dry brush.\n"
+            "3. Keep it away from heaters.",
+        ),
+    ]
+    problem = next(s.text for s in merged.sections if s.anchor == "problem")
+    assert problem.splitlines()[0] == "Router gets very hot" and "Device overheats" in problem
+    assert kb.get("draft-2") is None and kb.get("draft-3") is None
+    statuses = {d.id: d.status for d in list_drafts(kb)}
+    assert statuses == {"draft-1": "draft", "draft-2": "merged", "draft-3": "merged",
+                        "draft-4": "draft"}  # fmt: skip
+    assert before["draft-1"].created_at == list_drafts(kb, "draft")[-1].created_at
+    # Their cases count as the merged draft's: capturing them again changes nothing.
+    again = capture(kb, [_case("2", "Box warm", MOVE), _case("3", "Device overheats", MOVE)])
+    assert [(d.action, d.document_id) for d in again.decisions] == [("skipped", "draft-1")] * 2
+    # A later case of the problem joins the merged draft, and its counts go on.
+    later = capture(kb, [_case("5", "router overheating at night", MOVE)])
+    assert later.decisions[0].document_id == "draft-1"
+    # Bad requests change nothing.
+    for into, others, error in (
+        ("draft-1", [], "at least one"),
+        ("draft-1", ["draft-1"], "itself"),
+        ("draft-1", ["draft-2"], "already merged"),
+        ("draft-1", ["draft-4", "draft-99"], "no draft"),
+        ("draft-99", ["draft-4"], "no draft"),
+    ):
+        with pytest.raises(InputError, match=error):
+            merge(kb, into, others)
+    assert kb.get("draft-4") is not None and len(list_drafts(kb, "draft")) == 2
+    assert "draft-1" in [h.document_id for h in kb.search("router hot", audience="agent")]
 
 
 def test_one_fix_for_two_problems_does_not_merge_them(kb):

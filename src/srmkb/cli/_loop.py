@@ -125,8 +125,10 @@ def capture(args: argparse.Namespace) -> int:
 
 
 def drafts(args: argparse.Namespace) -> int:
-    from ..loop.capture import approve, list_drafts, reject
+    from ..loop.capture import approve, list_drafts, merge, reject
 
+    if args.others and args.action != "merge":
+        raise InputError(f"srmkb drafts {args.action} takes one draft ID")
     kb = open_base(args.kb)
     if args.action == "list":
         rows = list_drafts(kb, args.status)
@@ -154,6 +156,12 @@ def drafts(args: argparse.Namespace) -> int:
             kb, args.draft_id, public=args.public, title=args.title, problem=args.problem
         )
         message = f"approved {published.id} ({published.visibility})"
+    elif args.action == "merge":
+        cases = merge(kb, args.draft_id, args.others).metadata.get("cases")
+        message = (
+            f"merged {', '.join(dict.fromkeys(args.others))} into {args.draft_id}"
+            f" ({len(cases) if isinstance(cases, list) else 0} cases)"
+        )
     else:
         reject(kb, args.draft_id)
         message = f"rejected {args.draft_id}"

@@ -277,10 +277,18 @@ def _add_loop(sub: _Sub) -> None:
     _kb(p)
     _common(p, capture)
 
-    p = _command(sub, "drafts", "List, show, approve or reject the drafts capture made.")
-    p.add_argument("action", choices=("list", "show", "approve", "reject"), help="What to do.")
+    p = _command(sub, "drafts", "List, show, approve, reject or merge the drafts capture made.")
     p.add_argument(
-        "draft_id", nargs="?", metavar="ID", help="The draft to show, approve or reject."
+        "action", choices=("list", "show", "approve", "reject", "merge"), help="What to do."
+    )
+    p.add_argument(
+        "draft_id",
+        nargs="?",
+        metavar="ID",
+        help="The draft to show, approve, reject, or merge the others into.",
+    )
+    p.add_argument(
+        "others", nargs="*", metavar="OTHER", help="With merge: the drafts of the same problem."
     )
     _kb(p)
     p.add_argument(

@@ -52,6 +52,7 @@ from .drafts import (
     Fix,
     approve,
     list_drafts,
+    merge,
     open_drafts,
     reject,
     save_drafts,
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FIX_MARGIN", "LINK_QUOTE", "LINK_SUPPORT", "LINK_WITH_ANSWER", "MERGE_BORDERLINE", "MERGE_BOTH",
     "MERGE_PROBLEM", "MERGE_RESOLUTION", "STATUSES", "CaptureReport", "CaseDecision",
-    "approve", "capture", "list_drafts", "reject",
+    "approve", "capture", "list_drafts", "merge", "reject",
 ]  # fmt: skip
 
 # Cosine thresholds on MiniLM's scale; a base with another model compares its cosines with

@@ -6,8 +6,9 @@ channel), the fixes agents used as numbered steps and the source case ids; the c
 keeps its status and cases. One problem often has more than one fix: each is its own
 *Resolution* section, most used first, with the number of cases that used it, and the
 metadata ``fixes`` keeps which cases used which, so a draft reread from the base
-(:func:`open_drafts`) counts on where it left off. :func:`approve` publishes it (``public=True``: customers see it too),
-:func:`reject` deletes it.
+(:func:`open_drafts`) counts on where it left off. :func:`approve` publishes it
+(``public=True``: customers see it too), :func:`reject` deletes it, :func:`merge` folds
+drafts of one problem into one.
 
 **Personal data**: every text of a draft (title, sections, metadata strings) is redacted
 (:func:`srmkb.redact`, plus the caller's ``redactor`` on the way in), the case ids apart,
@@ -20,6 +21,7 @@ the environment and the source cases are internal sections.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -35,7 +37,7 @@ from ..vocabulary import DRAFT_STATUSES, check_choice
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase
 
-STATUSES = DRAFT_STATUSES  # ("draft", "approved", "rejected")
+STATUSES = DRAFT_STATUSES  # ("draft", "approved", "rejected", "merged")
 # Metadata that holds identifiers, kept as they are (as the CRM connector keeps case ids):
 # the source cases, and per fix the cases that used it.
 _IDENTIFIERS = frozenset({"cases", "fixes"})
@@ -186,21 +188,26 @@ def open_drafts(kb: KnowledgeBase) -> dict[str, Draft]:
     out = {}
     for row in kb.catalog.drafts(status="draft"):
         doc = kb.get(row.id)
-        if doc is None:
-            continue
-        by_anchor = {s.anchor: s.text for s in doc.sections}
-        problems = [p for p in by_anchor.get("problem", doc.title).split("\n") if p.strip()]
-        out[doc.id] = Draft(
-            id=doc.id,
-            cases=list(row.cases),
-            problems=problems,
-            fixes=_fixes(doc, list(row.cases)),
-            environment=_environment(by_anchor.get("environment", "")),
-            language=doc.language or "",
-            problem_vectors=[kb.embedder.embed_query(p) for p in problems],
-            created_at=row.created_at.timestamp(),
-        )
+        if doc is not None:
+            draft = _draft(doc, row)
+            draft.problem_vectors = [kb.embedder.embed_query(p) for p in draft.problems]
+            out[doc.id] = draft
     return out
+
+
+def _draft(doc: Document, row: DraftInfo) -> Draft:
+    """A stored draft as capture works on it, without its vectors."""
+    by_anchor = {s.anchor: s.text for s in doc.sections}
+    return Draft(
+        id=doc.id,
+        cases=list(row.cases),
+        problems=[p for p in by_anchor.get("problem", doc.title).split("\n") if p.strip()],
+        fixes=_fixes(doc, list(row.cases)),
+        environment=_environment(by_anchor.get("environment", "")),
+        language=doc.language or "",
+        problem_vectors=[],
+        created_at=row.created_at.timestamp(),
+    )
 
 
 def _fixes(doc: Document, cases: list[str]) -> list[Fix]:
@@ -295,6 +302,44 @@ def reject(kb: KnowledgeBase, draft_id: str) -> None:
     _pending(kb, draft_id)
     kb.delete([draft_id])
     kb.catalog.decide_draft(draft_id, "rejected")
+
+
+def merge(kb: KnowledgeBase, into: str, others: Sequence[str]) -> Document:
+    """Merge drafts about one problem into the draft ``into``, for a reviewer who finds
+    that capture kept one problem apart: questions as different as two entries' and
+    fixes that differ (see the ``MERGE_*`` constants of :mod:`srmkb.loop.capture`).
+
+    ``into`` gains the others' cases, questions and fixes: a fix with the same steps
+    counts their cases, another one becomes an alternative, ranked by its cases as
+    capture ranks them; environment values it lacks are added. The others leave the
+    base and are marked ``merged``; their cases count as captured by ``into``. Every
+    draft named must be pending (a clear error otherwise, and nothing changes).
+    """
+    names = list(dict.fromkeys(others))
+    if not names:
+        raise InputError("name at least one draft to merge into " + repr(into))
+    if into in names:
+        raise InputError(f"draft {into!r} cannot be merged into itself")
+    rows = {r.id: r for r in kb.catalog.drafts(status="draft")}
+    target, *merged = (_draft(_pending(kb, name), rows[name]) for name in (into, *names))
+    for draft in merged:
+        target.cases += [c for c in draft.cases if c not in target.cases]
+        target.problems += [p for p in draft.problems if p not in target.problems]
+        for fix in draft.fixes:
+            same = next((f for f in target.fixes if f.steps == fix.steps), None)
+            if same is None:
+                target.fixes.append(Fix(list(fix.steps), list(fix.cases)))
+            else:
+                same.cases += [c for c in fix.cases if c not in same.cases]
+        for key, value in draft.environment.items():
+            target.environment.setdefault(key, value)
+    save_drafts(kb, [target], [])
+    kb.delete(names)
+    for name in names:
+        kb.catalog.decide_draft(name, "merged")
+    published = kb.get(into)
+    assert published is not None
+    return published
 
 
 def _pending(kb: KnowledgeBase, draft_id: str) -> Document:

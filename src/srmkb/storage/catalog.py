@@ -167,10 +167,13 @@ class Catalog(CatalogConnection):
         return [DraftInfo(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
 
     def captured_cases(self) -> dict[str, str]:
-        """Case ids capture has handled: case id -> the linked document or the draft."""
+        """Case ids capture has handled: case id -> the linked document or the draft (a
+        merged draft's cases are in the draft it was merged into)."""
         conn = self._conn()
         out = dict(conn.execute("SELECT case_id, document_id FROM case_links").fetchall())
-        for draft_id, cases in conn.execute("SELECT id, cases FROM drafts"):
+        for draft_id, cases in conn.execute(
+            "SELECT id, cases FROM drafts WHERE status != 'merged'"
+        ):
             out.update((case, draft_id) for case in json.loads(cases))
         return out
 
@@ -202,7 +205,7 @@ class Catalog(CatalogConnection):
             )
 
     def decide_draft(self, draft_id: str, status: str) -> None:
-        """Mark a draft approved or rejected, now."""
+        """Mark a draft approved, rejected or merged, now."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE drafts SET status = ?, decided_at = ? WHERE id = ?",

@@ -63,7 +63,7 @@ CREATE INDEX IF NOT EXISTS document_history_time ON document_history(valid_from,
 -- already answered them (reuse). A draft's text is an internal document of the base.
 CREATE TABLE IF NOT EXISTS drafts (
     id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,          -- 'draft', 'approved' or 'rejected'
+    status TEXT NOT NULL,          -- 'draft', 'approved', 'rejected' or 'merged'
     title TEXT NOT NULL,
     cases TEXT NOT NULL,           -- JSON list of source case ids
     created_at REAL NOT NULL,
