@@ -99,7 +99,8 @@ class DocumentView:
 @dataclass(frozen=True)
 class DraftInfo:
     """A draft capture wrote, as the catalog lists it: its status, title and source cases,
-    when it was created and when it was decided (approved or rejected; None while open).
+    when it was created and when it was decided (approved, rejected or merged; None while
+    open).
 
     Times are timezone-aware UTC datetimes (the catalog stores POSIX times; a number
     given is read as one); :meth:`to_json` writes ISO 8601.
