@@ -323,14 +323,14 @@ def merge(kb: KnowledgeBase, into: str, others: Sequence[str]) -> Document:
     rows = {r.id: r for r in kb.catalog.drafts(status="draft")}
     target, *merged = (_draft(_pending(kb, name), rows[name]) for name in (into, *names))
     for draft in merged:
-        target.cases += [c for c in draft.cases if c not in target.cases]
-        target.problems += [p for p in draft.problems if p not in target.problems]
+        target.cases = list(dict.fromkeys([*target.cases, *draft.cases]))
+        target.problems = list(dict.fromkeys([*target.problems, *draft.problems]))
         for fix in draft.fixes:
             same = next((f for f in target.fixes if f.steps == fix.steps), None)
             if same is None:
                 target.fixes.append(Fix(list(fix.steps), list(fix.cases)))
             else:
-                same.cases += [c for c in fix.cases if c not in same.cases]
+                same.cases[:] = dict.fromkeys([*same.cases, *fix.cases])
         for key, value in draft.environment.items():
             target.environment.setdefault(key, value)
     save_drafts(kb, [target], [])
