@@ -320,8 +320,8 @@ def merge(kb: KnowledgeBase, into: str, others: Sequence[str]) -> Document:
         raise InputError("name at least one draft to merge into " + repr(into))
     if into in names:
         raise InputError(f"draft {into!r} cannot be merged into itself")
-    rows = {r.id: r for r in kb.catalog.drafts(status="draft")}
-    target, *merged = (_draft(_pending(kb, name), rows[name]) for name in (into, *names))
+    rows = {r.id: r for r in kb.catalog.drafts()}  # read once for every draft named
+    target, *merged = (_draft(_pending(kb, name, rows), rows[name]) for name in (into, *names))
     for draft in merged:
         target.cases = list(dict.fromkeys([*target.cases, *draft.cases]))
         target.problems = list(dict.fromkeys([*target.problems, *draft.problems]))
@@ -342,8 +342,12 @@ def merge(kb: KnowledgeBase, into: str, others: Sequence[str]) -> Document:
     return published
 
 
-def _pending(kb: KnowledgeBase, draft_id: str) -> Document:
-    rows = {r.id: r for r in kb.catalog.drafts()}
+def _pending(
+    kb: KnowledgeBase, draft_id: str, rows: dict[str, DraftInfo] | None = None
+) -> Document:
+    """The document of a pending draft; ``rows``: every draft of the catalog, by id."""
+    if rows is None:
+        rows = {r.id: r for r in kb.catalog.drafts()}
     if draft_id not in rows:
         raise InputError(f"no draft {draft_id!r}; list them with srmkb drafts list")
     if rows[draft_id].status != "draft":
