@@ -164,8 +164,9 @@ def test_stats_group_scores_rows_with_their_own_statistics():
 
 
 def test_term_caches_bounded_or_not_score_the_same(monkeypatch, scifact_tokens):
-    """Terms kept, evicted or never seen by a view, repeated within a query, in several
-    segments, by passage and by document: the scores are those of a fresh view."""
+    """Terms seen before by a view or not (its document-level cache kept or evicted),
+    repeated within a query, in several segments, by passage and by document: the scores
+    are those of a fresh view."""
     import srmkb.index.lexical as lexical
 
     docs, queries = scifact_tokens
@@ -174,7 +175,6 @@ def test_term_caches_bounded_or_not_score_the_same(monkeypatch, scifact_tokens):
     live[::7] = False
     documents = np.arange(len(docs)) // 2
     monkeypatch.setattr(lexical, "TERM_CACHE_POSTINGS", 5)
-    monkeypatch.setattr(lexical, "TERM_CACHE_TERMS", 3)
     index = LexicalIndex(segments, live, documents=documents)
     for query in [*queries[:10], queries[0] * 2, *queries[:10]]:
         fresh = LexicalIndex(segments, live, documents=documents)

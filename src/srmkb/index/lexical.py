@@ -44,14 +44,14 @@ class BM25Params:
 # Postings whose document-level scoring arrays a view keeps for the terms queried last
 # (documents and contributions: 12 bytes a posting, so 48 MB).
 TERM_CACHE_POSTINGS = 4_000_000
-# Terms whose passage-level postings a view keeps located (views into its arrays, no copies).
-TERM_CACHE_TERMS = 65_536
 # A term held by at least this share of a segment's rows is kept as a dense row of
-# weights, one per passage: adding a contiguous row costs a fraction of scattering its
-# postings (100k passages, 25 words each: a share of 1/16 makes 29 terms dense, 11.6 MB,
-# and they hold 92 % of the postings SciFact's queries touch). DENSE_BYTES bounds the
+# weights, one per passage: adding a contiguous row costs less than scattering that many
+# postings. Measured with the caches cold, as a query in a service finds them (100k
+# passages of 25 words, SciFact's queries, benchmarks/bm25_speed.py): a share of 1/8 makes
+# 10 terms dense (4 MB), and scoring plus top 10 take 0.30 ms p50, against 0.31 at 1/16
+# (29 terms) and 1/4, 0.37 at 1/2 and 0.41 with no dense rows. DENSE_BYTES bounds the
 # rows per segment and group, most frequent terms first; small segments keep none.
-DENSE_SHARE = 1 / 16
+DENSE_SHARE = 1 / 8
 DENSE_BYTES = 64 * 2**20
 DENSE_MIN_ROWS = 8_192
 
@@ -119,8 +119,6 @@ class LexicalIndex:
         # view per query (a shard scoring with the collection's statistics) finds the
         # weights of the collection's average length computed once (see _segment_terms).
         self._shared: dict[tuple[str, int, float], _Weights] = {}
-        # (group, term) -> (idf, [(first row, rows or None, weights) per segment])
-        self._located: dict[tuple[str, str], tuple[float, list[_Postings]]] = {}
         # (level, group, term) -> (idf, documents, contributions), oldest first
         self._terms: OrderedDict[tuple[str, str, str], tuple[float, np.ndarray, np.ndarray]] = (
             OrderedDict()
@@ -198,7 +196,6 @@ class LexicalIndex:
             view.n_documents = int(self.live.shape[0])
         view._doc_stats = {}
         view._cache = {}
-        view._located = {}
         view._terms = OrderedDict()
         view._cached_postings = 0
         view._lock = threading.Lock()
@@ -244,42 +241,37 @@ class LexicalIndex:
         return _Weights(weights, df, *_dense_rows(seg.n_passages, indptr, rows, weights, df))
 
     def _term(self, term: str, group: str) -> tuple[float, list[_Postings]] | None:
-        """A term's idf and, per segment that holds it, the segment's first row, the
-        term's rows there and their BM25 contributions (idf times the per-posting
-        weight); None when no live row holds it.
+        """A term's idf and, per segment that holds it, the segment's first row and the
+        term's weights there: its postings' rows and per-posting weights, or None and a
+        dense row for a frequent term (views into the segment's arrays, no copies;
+        :meth:`scores` applies idf). None when no live row holds it.
 
-        A term's weights are views into the segment's arrays (no copy): a dense row for
-        a frequent term, else its postings' rows and weights; :meth:`scores` applies idf.
+        Nothing is cached per term: locating costs a few dict lookups and slices, so a
+        query's first run costs what its next runs do.
         """
-        key = (group, term)
-        located = self._located.get(key)
-        if located is not None:
-            return located
         found = []
         df = 0
         for i, segment in enumerate(self.segments):
             t = segment.term_index(term)
-            if t >= 0 and (here := int(self._segment_terms(group, i).df[t])):
-                df += here
-                found.append((i, t))
+            if t >= 0:
+                cached = self._segment_terms(group, i)
+                if here := int(cached.df[t]):
+                    df += here
+                    found.append((i, t, cached))
         if self._global is not None:  # a term found only elsewhere still counts in the mass
             df = self._global[group].df.get(term, df)
         if df == 0:
             return None
         idf = math.log1p((self._stats[group][1] - df + 0.5) / (df + 0.5))
         parts: list[_Postings] = []
-        for i, t in found:
-            segment, cached = self.segments[i], self._cache[group, i]
+        for i, t, cached in found:
             if (row := int(cached.rows_of[t])) >= 0:
                 parts.append((self.offsets[i], None, cached.dense[row]))
                 continue
+            segment = self.segments[i]
             start, end = segment.indptr[t : t + 2].tolist()
             parts.append((self.offsets[i], segment.rows[start:end], cached.weights[start:end]))
-        with self._lock:
-            if len(self._located) >= TERM_CACHE_TERMS:
-                del self._located[next(iter(self._located))]
-            self._located[key] = located = (idf, parts)
-        return located
+        return idf, parts
 
     def _remember(
         self, key: tuple[str, str, str], found: tuple[float, np.ndarray, np.ndarray]
@@ -375,10 +367,11 @@ class LexicalIndex:
         if it held every query term many times, so ``score / mass`` lies in [0, 1) and
         says how much of the query a passage covers.
         """
-        scores = np.zeros(self.live.shape[0], dtype=np.float32)
+        n = self.live.shape[0]
         mass = 0.0
         if not query_terms or group not in self._stats or self._stats[group][1] == 0:
-            return scores, mass
+            return np.zeros(n, dtype=np.float32), mass
+        scores: np.ndarray | None = None
         rows_parts, weight_parts, factors = [], [], []
         for term, qtf in Counter(query_terms).items():
             found = self._term(term, group)
@@ -388,17 +381,23 @@ class LexicalIndex:
             mass += qtf * idf
             factor = np.float32(qtf * idf)
             for offset, rows, weights in parts:
-                if rows is None:  # a frequent term's dense row: scores += factor · row
-                    # in one pass (faiss's fvec_madd; NumPy needs a multiply and an add,
-                    # twice the memory traffic: 23 µs against 41 µs a 100k row)
+                if rows is not None:
+                    rows_parts.append(rows + offset if offset else rows)
+                    weight_parts.append(weights)
+                    factors.append(factor)
+                elif scores is None and len(weights) == n:  # the first dense row of all
+                    scores = np.multiply(weights, factor)  # rows starts the scores
+                else:  # a frequent term's dense row: scores += factor · row in one pass
+                    # (faiss's fvec_madd; NumPy needs a multiply and an add, twice the
+                    # memory traffic: 23 µs against 41 µs a 100k row)
+                    if scores is None:
+                        scores = np.zeros(n, dtype=np.float32)
                     target = faiss.swig_ptr(scores[offset : offset + len(weights)])
                     row = faiss.swig_ptr(weights)
                     madd = faiss.fvec_madd  # type: ignore[attr-defined]  # not in its stubs
                     madd(len(weights), target, float(factor), row, target)
-                else:
-                    rows_parts.append(rows + offset if offset else rows)
-                    weight_parts.append(weights)
-                    factors.append(factor)
+        if scores is None:
+            scores = np.zeros(n, dtype=np.float32)
         if rows_parts:  # the other terms' postings, scaled and added in one pass
             lengths = [len(r) for r in rows_parts]
             contributions = np.concatenate(weight_parts)
