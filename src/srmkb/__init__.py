@@ -27,6 +27,7 @@ from ._version import __version__
 from .check import CheckReport, Problem, check_base
 from .documents import Document, Hit, IngestError, Passage, SearchResults, Section, SyncReport
 from .errors import (
+    BusyError,
     DiskFullError,
     DocumentExistsError,
     FilterError,
@@ -50,6 +51,7 @@ from .text.redaction import Redactor, redact
 
 __all__ = [
     "Analyzer",
+    "BusyError",
     "CheckReport",
     "DiskFullError",
     "Document",

@@ -55,6 +55,11 @@ class DiskFullError(StorageError):
     """A write ran out of disk space (or quota); nothing was committed, the base is intact."""
 
 
+class BusyError(StorageError):
+    """Another process or thread held a lock of the base for longer than the caller
+    would wait (drafts are captured and reviewed one at a time); nothing was changed."""
+
+
 class ModelIntegrityError(SrmkbError):
     """A model file is missing or differs from the SHA-256 srmkb pins for it: it was
     tampered with or damaged, and is not loaded."""

@@ -2,11 +2,14 @@
 
 import datetime as dt
 import json
+import subprocess
+import sys
+import time
 from dataclasses import replace
 
 import pytest
 
-from srmkb import Document, HashingEmbedder, InputError, KnowledgeBase, Section
+from srmkb import BusyError, Document, HashingEmbedder, InputError, KnowledgeBase, Section
 from srmkb.loop.capture import approve, capture, list_drafts, merge, reject
 
 from ..conftest import SqueezedEmbedder
@@ -416,3 +419,100 @@ def test_a_case_longer_than_a_query_is_captured(kb):
     long = " ".join(["Keep the router in a cool and dry place."] * 300)  # over 10,000 chars
     report = capture(kb, [_case("1", "Router gets very hot", long, said=long)])
     assert [d.action for d in report.decisions] == ["drafted"]
+
+
+def test_a_review_waits_for_a_capture_under_way(kb):
+    capture(
+        kb,
+        [
+            _case("7", "Router gets very hot", COOLING),
+            _case("8", "Blue screen on TV", "Replace the HDMI cable.", product="tv"),
+        ],
+    )
+    tried = []
+
+    def redactor(text: str) -> str:  # called while capture reads the next case
+        if not tried:
+            tried.append(True)
+            for decide in (
+                lambda: approve(kb, "draft-7", wait=0.1),
+                lambda: reject(kb, "draft-7", wait=0.1),
+                lambda: merge(kb, "draft-7", ["draft-8"], wait=0.1),
+                lambda: capture(kb, [_case("10", "Router hot", COOLING)], wait=0.1),
+            ):
+                with pytest.raises(BusyError, match="another capture or draft review"):
+                    decide()
+        return text
+
+    report = capture(kb, [_case("9", "Router gets very hot", COOLING)], redactor=redactor)
+    assert tried and [(d.action, d.document_id) for d in report.decisions] == [
+        ("merged", "draft-7")
+    ]
+    # Nothing the refused calls asked for happened: the draft is pending, with its new case.
+    assert {d.id: (d.status, d.cases) for d in list_drafts(kb)} == {
+        "draft-7": ("draft", ("7", "9")),
+        "draft-8": ("draft", ("8",)),
+    }
+    assert approve(kb, "draft-7").metadata["cases"] == ["7", "9"]
+    with pytest.raises(InputError, match="seconds"):
+        reject(kb, "draft-8", wait=-1)
+    assert kb.get("draft-8") is not None
+
+
+_DECIDE = """
+import sys
+import time
+from pathlib import Path
+
+from srmkb import HashingEmbedder, InputError, KnowledgeBase
+from srmkb.loop.capture import approve, reject
+
+base, action, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+kb = KnowledgeBase(base, model=HashingEmbedder())
+(go.parent / (action + sys.argv[4])).touch()  # ready
+while not go.exists():
+    time.sleep(0.001)
+try:
+    if action == "approve":
+        approve(kb, "draft-7", public=True)
+    else:
+        reject(kb, "draft-7")
+    print("done")
+except InputError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_reviewers_in_several_processes_decide_a_draft_once(kb, tmp_path):
+    capture(kb, [_case("7", "Router gets very hot", COOLING)])
+    go = tmp_path / "go"
+    actions = ["approve", "reject"] * 3
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _DECIDE, str(kb.path), action, str(go), str(i)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, action in enumerate(actions)
+    ]
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("approve*")) + list(tmp_path.glob("reject*"))) < len(actions):
+        assert time.monotonic() < deadline and all(c.poll() is None for c in children)
+        time.sleep(0.01)
+    go.touch()  # all at once
+    outputs = [c.communicate(timeout=60) for c in children]
+    assert all(c.returncode == 0 for c in children), [err for _, err in outputs]
+    said = [out.strip() for out, _ in outputs]
+    done = [a for a, s in zip(actions, said) if s == "done"]
+    assert len(done) == 1, said
+    status = "approved" if done[0] == "approve" else "rejected"
+    assert all(s == "done" or s.endswith(f"already {status}") for s in said), said
+    kb.refresh()
+    assert [d.status for d in list_drafts(kb)] == [status]
+    published = kb.get("draft-7")
+    if status == "approved":
+        assert published is not None and published.visibility == "public"
+        assert kb.search("router hot vents")[0].document_id == "draft-7"
+    else:
+        assert published is None

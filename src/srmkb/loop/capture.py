@@ -45,9 +45,11 @@ from ..answering.confidence import default_model
 from ..documents import Document, JSONValue
 from ..index.query import MAX_QUERY_CHARS
 from ..models import model_threshold
+from ..storage.layout import drafts_lock
 from ..text.redaction import Redactor, redact
 from .drafts import (
     STATUSES,
+    WAIT,
     Draft,
     Fix,
     approve,
@@ -63,7 +65,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIX_MARGIN", "LINK_QUOTE", "LINK_SUPPORT", "LINK_WITH_ANSWER", "MERGE_BORDERLINE", "MERGE_BOTH",
-    "MERGE_PROBLEM", "MERGE_RESOLUTION", "STATUSES", "CaptureReport", "CaseDecision",
+    "MERGE_PROBLEM", "MERGE_RESOLUTION", "STATUSES", "WAIT", "CaptureReport", "CaseDecision",
     "approve", "capture", "list_drafts", "merge", "reject",
 ]  # fmt: skip
 
@@ -167,14 +169,27 @@ def _case_parts(
 
 
 def capture(
-    kb: KnowledgeBase, cases: Iterable[Document], *, redactor: Redactor | None = None
+    kb: KnowledgeBase,
+    cases: Iterable[Document],
+    *,
+    redactor: Redactor | None = None,
+    wait: float = WAIT,
 ) -> CaptureReport:
     """Link each resolved case to the document that already answers it, or draft new
     knowledge from it (see the module docstring); returns what was done per case.
 
     ``redactor`` is the caller's own recogniser of personal data (names, addresses), run
-    with the built-in redaction on every text a draft takes from a case.
+    with the built-in redaction on every text a draft takes from a case. The run holds
+    the base's drafts lock from reading the drafts to writing them back, waiting at most
+    ``wait`` seconds for another capture or review (see :mod:`srmkb.loop.drafts`).
     """
+    with drafts_lock(kb.path, wait=wait):
+        return _capture(kb, cases, redactor)
+
+
+def _capture(
+    kb: KnowledgeBase, cases: Iterable[Document], redactor: Redactor | None
+) -> CaptureReport:
     report = CaptureReport()
     seen = kb.catalog.captured_cases()
     drafts = open_drafts(kb)

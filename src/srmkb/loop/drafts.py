@@ -16,6 +16,12 @@ which are identifiers. The questions as asked are the customers' subjects, so th
 internal even in a public article: a public approval shows customers the approver's
 problem statement (or a neutral title) and the steps, while the subjects (*Reported as*),
 the environment and the source cases are internal sections.
+
+**One at a time**: capture and each review decision read the drafts and write them back
+holding the base's drafts lock (:func:`srmkb.storage.layout.drafts_lock`), so two
+reviewers, or a reviewer and a capture, never act on the same draft at once: the second
+finds the draft as the first left it ("already approved"). Each waits ``wait`` seconds
+for the lock, then raises :class:`~srmkb.errors.BusyError` having changed nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import numpy as np
 from ..answering.compose import extract_steps, split_sentences
 from ..documents import Document, JSONValue, Section
 from ..errors import InputError
+from ..storage.layout import drafts_lock
 from ..storage.records import DraftInfo
 from ..text.redaction import redact
 from ..vocabulary import DRAFT_STATUSES, check_choice
@@ -37,6 +44,8 @@ from ..vocabulary import DRAFT_STATUSES, check_choice
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase
 
+# Seconds a capture or a review decision waits for another one of the base to finish.
+WAIT = 60.0
 STATUSES = DRAFT_STATUSES  # ("draft", "approved", "rejected", "merged")
 # Metadata that holds identifiers, kept as they are (as the CRM connector keeps case ids):
 # the source cases, and per fix the cases that used it.
@@ -250,6 +259,7 @@ def approve(
     public: bool = False,
     title: str | None = None,
     problem: str | None = None,
+    wait: float = WAIT,
 ) -> Document:
     """Publish a draft as a document of the base (``public``: customers see it too).
 
@@ -262,49 +272,53 @@ def approve(
     Everything published is redacted again, the approver's texts too: a draft stored by
     an earlier version was redacted by detectors that knew less.
     """
-    doc = _pending(kb, draft_id)
-    statement = (problem or "").strip()
-    heading = " ".join((title or "").split())
-    if not heading and statement:
-        heading = _first_line(statement)
-    if not heading:
-        heading = _neutral_title(doc) if public else doc.title
-    sections = [Section(statement, ("Problem",), "problem")] if statement else []
-    for s in doc.sections:
-        if s.anchor == "problem":  # the customers' subjects
-            sections.append(Section(s.text, ("Reported as",), "reported", visibility="internal"))
-        elif _is_resolution(s.anchor):
-            sections.append(Section(s.text, s.heading, s.anchor))
-        else:  # environment, source cases, and anything else a draft may hold
-            sections.append(Section(s.text, s.heading, s.anchor, s.page, "internal"))
-    meta = {**doc.metadata, "source_type": "captured", "status": "approved"}
-    if public:  # case ids are internal: a customer's hit carries the document's metadata
-        meta.pop("cases", None)
-        meta.pop("fixes", None)
-    published = _redacted(  # the approver's texts too
-        Document(
-            id=doc.id,
-            title=heading,
-            visibility="public" if public else "internal",
-            language=doc.language,
-            metadata=meta,
-            sections=tuple(sections),
-            source=doc.source,
+    with drafts_lock(kb.path, wait=wait):
+        doc = _pending(kb, draft_id)
+        statement = (problem or "").strip()
+        heading = " ".join((title or "").split())
+        if not heading and statement:
+            heading = _first_line(statement)
+        if not heading:
+            heading = _neutral_title(doc) if public else doc.title
+        sections = [Section(statement, ("Problem",), "problem")] if statement else []
+        for s in doc.sections:
+            if s.anchor == "problem":  # the customers' subjects
+                sections.append(
+                    Section(s.text, ("Reported as",), "reported", visibility="internal")
+                )
+            elif _is_resolution(s.anchor):
+                sections.append(Section(s.text, s.heading, s.anchor))
+            else:  # environment, source cases, and anything else a draft may hold
+                sections.append(Section(s.text, s.heading, s.anchor, s.page, "internal"))
+        meta = {**doc.metadata, "source_type": "captured", "status": "approved"}
+        if public:  # case ids are internal: a customer's hit carries the document's metadata
+            meta.pop("cases", None)
+            meta.pop("fixes", None)
+        published = _redacted(  # the approver's texts too
+            Document(
+                id=doc.id,
+                title=heading,
+                visibility="public" if public else "internal",
+                language=doc.language,
+                metadata=meta,
+                sections=tuple(sections),
+                source=doc.source,
+            )
         )
-    )
-    kb.upsert([published])
-    kb.catalog.decide_draft(draft_id, "approved")
-    return published
+        kb.upsert([published])
+        kb.catalog.decide_draft(draft_id, "approved")
+        return published
 
 
-def reject(kb: KnowledgeBase, draft_id: str) -> None:
+def reject(kb: KnowledgeBase, draft_id: str, *, wait: float = WAIT) -> None:
     """Discard a draft: its document leaves the base (its history stays until purged)."""
-    _pending(kb, draft_id)
-    kb.delete([draft_id])
-    kb.catalog.decide_draft(draft_id, "rejected")
+    with drafts_lock(kb.path, wait=wait):
+        _pending(kb, draft_id)
+        kb.delete([draft_id])
+        kb.catalog.decide_draft(draft_id, "rejected")
 
 
-def merge(kb: KnowledgeBase, into: str, others: Sequence[str]) -> Document:
+def merge(kb: KnowledgeBase, into: str, others: Sequence[str], *, wait: float = WAIT) -> Document:
     """Merge drafts about one problem into the draft ``into``, for a reviewer who finds
     that capture kept one problem apart: questions as different as two entries' and
     fixes that differ (see the ``MERGE_*`` constants of :mod:`srmkb.loop.capture`).
@@ -320,26 +334,27 @@ def merge(kb: KnowledgeBase, into: str, others: Sequence[str]) -> Document:
         raise InputError("name at least one draft to merge into " + repr(into))
     if into in names:
         raise InputError(f"draft {into!r} cannot be merged into itself")
-    rows = {r.id: r for r in kb.catalog.drafts()}  # read once for every draft named
-    target, *merged = (_draft(_pending(kb, name, rows), rows[name]) for name in (into, *names))
-    for draft in merged:
-        target.cases = list(dict.fromkeys([*target.cases, *draft.cases]))
-        target.problems = list(dict.fromkeys([*target.problems, *draft.problems]))
-        for fix in draft.fixes:
-            same = next((f for f in target.fixes if f.steps == fix.steps), None)
-            if same is None:
-                target.fixes.append(Fix(list(fix.steps), list(fix.cases)))
-            else:
-                same.cases[:] = dict.fromkeys([*same.cases, *fix.cases])
-        for key, value in draft.environment.items():
-            target.environment.setdefault(key, value)
-    save_drafts(kb, [target], [])
-    kb.delete(names)
-    for name in names:
-        kb.catalog.decide_draft(name, "merged")
-    published = kb.get(into)
-    assert published is not None
-    return published
+    with drafts_lock(kb.path, wait=wait):
+        rows = {r.id: r for r in kb.catalog.drafts()}  # read once for every draft named
+        target, *merged = (_draft(_pending(kb, name, rows), rows[name]) for name in (into, *names))
+        for draft in merged:
+            target.cases = list(dict.fromkeys([*target.cases, *draft.cases]))
+            target.problems = list(dict.fromkeys([*target.problems, *draft.problems]))
+            for fix in draft.fixes:
+                same = next((f for f in target.fixes if f.steps == fix.steps), None)
+                if same is None:
+                    target.fixes.append(Fix(list(fix.steps), list(fix.cases)))
+                else:
+                    same.cases[:] = dict.fromkeys([*same.cases, *fix.cases])
+            for key, value in draft.environment.items():
+                target.environment.setdefault(key, value)
+        save_drafts(kb, [target], [])
+        kb.delete(names)
+        for name in names:
+            kb.catalog.decide_draft(name, "merged")
+        published = kb.get(into)
+        assert published is not None
+        return published
 
 
 def _pending(

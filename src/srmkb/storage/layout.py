@@ -9,6 +9,7 @@ Layout of a base::
     segments/<id>/     immutable segment files (.npy, and .faiss for approximate indexes)
     embeddings.sqlite  a cache of passage vectors by text hash (safe to delete)
     write.lock         held by the one process writing
+    drafts.lock        held by the one capture or draft review under way
 
 Opening a base reads; it never creates, truncates or deletes a file. Only a writer,
 holding the write lock, removes segment folders, and only those the catalog marks as
@@ -25,12 +26,13 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import DiskFullError, StorageError
+from ..errors import BusyError, DiskFullError, InputError, StorageError
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -39,6 +41,7 @@ INTERACTIONS = "interactions.sqlite"
 SEGMENTS = "segments"
 # A sharded base's manifest (srmkb.cluster): its folder holds shards, each a base.
 CLUSTER_MANIFEST = "cluster.json"
+DRAFTS_LOCK = "drafts.lock"
 
 
 @dataclass
@@ -134,6 +137,41 @@ def write_lock(root: Path, *, blocking: bool = True) -> Iterator[bool]:
             return
         try:
             yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+@contextmanager
+def drafts_lock(root: Path, *, wait: float) -> Iterator[None]:
+    """Hold the base's drafts lock: capture and each review decision read the drafts and
+    write them back under it, so two of them never act on the same draft at once (two
+    reviewers deciding it differently, or capture adding a case to a draft a reviewer
+    has just approved). Waits at most ``wait`` seconds for whoever holds it, then raises
+    :class:`~srmkb.errors.BusyError`. Threads of one process exclude each other too
+    (each call opens its own handle)."""
+    if wait < 0 or wait != wait:
+        raise InputError(f"wait must be a number of seconds >= 0, not {wait!r}")
+    handle = open(root / DRAFTS_LOCK, "a+")
+    try:
+        deadline = time.monotonic() + wait
+        pause = 0.005
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BusyError(
+                        f"{root}: another capture or draft review is under way"
+                        f" (waited {wait:g} s for {DRAFTS_LOCK}); try again when it ends"
+                    ) from None
+                time.sleep(min(pause, left))
+                pause = min(2 * pause, 0.1)
+        try:
+            yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
