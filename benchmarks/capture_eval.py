@@ -3,7 +3,7 @@ and does it write one draft per new problem?
 
     python benchmarks/capture_eval.py [--sets covidfaq banking77] [--seeds 0 1 2]
         [--resolutions faq agent] [--held-out 0.3] [--model minilm|multilingual]
-        [--label NAME]
+        [--batches N] [--label NAME]
 
 From a FAQ set in BEIR layout: a random 30% of the documents is held out of the base.
 Every document's real user questions (queries with a judgement) are split: up to three
@@ -24,7 +24,8 @@ document, drafts per new problem (held-out documents with a drafted case; one is
 merging), merge purity (the share of drafted cases that belong to their draft's majority
 document), and the share of the held-out documents' other questions answered (and from
 the right document) with the original documents, before capture, and after approving
-every draft as public. ``--label`` names the results (``capture-eval-<label>``), e.g. for
+every draft as public. ``--batches N`` captures the cases in N successive runs, as a daily
+job would (drafts of one run are reopened from the base by the next). ``--label`` names the results (``capture-eval-<label>``), e.g. for
 a run of an earlier srmkb: the record keeps where srmkb was imported from.
 """
 
@@ -180,7 +181,9 @@ def coverage(kb: KnowledgeBase, questions: dict[str, list[str]], source_of) -> d
     }
 
 
-def run_once(data, seed: int, held_out: float, model: str, resolutions: str) -> dict:
+def run_once(
+    data, seed: int, held_out: float, model: str, resolutions: str, batches: int = 1
+) -> dict:
     """One random hold-out: capture, approve, and every figure."""
     rng = random.Random(seed)
     docs_by_id = {d.id: d for d in data.corpus}
@@ -199,9 +202,10 @@ def run_once(data, seed: int, held_out: float, model: str, resolutions: str) -> 
         kb.upsert([d for d in data.corpus if d.id not in held])
         before = coverage(kb, held_questions, lambda d: d)
         start = time.perf_counter()
-        report = capture(kb, cases)
+        size = -(-len(cases) // batches)
+        decided = [capture(kb, cases[i : i + size]).decisions for i in range(0, len(cases), size)]
         seconds = time.perf_counter() - start
-        decisions = {d.case_id: d for d in report.decisions}
+        decisions = {d.case_id: d for part in decided for d in part}
         drafted = {c for c, d in decisions.items() if d.action in ("drafted", "merged")}
         new = {c for c, doc in truth.items() if doc in held}
         tp = len(drafted & new)
@@ -231,6 +235,7 @@ def run_once(data, seed: int, held_out: float, model: str, resolutions: str) -> 
     drafted_cases = sum(len(d.cases) for d in drafts)
     return {
         "seed": seed,
+        "batches": batches,
         "resolutions": resolutions,
         "documents": len(docs_by_id),
         "held_out_documents": len(held),
@@ -299,6 +304,7 @@ def main() -> None:
     parser.add_argument("--resolutions", nargs="+", choices=("faq", "agent"), default=["faq"])
     parser.add_argument("--held-out", type=float, default=0.3)
     parser.add_argument("--model", default="minilm")
+    parser.add_argument("--batches", type=int, default=1, help="capture runs, one after another")
     parser.add_argument("--label", default="", help="results name: capture-eval-<label>")
     args = parser.parse_args()
     suffix = "".join(f"-{x}" for x in (args.label, args.model != "minilm" and args.model) if x)
@@ -306,7 +312,10 @@ def main() -> None:
     for name in args.sets:
         data = load_beir(SHARED / name)
         for mode in args.resolutions:
-            runs = [run_once(data, seed, args.held_out, args.model, mode) for seed in args.seeds]
+            runs = [
+                run_once(data, seed, args.held_out, args.model, mode, args.batches)
+                for seed in args.seeds
+            ]
             results.setdefault(name, {})[mode] = {"mean": mean_of(runs), "runs": runs}
             print(name, mode, json.dumps(results[name][mode]["mean"]), flush=True)
     result = {
