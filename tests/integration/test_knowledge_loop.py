@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from srmkb import HashingEmbedder, KnowledgeBase
+from srmkb.storage.layout import drafts_lock
 
 from ..conftest import ROOT, srmkb
 
@@ -102,6 +103,22 @@ def test_cli_capture_and_drafts(kb):
         d["id"]: d["status"]
         for d in json.loads(srmkb("drafts", "list", "--kb", str(kb), "--json").stdout)
     }
+    # While another capture or review holds the drafts, a decision waits --wait seconds,
+    # then gives up, clearly, having changed nothing.
+    with drafts_lock(kb, wait=0):
+        for args in (
+            ("drafts", "reject", keep["id"]),
+            ("capture", str(EXAMPLES / "crm" / "cases.csv")),
+        ):
+            busy = srmkb(*args, "--kb", str(kb), "--wait", "0.2", check=False)
+            assert busy.returncode == 1 and "another capture or draft review" in busy.stderr
+    assert statuses[keep["id"]] == "draft" == _status(kb, keep["id"])
+    assert srmkb("drafts", "reject", keep["id"], "--kb", str(kb)).returncode == 0
+
+
+def _status(kb, draft_id: str) -> str:
+    listed = json.loads(srmkb("drafts", "list", "--kb", str(kb), "--json").stdout)
+    return next(d["status"] for d in listed if d["id"] == draft_id)
 
 
 def test_cli_settings(kb):

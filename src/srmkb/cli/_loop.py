@@ -106,7 +106,7 @@ def capture(args: argparse.Namespace) -> int:
                 else:
                     yield item
 
-    data = capture_cases(kb, cases()).to_json()
+    data = capture_cases(kb, cases(), wait=args.wait).to_json()
     data["errors"] = [e.to_json() for e in errors]
     if args.json:
         print(to_json(data))
@@ -153,17 +153,22 @@ def drafts(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.action == "approve":
         published = approve(
-            kb, args.draft_id, public=args.public, title=args.title, problem=args.problem
+            kb,
+            args.draft_id,
+            public=args.public,
+            title=args.title,
+            problem=args.problem,
+            wait=args.wait,
         )
         message = f"approved {published.id} ({published.visibility})"
     elif args.action == "merge":
-        cases = merge(kb, args.draft_id, args.others).metadata.get("cases")
+        cases = merge(kb, args.draft_id, args.others, wait=args.wait).metadata.get("cases")
         message = (
             f"merged {', '.join(dict.fromkeys(args.others))} into {args.draft_id}"
             f" ({len(cases) if isinstance(cases, list) else 0} cases)"
         )
     else:
-        reject(kb, args.draft_id)
+        reject(kb, args.draft_id, wait=args.wait)
         message = f"rejected {args.draft_id}"
     print(json.dumps({"result": message}) if args.json else message)
     return EXIT_OK

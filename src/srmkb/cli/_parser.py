@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..models import MODELS
+from ..storage.layout import DRAFTS_WAIT
 from ..vocabulary import AUDIENCES, CHANNELS, DRAFT_STATUSES, MODES, OUTCOMES
 from ._admin import check, mcp, serve, stats
 from ._eval import evaluate
@@ -85,6 +86,17 @@ def _help(p: argparse.ArgumentParser) -> None:
 
 def _kb(p: argparse.ArgumentParser, what: str = "The knowledge-base directory.") -> None:
     p.add_argument("--kb", required=True, metavar="DIR", help=what)
+
+
+def _wait(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=DRAFTS_WAIT,
+        metavar="SECONDS",
+        help="How long to wait for another capture or draft review of the base to finish"
+        " before giving up (default: %(default)s).",
+    )
 
 
 def _common(p: argparse.ArgumentParser, run: Callable[[argparse.Namespace], int]) -> None:
@@ -275,6 +287,7 @@ def _add_loop(sub: _Sub) -> None:
     )
     p.add_argument("cases", nargs="+", metavar="CASES", help="CRM case exports (CSV, JSON Lines).")
     _kb(p)
+    _wait(p)
     _common(p, capture)
 
     p = _command(sub, "drafts", "List, show, approve, reject or merge the drafts capture made.")
@@ -309,6 +322,7 @@ def _add_loop(sub: _Sub) -> None:
         help="With approve: the problem as customers will read it; the cases' subjects stay"
         " internal.",
     )
+    _wait(p)
     _common(p, drafts)
 
     p = _command(sub, "purge", "Delete documents and forget their earlier versions.")

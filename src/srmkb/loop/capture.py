@@ -45,11 +45,10 @@ from ..answering.confidence import default_model
 from ..documents import Document, JSONValue
 from ..index.query import MAX_QUERY_CHARS
 from ..models import model_threshold
-from ..storage.layout import drafts_lock
+from ..storage.layout import DRAFTS_WAIT, drafts_lock
 from ..text.redaction import Redactor, redact
 from .drafts import (
     STATUSES,
-    WAIT,
     Draft,
     Fix,
     approve,
@@ -65,7 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIX_MARGIN", "LINK_QUOTE", "LINK_SUPPORT", "LINK_WITH_ANSWER", "MERGE_BORDERLINE", "MERGE_BOTH",
-    "MERGE_PROBLEM", "MERGE_RESOLUTION", "STATUSES", "WAIT", "CaptureReport", "CaseDecision",
+    "MERGE_PROBLEM", "MERGE_RESOLUTION", "STATUSES", "CaptureReport", "CaseDecision",
     "approve", "capture", "list_drafts", "merge", "reject",
 ]  # fmt: skip
 
@@ -173,7 +172,7 @@ def capture(
     cases: Iterable[Document],
     *,
     redactor: Redactor | None = None,
-    wait: float = WAIT,
+    wait: float = DRAFTS_WAIT,
 ) -> CaptureReport:
     """Link each resolved case to the document that already answers it, or draft new
     knowledge from it (see the module docstring); returns what was done per case.

@@ -36,7 +36,7 @@ import numpy as np
 from ..answering.compose import extract_steps, split_sentences
 from ..documents import Document, JSONValue, Section
 from ..errors import InputError
-from ..storage.layout import drafts_lock
+from ..storage.layout import DRAFTS_WAIT, drafts_lock
 from ..storage.records import DraftInfo
 from ..text.redaction import redact
 from ..vocabulary import DRAFT_STATUSES, check_choice
@@ -44,8 +44,6 @@ from ..vocabulary import DRAFT_STATUSES, check_choice
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase
 
-# Seconds a capture or a review decision waits for another one of the base to finish.
-WAIT = 60.0
 STATUSES = DRAFT_STATUSES  # ("draft", "approved", "rejected", "merged")
 # Metadata that holds identifiers, kept as they are (as the CRM connector keeps case ids):
 # the source cases, and per fix the cases that used it.
@@ -259,7 +257,7 @@ def approve(
     public: bool = False,
     title: str | None = None,
     problem: str | None = None,
-    wait: float = WAIT,
+    wait: float = DRAFTS_WAIT,
 ) -> Document:
     """Publish a draft as a document of the base (``public``: customers see it too).
 
@@ -310,7 +308,7 @@ def approve(
         return published
 
 
-def reject(kb: KnowledgeBase, draft_id: str, *, wait: float = WAIT) -> None:
+def reject(kb: KnowledgeBase, draft_id: str, *, wait: float = DRAFTS_WAIT) -> None:
     """Discard a draft: its document leaves the base (its history stays until purged)."""
     with drafts_lock(kb.path, wait=wait):
         _pending(kb, draft_id)
@@ -318,7 +316,9 @@ def reject(kb: KnowledgeBase, draft_id: str, *, wait: float = WAIT) -> None:
         kb.catalog.decide_draft(draft_id, "rejected")
 
 
-def merge(kb: KnowledgeBase, into: str, others: Sequence[str], *, wait: float = WAIT) -> Document:
+def merge(
+    kb: KnowledgeBase, into: str, others: Sequence[str], *, wait: float = DRAFTS_WAIT
+) -> Document:
     """Merge drafts about one problem into the draft ``into``, for a reviewer who finds
     that capture kept one problem apart: questions as different as two entries' and
     fixes that differ (see the ``MERGE_*`` constants of :mod:`srmkb.loop.capture`).

@@ -42,6 +42,8 @@ SEGMENTS = "segments"
 # A sharded base's manifest (srmkb.cluster): its folder holds shards, each a base.
 CLUSTER_MANIFEST = "cluster.json"
 DRAFTS_LOCK = "drafts.lock"
+# Seconds a capture or a draft review waits for another one of the base to finish.
+DRAFTS_WAIT = 60.0
 
 
 @dataclass
