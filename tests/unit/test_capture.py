@@ -9,8 +9,17 @@ from dataclasses import replace
 
 import pytest
 
-from srmkb import BusyError, Document, HashingEmbedder, InputError, KnowledgeBase, Section
+from srmkb import (
+    BusyError,
+    Document,
+    HashingEmbedder,
+    InputError,
+    KnowledgeBase,
+    Section,
+    StorageError,
+)
 from srmkb.loop.capture import approve, capture, list_drafts, merge, reject
+from srmkb.storage.layout import drafts_lock
 
 from ..conftest import SqueezedEmbedder
 
@@ -457,6 +466,9 @@ def test_a_review_waits_for_a_capture_under_way(kb):
     with pytest.raises(InputError, match="seconds"):
         reject(kb, "draft-8", wait=-1)
     assert kb.get("draft-8") is not None
+    with pytest.raises(StorageError, match=r"cannot open drafts\.lock"):
+        with drafts_lock(kb.path / "missing", wait=0):
+            pass
 
 
 _DECIDE = """

@@ -155,7 +155,10 @@ def drafts_lock(root: Path, *, wait: float) -> Iterator[None]:
     (each call opens its own handle)."""
     if wait < 0 or wait != wait:
         raise InputError(f"wait must be a number of seconds >= 0, not {wait!r}")
-    handle = open(root / DRAFTS_LOCK, "a+")
+    try:
+        handle = open(root / DRAFTS_LOCK, "a+")
+    except OSError as exc:  # a base on a read-only disk, or not a base at all
+        raise StorageError(f"{root}: cannot open {DRAFTS_LOCK}: {exc.strerror}") from exc
     try:
         deadline = time.monotonic() + wait
         pause = 0.005
