@@ -1,6 +1,7 @@
 """Float16 and quantized dense indexes against exact float32: quality, speed, memory, disk.
 
     python benchmarks/dense_precision.py [--sets ...] [--sizes 100000] [--hnsw-max 100000]
+    python benchmarks/dense_precision.py --sets --sizes 1000000 --hnsw-max 1000000  # scale only
     python benchmarks/dense_precision.py render results/dense-precision-<stamp>.json
 
 Compares ``dense_index`` values: ``"Flat"`` (exact float32, the default), ``"SQfp16"``
@@ -336,7 +337,16 @@ def render(record: dict, path: Path) -> str:  # type: ignore[type-arg]
         + " | ".join(str(v) for f, v in real.items() if f not in ("vectors", "queries"))
         + " |",
     ]
-    if record.get("sizes_from"):
+    if record.get("quality_from"):
+        lines += ["", f"The tables above are those of `results/{record['quality_from']}`."]
+    if record.get("sizes_from") and record.get("quality_from"):
+        measured = ", ".join(f"{int(n):,}" for n in record["sizes"] if n not in record["kept"])
+        lines += [
+            "",
+            f"Measured in this run: {measured} vectors; the other sizes are those of"
+            f" `results/{record['sizes_from']}`.",
+        ]
+    elif record.get("sizes_from"):
         lines += ["", f"The tables below are those of `results/{record['sizes_from']}`."]
     for n, size in record["sizes"].items():
         lines += [
@@ -396,9 +406,22 @@ def main() -> None:
     args = parser.parse_args()
     record: dict[str, object] = {**provenance("dense-precision"), "sizes": {}}
     record["openblas_threads"] = os.environ.get("OPENBLAS_NUM_THREADS", "default")
-    with tempfile.TemporaryDirectory(prefix="srmkb-dense-") as tmp:
-        record["quality"] = quality(args.sets, Path(tmp))
-        record["real_recall"] = real_recall(args.factories, Path(tmp), 300)
+    if args.sets:
+        with tempfile.TemporaryDirectory(prefix="srmkb-dense-") as tmp:
+            record["quality"] = quality(args.sets, Path(tmp))
+            record["real_recall"] = real_recall(args.factories, Path(tmp), 300)
+    else:  # scale only (``--sets`` with no set): keep the latest quality tables
+        for previous in sorted(RESULTS.glob("dense-precision-*.json"), reverse=True):
+            old = json.loads(previous.read_text())
+            if old.get("quality"):
+                record["quality"], record["real_recall"] = old["quality"], old["real_recall"]
+                record["quality_from"] = previous.name
+                # and the sizes this run does not measure, from that same run
+                kept = {n: t for n, t in old.get("sizes", {}).items() if int(n) not in args.sizes}
+                if kept:
+                    record["sizes"], record["sizes_from"] = dict(kept), previous.name
+                    record["kept"] = sorted(kept)
+                break
     for n in args.sizes:
         factories = [f for f in args.factories if n <= args.hnsw_max or "HNSW" not in f]
         if "Flat" not in factories:
