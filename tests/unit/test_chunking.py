@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,6 +58,10 @@ def test_sections_carry_anchor_page_and_visibility():
     a, b = chunk_document(doc)
     assert a.url == "https://x/faq.html#q1" and a.visibility == "public"
     assert b.url == "https://x/faq.html#page=3" and b.page == 3 and b.visibility == "internal"
+    # A document with no address (a captured draft, a CRM case) gives no link: a bare
+    # "#q1" would be cited to customers as if it were one.
+    bare = chunk_document(replace(doc, url=""))
+    assert [p.url for p in bare] == ["", ""] and bare[1].page == 3
 
 
 def test_internal_document_never_has_public_passages():

@@ -64,7 +64,7 @@ def chunk_document(
     for section in sections:
         heading = " > ".join(section.heading)
         url = doc.url
-        if section.anchor:
+        if section.anchor and doc.url:  # without a page to point into, no link at all
             url = f"{doc.url.split('#')[0]}#{section.anchor}"
         elif section.page is not None and doc.url:
             url = f"{doc.url.split('#')[0]}#page={section.page}"
