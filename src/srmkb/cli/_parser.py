@@ -248,7 +248,8 @@ def _add_loop(sub: _Sub) -> None:
     p.add_argument(
         "interaction_id",
         metavar="INTERACTION_ID",
-        help="The id that the search or answer printed.",
+        help="The interaction_id that search or answer printed with --json (or that the HTTP"
+        " reply and the log give).",
     )
     p.add_argument("outcome", choices=OUTCOMES, help="What followed.")
     _kb(p)
