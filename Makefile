@@ -94,6 +94,7 @@ ifdef QUICK
 	$(QUICK_ENV) $(BIN)/python benchmarks/profile_hybrid.py --size 10000 --queries 50
 	$(QUICK_ENV) $(BIN)/python benchmarks/bm25_speed.py --passages 10000 --queries 50
 	$(QUICK_ENV) $(BIN)/python benchmarks/runtime.py --suites speed --runs 2 --queries 50
+	$(QUICK_ENV) $(BIN)/python benchmarks/build_speed.py --sizes 10000 --rounds 1
 	$(QUICK_ENV) $(BIN)/python benchmarks/dense_precision.py --sizes 10000 --queries 50
 	$(QUICK_ENV) $(BIN)/python benchmarks/cluster_scale.py --sizes 10000 --shards 2 --queries 50 --ingest-documents 40
 	$(QUICK_ENV) $(BIN)/python benchmarks/report.py
@@ -104,6 +105,7 @@ else
 	$(BENCH_ENV) $(BIN)/python benchmarks/profile_hybrid.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/bm25_speed.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/runtime.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/build_speed.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/dense_precision.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/cluster_scale.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/pdf_accuracy.py
