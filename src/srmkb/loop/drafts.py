@@ -271,41 +271,43 @@ def approve(
     an earlier version was redacted by detectors that knew less.
     """
     with drafts_lock(kb.path, wait=wait):
-        doc = _pending(kb, draft_id)
-        statement = (problem or "").strip()
-        heading = " ".join((title or "").split())
-        if not heading and statement:
-            heading = _first_line(statement)
-        if not heading:
-            heading = _neutral_title(doc) if public else doc.title
-        sections = [Section(statement, ("Problem",), "problem")] if statement else []
-        for s in doc.sections:
-            if s.anchor == "problem":  # the customers' subjects
-                sections.append(
-                    Section(s.text, ("Reported as",), "reported", visibility="internal")
-                )
-            elif _is_resolution(s.anchor):
-                sections.append(Section(s.text, s.heading, s.anchor))
-            else:  # environment, source cases, and anything else a draft may hold
-                sections.append(Section(s.text, s.heading, s.anchor, s.page, "internal"))
-        meta = {**doc.metadata, "source_type": "captured", "status": "approved"}
-        if public:  # case ids are internal: a customer's hit carries the document's metadata
-            meta.pop("cases", None)
-            meta.pop("fixes", None)
-        published = _redacted(  # the approver's texts too
-            Document(
-                id=doc.id,
-                title=heading,
-                visibility="public" if public else "internal",
-                language=doc.language,
-                metadata=meta,
-                sections=tuple(sections),
-                source=doc.source,
-            )
-        )
+        published = _published(_pending(kb, draft_id), public, title, problem)
         kb.upsert([published])
         kb.catalog.decide_draft(draft_id, "approved")
-        return published
+    return published
+
+
+def _published(doc: Document, public: bool, title: str | None, problem: str | None) -> Document:
+    """The article a pending draft becomes (see :func:`approve`)."""
+    statement = (problem or "").strip()
+    heading = " ".join((title or "").split())
+    if not heading and statement:
+        heading = _first_line(statement)
+    if not heading:
+        heading = _neutral_title(doc) if public else doc.title
+    sections = [Section(statement, ("Problem",), "problem")] if statement else []
+    for s in doc.sections:
+        if s.anchor == "problem":  # the customers' subjects
+            sections.append(Section(s.text, ("Reported as",), "reported", visibility="internal"))
+        elif _is_resolution(s.anchor):
+            sections.append(Section(s.text, s.heading, s.anchor))
+        else:  # environment, source cases, and anything else a draft may hold
+            sections.append(Section(s.text, s.heading, s.anchor, s.page, "internal"))
+    meta = {**doc.metadata, "source_type": "captured", "status": "approved"}
+    if public:  # case ids are internal: a customer's hit carries the document's metadata
+        meta.pop("cases", None)
+        meta.pop("fixes", None)
+    return _redacted(  # the approver's texts too
+        Document(
+            id=doc.id,
+            title=heading,
+            visibility="public" if public else "internal",
+            language=doc.language,
+            metadata=meta,
+            sections=tuple(sections),
+            source=doc.source,
+        )
+    )
 
 
 def reject(kb: KnowledgeBase, draft_id: str, *, wait: float = DRAFTS_WAIT) -> None:
@@ -337,24 +339,29 @@ def merge(
     with drafts_lock(kb.path, wait=wait):
         rows = {r.id: r for r in kb.catalog.drafts()}  # read once for every draft named
         target, *merged = (_draft(_pending(kb, name, rows), rows[name]) for name in (into, *names))
-        for draft in merged:
-            target.cases = list(dict.fromkeys([*target.cases, *draft.cases]))
-            target.problems = list(dict.fromkeys([*target.problems, *draft.problems]))
-            for fix in draft.fixes:
-                same = next((f for f in target.fixes if f.steps == fix.steps), None)
-                if same is None:
-                    target.fixes.append(Fix(list(fix.steps), list(fix.cases)))
-                else:
-                    same.cases[:] = dict.fromkeys([*same.cases, *fix.cases])
-            for key, value in draft.environment.items():
-                target.environment.setdefault(key, value)
+        _fold(target, merged)
         save_drafts(kb, [target], [])
         kb.delete(names)
         for name in names:
             kb.catalog.decide_draft(name, "merged")
-        published = kb.get(into)
-        assert published is not None
-        return published
+        published = kb.get(into)  # as this merge left it
+    assert published is not None
+    return published
+
+
+def _fold(target: Draft, merged: Sequence[Draft]) -> None:
+    """``target`` with the cases, questions, fixes and environment of ``merged``."""
+    for draft in merged:
+        target.cases = list(dict.fromkeys([*target.cases, *draft.cases]))
+        target.problems = list(dict.fromkeys([*target.problems, *draft.problems]))
+        for fix in draft.fixes:
+            same = next((f for f in target.fixes if f.steps == fix.steps), None)
+            if same is None:
+                target.fixes.append(Fix(list(fix.steps), list(fix.cases)))
+            else:
+                same.cases[:] = dict.fromkeys([*same.cases, *fix.cases])
+        for key, value in draft.environment.items():
+            target.environment.setdefault(key, value)
 
 
 def _pending(
