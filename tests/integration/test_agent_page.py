@@ -70,10 +70,13 @@ def _open(browser, url, key=None):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.get(url)
+    # Signed out on a page that runs none of the agent page's script: a sign-in still
+    # being checked there could store its key again after the clear.
+    browser.get(url + "/health")
     browser.execute_script("sessionStorage.clear()")
     browser.get(url)
     if key:
+        WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "api-key").is_displayed())
         browser.find_element(By.ID, "api-key").send_keys(key)
         browser.find_element(By.ID, "sign-in").click()
         WebDriverWait(browser, 10).until(
