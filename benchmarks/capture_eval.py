@@ -25,8 +25,9 @@ merging), merge purity (the share of drafted cases that belong to their draft's 
 document), and the share of the held-out documents' other questions answered (and from
 the right document) with the original documents, before capture, and after approving
 every draft as public. ``--batches N`` captures the cases in N successive runs, as a daily
-job would (drafts of one run are reopened from the base by the next). ``--label`` names the results (``capture-eval-<label>``), e.g. for
-a run of an earlier srmkb: the record keeps where srmkb was imported from.
+job would (drafts of one run are reopened from the base by the next). ``--label`` names
+the results (``capture-eval-<label>``), e.g. for a run of an earlier srmkb: the record
+keeps where srmkb was imported from.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO
 
 from ..errors import BusyError, DiskFullError, InputError, StorageError
 
@@ -129,20 +130,11 @@ def atomic_write(path: Path, text: str) -> None:
 @contextmanager
 def write_lock(root: Path, *, blocking: bool = True) -> Iterator[bool]:
     """Hold the base's write lock; yields False when not blocking and it is taken."""
-    handle = open(root / "write.lock", "a+")
-    try:
-        flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
-        try:
-            fcntl.flock(handle, flags)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    finally:
-        handle.close()
+    with (
+        open(root / "write.lock", "a+") as handle,
+        _locked(handle, None if blocking else 0) as held,
+    ):
+        yield held
 
 
 @contextmanager
@@ -153,34 +145,47 @@ def drafts_lock(root: Path, *, wait: float) -> Iterator[None]:
     has just approved). Waits at most ``wait`` seconds for whoever holds it, then raises
     :class:`~srmkb.errors.BusyError`. Threads of one process exclude each other too
     (each call opens its own handle)."""
-    if wait < 0 or wait != wait:
+    if not wait >= 0:  # NaN too
         raise InputError(f"wait must be a number of seconds >= 0, not {wait!r}")
     try:
         handle = open(root / DRAFTS_LOCK, "a+")
     except OSError as exc:  # a base on a read-only disk, or not a base at all
         raise StorageError(f"{root}: cannot open {DRAFTS_LOCK}: {exc.strerror}") from exc
+    with handle, _locked(handle, wait) as held:
+        if not held:
+            raise BusyError(
+                f"{root}: another capture or draft review is under way"
+                f" (waited {wait:g} s for {DRAFTS_LOCK}); try again when it ends"
+            )
+        yield
+
+
+@contextmanager
+def _locked(handle: IO[str], wait: float | None) -> Iterator[bool]:
+    """An exclusive ``flock`` on ``handle``, waited for without end (``wait`` None) or for
+    at most ``wait`` seconds; yields whether it is held, and releases it after."""
+    deadline = time.monotonic() + (wait or 0.0)
+    pause = 0.005
+    while not _flock(handle, blocking=wait is None):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            yield False
+            return
+        time.sleep(min(pause, left))
+        pause = min(2 * pause, 0.1)
     try:
-        deadline = time.monotonic() + wait
-        pause = 0.005
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise BusyError(
-                        f"{root}: another capture or draft review is under way"
-                        f" (waited {wait:g} s for {DRAFTS_LOCK}); try again when it ends"
-                    ) from None
-                time.sleep(min(pause, left))
-                pause = min(2 * pause, 0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield True
     finally:
-        handle.close()
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _flock(handle: IO[str], *, blocking: bool) -> bool:
+    """Take an exclusive ``flock``; False when not blocking and another holds it."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
 
 
 def collect_garbage(root: Path, marked: Iterable[str]) -> list[str]:
