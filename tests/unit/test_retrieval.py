@@ -145,6 +145,26 @@ def test_a_base_in_another_language_is_searched_with_the_cross_language_vector(t
     np.testing.assert_allclose(ranking.scores, plain, rtol=1e-5)
 
 
+def test_an_embedder_that_carries_its_mean_questions_is_searched_across_languages_with_them(
+    tmp_path,
+):
+    class WithMeans(HashingEmbedder):
+        pass
+
+    embedder = WithMeans()
+    mean = np.full(embedder.dimension, 0.05, dtype=np.float32)
+    embedder.query_means = {"fr": mean.tolist()}  # type: ignore[attr-defined]
+    kb = KnowledgeBase(tmp_path / "kb", model=embedder)
+    kb.upsert([Document(id=f"en{i}", text=f"Reset the router {i} with the pin") for i in range(6)])
+    snap = kb.index.snapshot
+    assert set(snap.query_means) == {"fr"}
+    np.testing.assert_array_equal(snap.query_means["fr"], mean)
+    question = "Comment réinitialiser le routeur ?"
+    ranking = snap.rank(Query(question, embedder.embed_query), 6, "dense", snap.live)
+    cross = cross_language_vector(embedder.embed_query(question), mean)
+    np.testing.assert_allclose(ranking.scores, snap.dense.scores_of(cross, ranking.rows), rtol=1e-5)
+
+
 def test_the_cosine_map_weighs_bm25_only_for_a_question_in_the_base_language(tmp_path, monkeypatch):
     import srmkb.index.candidates as retrieval  # where the fusion runs
 

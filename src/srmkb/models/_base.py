@@ -16,6 +16,8 @@ class Embedder(Protocol):
 
     Any object with ``model_id``, ``dimension``, ``embed_documents`` and ``embed_query``
     plugs in. Vectors are float32 and L2-normalised, so inner product is cosine similarity.
+    A multilingual model may also carry ``query_means``, its mean question vector per
+    language, for questions asked across languages (see :func:`srmkb.models.query_means`).
     """
 
     model_id: str

@@ -67,7 +67,12 @@ _QUERY_MEANS_PACKAGE = "srmkb.models"
 
 def query_means(model: Embedder | str | None) -> dict[str, np.ndarray]:
     """Language -> mean question vector of ``model`` (an Embedder or a model id); empty
-    when none was measured for it."""
+    when none was measured for it. An embedder may carry its own as ``query_means`` (a
+    mapping of language code to vector, measured on its questions): they take the place
+    of the shipped ones."""
+    own = getattr(model, "query_means", None) if not isinstance(model, str) else None
+    if own is not None:
+        return {str(lang): np.asarray(v, dtype=np.float32) for lang, v in own.items()}
     name = QUERY_MEANS_FILES.get(model_id_of(model))
     if name is None:
         return {}
