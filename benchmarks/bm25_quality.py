@@ -28,6 +28,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 
+from _paired import paired_test, per_question
 from _record import RESULTS, provenance, write_result
 from multilingual import (
     ALL_SETS,
@@ -40,33 +41,11 @@ from multilingual import (
     run_mode,
 )
 from srmkb import KnowledgeBase
-from srmkb.evaluation import BeirSet, ndcg_at
+from srmkb.evaluation import BeirSet
 from srmkb.models import CachedEmbedder, Embedder, EmbeddingStore, load_embedder
 from srmkb.storage.layout import read_manifest, write_manifest
 
 SHIPPED = (1.2, 0.75)
-FLIPS = 20_000
-
-
-def per_question(run: dict[str, list[str]], data: BeirSet) -> np.ndarray:
-    """nDCG@10 of each judged question, in ``data.qrels`` order."""
-    return np.array([ndcg_at(run.get(q, []), rel) for q, rel in data.qrels.items()])
-
-
-def paired_test(a: np.ndarray, b: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """Mean of ``a - b``, its 95% bootstrap interval, and the two-sided p-value of a
-    sign-flip randomisation test (each question's difference kept or negated)."""
-    d = a - b
-    rng = np.random.default_rng(seed)
-    flips = rng.choice(np.array([-1.0, 1.0]), size=(FLIPS, len(d))) @ d / len(d)
-    boot = d[rng.integers(0, len(d), size=(5000, len(d)))].mean(axis=1)
-    return {
-        "difference": round(float(d.mean()), 4),
-        "ci95": [round(float(x), 4) for x in np.percentile(boot, [2.5, 97.5])],
-        "p": round(float(np.mean(np.abs(flips) >= abs(d.mean()) - 1e-12)), 3),
-        "wins": int((d > 0).sum()),
-        "losses": int((d < 0).sum()),
-    }
 
 
 def knowledge_base(

