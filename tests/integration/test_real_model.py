@@ -107,3 +107,16 @@ def test_multilingual_hybrid_beats_each_retriever_on_support_messages(tmp_path):
     assert kb.index.snapshot.cosine_map != (0.0, 1.0)
     raw = _ndcg_on(kb, kb.index.variant(cosine_map=(0.0, 1.0)), data.queries, data.qrels, "hybrid")
     assert scores["hybrid"] > raw + 0.015, (scores, raw)
+
+
+def test_asking_a_documents_own_question_is_answered_from_it_confidently(tmp_path, minilm):
+    """Exact matches agree with the calibration: covidfaq's entries asked by their own
+    question are all answered from that entry, at confidence that says so (#24)."""
+    data = load_beir(shared_path("data", "beir", "covidfaq"))
+    kb = KnowledgeBase(tmp_path / "kb", model=minilm, log_interactions=False)
+    kb.upsert(data.corpus)
+    answers = [(doc.id, kb.answer(doc.title, audience="customer")) for doc in data.corpus]
+    assert len(answers) >= 50
+    assert all(a.answered and a.document_id == doc_id for doc_id, a in answers)
+    confidences = sorted(a.confidence for _, a in answers)
+    assert sum(confidences) / len(confidences) >= 0.9, confidences[:5]
