@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from srmkb import Document, KnowledgeBase
+from srmkb import Document, InputError, KnowledgeBase
 from srmkb.evaluation import evaluate_run, load_beir
 from srmkb.index.lexical import LexicalIndex
 from srmkb.index.postings import LexicalSegment
@@ -163,6 +163,22 @@ def test_an_embedder_that_carries_its_mean_questions_is_searched_across_language
     ranking = snap.rank(Query(question, embedder.embed_query), 6, "dense", snap.live)
     cross = cross_language_vector(embedder.embed_query(question), mean)
     np.testing.assert_allclose(ranking.scores, snap.dense.scores_of(cross, ranking.rows), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "means",
+    [{"fr": [0.1, 0.2]}, {"fr": [[0.1] * 8]}, {"fr": "abc"}, {"fr": [float("nan")] * 256}, [1.0]],
+)
+def test_mean_questions_of_the_wrong_shape_are_a_clear_error_at_open(tmp_path, means):
+    class WithMeans(HashingEmbedder):
+        pass
+
+    embedder = WithMeans()
+    embedder.query_means = means  # type: ignore[attr-defined]
+    with pytest.raises(InputError, match="query_means"):
+        kb = KnowledgeBase(tmp_path / "kb", model=embedder)
+        kb.upsert([Document(id="en", text="Reset the router with the pin")])
+        kb.search("Comment réinitialiser le routeur ?")
 
 
 def test_the_cosine_map_weighs_bm25_only_for_a_question_in_the_base_language(tmp_path, monkeypatch):

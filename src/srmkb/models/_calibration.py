@@ -9,11 +9,13 @@ query is corrected with.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 
 import numpy as np
 
+from ..errors import InputError
 from ._base import Embedder
 from ._registry import MODEL_IDS, model_id_of
 
@@ -72,11 +74,32 @@ def query_means(model: Embedder | str | None) -> dict[str, np.ndarray]:
     of the shipped ones."""
     own = getattr(model, "query_means", None) if not isinstance(model, str) else None
     if own is not None:
-        return {str(lang): np.asarray(v, dtype=np.float32) for lang, v in own.items()}
+        return _checked_means(own, getattr(model, "dimension", None))
     name = QUERY_MEANS_FILES.get(model_id_of(model))
     if name is None:
         return {}
     return _load_query_means(name)
+
+
+def _checked_means(means: object, dimension: int | None) -> dict[str, np.ndarray]:
+    """An embedder's own mean questions as vectors, or :class:`InputError` naming what is
+    wrong (a vector of another length would fail only at the first question)."""
+    if not isinstance(means, Mapping):
+        raise InputError(f"query_means must map language codes to vectors, not {type(means)}")
+    out = {}
+    for language, vector in means.items():
+        try:
+            array = np.asarray(vector, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"query_means[{language!r}] is not a vector: {exc}") from exc
+        if array.ndim != 1 or (dimension is not None and array.shape[0] != dimension):
+            raise InputError(
+                f"query_means[{language!r}] has shape {array.shape}, not ({dimension},)"
+            )
+        if not np.isfinite(array).all():
+            raise InputError(f"query_means[{language!r}] holds values that are not finite")
+        out[str(language)] = array
+    return out
 
 
 @lru_cache(maxsize=4)
