@@ -52,9 +52,9 @@ def comparison_section(quality: Result, scale: Result) -> list[str]:
         f" builds in {fmt(get('bm25s', 'build_s'))} s vs {fmt(me.get('build_s'))} s and takes"
         f" {fmt(get('bm25s', 'disk_mb'))} MB on disk (srmkb, with vectors and text:"
         f" {fmt(me.get('disk_mb'))} MB).  \n  Quality: srmkb hybrid ≥ bm25s on {wins('bm25s')}"
-        f" sets, srmkb BM25 alone on {wins('bm25s', 'srmkb bm25')} (bm25s without its stemmer"
-        " here; with it, the French and cross-lingual section); bm25s has no incremental"
-        " add or delete.",
+        f" sets, srmkb BM25 alone on {wins('bm25s', 'srmkb bm25')} (bm25s as its quickstart:"
+        " PyStemmer's stemmer and the corpus language's stop words); bm25s has no"
+        " incremental add or delete.",
         f"- **LangChain** (`EnsembleRetriever` = `BM25Retriever` + `FAISS`): srmkb's hybrid"
         f" {at} is {_x(get('langchain', 'hybrid_p50'), me.get('hybrid_p50'))} faster (p50"
         f" {fmt(me.get('hybrid_p50'))} vs {fmt(get('langchain', 'hybrid_p50'))} ms, embedding"
